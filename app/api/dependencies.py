@@ -1,0 +1,81 @@
+"""Dependency aliases: every route reads what it needs from its signature."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.core.database import SessionMaker
+from app.core.errors import Unauthorized
+from app.core.security import decode_access_token
+from app.models import User
+from app.services import users
+from app.services.extraction import Extractor
+from app.services.retell import RetellGateway
+
+
+@dataclass
+class AppContext:
+    """Process-wide resources built once by the lifespan and closed on shutdown."""
+
+    settings: Settings
+    session_maker: SessionMaker
+    retell: RetellGateway
+    extractor: Extractor | None
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_settings_dep(context: ContextDep) -> Settings:
+    return context.settings
+
+
+def get_retell(context: ContextDep) -> RetellGateway:
+    return context.retell
+
+
+def get_extractor(context: ContextDep) -> Extractor | None:
+    return context.extractor
+
+
+async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed after the handler and before the response is sent."""
+    async with context.session_maker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+RetellDep = Annotated[RetellGateway, Depends(get_retell)]
+ExtractorDep = Annotated[Extractor | None, Depends(get_extractor)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
+
+
+async def get_current_user(
+    token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep, settings: SettingsDep
+) -> User:
+    assert settings.secret_key is not None
+    email = decode_access_token(token, secret_key=settings.secret_key)
+    user = await users.get_by_email(session, email=email) if email else None
+    if user is None or not user.is_active:
+        raise Unauthorized("the access token is invalid or expired; log in again")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

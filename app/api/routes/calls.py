@@ -1,0 +1,67 @@
+"""Calls: start a test call, list calls, read one with its structured result, re-run extraction."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, status
+
+from app.api.dependencies import ContextDep, CurrentUser, RetellDep, SessionDep, SettingsDep
+from app.core.errors import error_responses
+from app.models import CallStatus
+from app.schemas.call import CallDetail, CallPage, CallTrigger, CallTriggered
+from app.services import calls, post_processing
+from app.services.calls import MAX_PAGE_SIZE, CallFilters
+
+router = APIRouter(prefix="/api/call", tags=["calls"])
+
+
+@router.post("/trigger", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409, 422, 502))
+async def trigger_call(
+    data: CallTrigger, session: SessionDep, retell: RetellDep, settings: SettingsDep, _user: CurrentUser
+) -> CallTriggered:
+    """Start a test call (web by default, or phone) with the chosen or the default agent configuration."""
+    return await calls.trigger_call(session, data=data, retell=retell, settings=settings)
+
+
+@router.get("", responses=error_responses(400, 422))
+async def list_calls(
+    session: SessionDep,
+    _user: CurrentUser,
+    status: CallStatus | None = None,
+    call_outcome: str | None = None,
+    load_number: str | None = None,
+    driver: Annotated[str | None, Query(max_length=200, description="Part of the driver's name")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+) -> CallPage:
+    """Calls, newest first, with filters; follow `next_cursor` for older ones."""
+    filters = CallFilters(status=status, call_outcome=call_outcome, load_number=load_number, driver=driver)
+    return await calls.list_calls(session, filters=filters, limit=limit, cursor=cursor)
+
+
+@router.get("/{call_id}", responses=error_responses(404))
+async def get_call(call_id: uuid.UUID, session: SessionDep, _user: CurrentUser) -> CallDetail:
+    """One call in full: status, times, transcript, Retell's summary and the structured `result`."""
+    return await calls.get_call_detail(session, call_id)
+
+
+@router.post(
+    "/{call_id}/reprocess", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(404, 409)
+)
+async def reprocess_call(
+    call_id: uuid.UUID,
+    session: SessionDep,
+    context: ContextDep,
+    background: BackgroundTasks,
+    _user: CurrentUser,
+) -> CallDetail:
+    """Run the extraction again on the stored transcript (409 while one is running)."""
+    call = await calls.reset_for_reprocessing(session, call_id=call_id)
+    background.add_task(
+        post_processing.run_extraction,
+        call.id,
+        session_maker=context.session_maker,
+        extractor=context.extractor,
+        settings=context.settings,
+    )
+    return await calls.get_call_detail(session, call.id)

@@ -1,0 +1,59 @@
+"""Retell's webhook: verify the signature on the raw body, store the delivery, answer at once."""
+
+import json
+
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
+from loguru import logger
+
+from app.api.dependencies import ContextDep, SessionDep
+from app.core.errors import AppError, ServiceUnavailable, error_responses
+from app.services import post_processing, webhooks
+from app.services.retell import verify_retell_signature
+
+router = APIRouter(tags=["webhooks"])
+SIGNATURE_HEADER = "x-retell-signature"
+
+
+class InvalidSignature(AppError):
+    status_code = 401
+
+
+@router.post(
+    "/webhook/retell",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(400, 401, 503),
+)
+async def retell_webhook(
+    request: Request, session: SessionDep, context: ContextDep, background: BackgroundTasks
+) -> Response:
+    """Receive a signed Retell event (`call_started`, `call_ended`, `call_analyzed`, ...)."""
+    key = context.retell.webhook_key
+    if not key:
+        raise ServiceUnavailable(
+            "RETELL_API_KEY is not set: webhooks cannot be verified, so none are accepted"
+        )
+    raw = await request.body()
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        raise InvalidSignature(f"the {SIGNATURE_HEADER} header is missing")
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSignature("the body is not UTF-8, so it cannot carry a valid signature") from None
+    if not verify_retell_signature(body, key, signature):
+        logger.warning("refused a webhook with an invalid or stale signature")
+        raise InvalidSignature("the signature is invalid or older than five minutes")
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise webhooks.InvalidWebhookPayload(f"the body is not JSON: {exc.msg}") from None
+    outcome = await webhooks.record_delivery(session, webhooks.parse_delivery(payload))
+    if outcome.extract and outcome.call_id is not None:
+        background.add_task(
+            post_processing.run_extraction,
+            outcome.call_id,
+            session_maker=context.session_maker,
+            extractor=context.extractor,
+            settings=context.settings,
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,61 @@
+"""Async engine and sessions: one session per request, committed before the response is sent."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+
+SessionMaker = async_sessionmaker[AsyncSession]
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Build the engine for the configured database, pooled for a long-running server."""
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        # SQLite serialises writers; a busy timeout makes concurrent webhooks wait instead of failing.
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    if settings.db_null_pool:
+        # Supabase's transaction pooler (port 6543) hands each transaction to any backend:
+        # no client-side pool and no prepared-statement cache, or statements collide.
+        return create_async_engine(
+            url,
+            poolclass=NullPool,
+            connect_args={"statement_cache_size": 0, "prepared_statement_cache_size": 0},
+        )
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_session_maker(engine: AsyncEngine) -> SessionMaker:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(session_maker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    """A unit of work outside a request (background tasks, start-up): commit on success, else roll back."""
+    async with session_maker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

@@ -1,0 +1,105 @@
+"""Domain errors with their HTTP status, rendered by one handler as {"error", "detail"}."""
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from loguru import logger
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+
+class AppError(Exception):
+    """Base of every expected failure; the class name is the `error` the client sees."""
+
+    status_code = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class BadRequest(AppError):
+    status_code = 400
+
+
+class Unauthorized(AppError):
+    status_code = 401
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+
+
+class UpstreamError(AppError):
+    """An outside service (Retell, OpenAI) failed; its message is passed on."""
+
+    status_code = 502
+
+
+def error_body(error: str, detail: object) -> dict[str, object]:
+    return {"error": error, "detail": detail}
+
+
+async def _app_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    logger.info("request failed: {} ({})", type(exc).__name__, exc.detail)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    return JSONResponse(
+        error_body(type(exc).__name__, exc.detail), status_code=exc.status_code, headers=headers
+    )
+
+
+async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(part) for part in err["loc"] if part != "body"), "message": err["msg"]}
+        for err in exc.errors()
+    ]
+    return JSONResponse(error_body("ValidationError", errors), status_code=422)
+
+
+async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    error = HTTPStatus(exc.status_code).phrase.replace(" ", "") if exc.status_code in _KNOWN else "HTTPError"
+    return JSONResponse(error_body(error, exc.detail), status_code=exc.status_code, headers=exc.headers)
+
+
+_KNOWN = {status.value for status in HTTPStatus}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error_handler)
+    app.add_exception_handler(HTTPException, _http_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: Any
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing or invalid credentials",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    422: "Invalid input; `detail` names each field",
+    502: "Retell or the LLM failed; `detail` carries its message",
+    503: "Not configured or not ready",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the error codes a route can answer."""
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}

@@ -1,0 +1,52 @@
+"""Loguru set up once: one line per event, the request id bound, JSON on demand."""
+
+import logging
+import sys
+from typing import Any
+
+from asgi_correlation_id import correlation_id
+from loguru import logger
+
+from app.config import Settings
+
+_configured = False
+
+
+class _InterceptHandler(logging.Handler):
+    """Route the standard library's records (uvicorn, sqlalchemy, alembic) into loguru."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
+
+
+def _bind_request_id(record: Any) -> None:
+    record["extra"].setdefault("request_id", correlation_id.get() or "-")
+
+
+def configure_logging(settings: Settings) -> None:
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    logger.remove()
+    logger.configure(patcher=_bind_request_id)
+    if settings.log_json:
+        logger.add(sys.stderr, level=settings.log_level.upper(), serialize=True)
+    else:
+        logger.add(
+            sys.stderr,
+            level=settings.log_level.upper(),
+            format="<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
+            "[{extra[request_id]}] <cyan>{name}</cyan> {message}",
+        )
+    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "sqlalchemy.engine"):
+        std = logging.getLogger(name)
+        std.handlers = [_InterceptHandler()]
+        std.propagate = False
+    # httpx logs every request at INFO, full URLs included; keep that at DEBUG.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

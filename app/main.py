@@ -1,0 +1,75 @@
+"""The FastAPI application: factory, lifespan, middleware and routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from loguru import logger
+
+from app.api.dependencies import AppContext
+from app.api.routes import agent_config, auth, calls, health, webhooks
+from app.config import Settings, get_settings
+from app.core.database import create_engine, create_session_maker, session_scope
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.services import agent_configs, users
+from app.services.extraction.factory import build_extractor
+from app.services.retell_factory import build_retell_gateway
+
+DESCRIPTION = """\
+Backend of the dispatch voice agent: configure the agent, start test calls to drivers,
+take Retell's signed webhooks, and read each call's structured summary beside its transcript.
+
+Log in with **Authorize** (email and password) to try the `/api` routes.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        engine = create_engine(settings)
+        session_maker = create_session_maker(engine)
+        async with session_scope(session_maker) as session:
+            await users.ensure_first_admin(session, settings=settings)
+            await agent_configs.seed_default_config(session)
+        retell = build_retell_gateway(settings)
+        extractor = build_extractor(settings)
+        logger.info(
+            "started: database {}, Retell {}, extractor {}",
+            engine.url.get_backend_name(),
+            retell.mode,
+            extractor.name if extractor else "not configured",
+        )
+        try:
+            yield {"context": AppContext(settings, session_maker, retell, extractor)}
+        finally:
+            await retell.aclose()
+            if extractor is not None:
+                await extractor.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Dispatch Voice Agent API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID"],
+    )
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    install_error_handlers(app)
+    for module in (health, auth, agent_config, calls, webhooks):
+        app.include_router(module.router)
+    return app

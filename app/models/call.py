@@ -1,0 +1,97 @@
+"""Calls (the guide's test calls), their structured results, and every webhook delivery."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from app.models.base import IdMixin, TimestampMixin, UTCDateTime, utcnow
+
+
+class CallStatus(StrEnum):
+    QUEUED = "queued"
+    REGISTERED = "registered"
+    ONGOING = "ongoing"
+    ENDED = "ended"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NOT_CONNECTED = "not_connected"
+
+
+# How far along a call is. Webhooks only ever move a call forward: a late or replayed
+# `call_started` must not pull an ended call back to `ongoing`.
+STATUS_RANK: dict[CallStatus, int] = {
+    CallStatus.QUEUED: 0,
+    CallStatus.REGISTERED: 1,
+    CallStatus.ONGOING: 2,
+    CallStatus.ENDED: 3,
+    CallStatus.NOT_CONNECTED: 3,
+    CallStatus.PROCESSING: 4,
+    CallStatus.COMPLETED: 5,
+    CallStatus.FAILED: 5,
+}
+
+
+def statuses_before(status: CallStatus) -> list[str]:
+    return [s.value for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+
+
+class Call(IdMixin, TimestampMixin, table=True):
+    __tablename__ = "calls"
+    __table_args__ = (sa.Index("ix_calls_created_at_id", "created_at", "id"),)
+
+    agent_config_id: uuid.UUID | None = Field(
+        default=None, foreign_key="agent_configurations.id", ondelete="SET NULL", index=True
+    )
+    retell_call_id: str | None = Field(default=None, max_length=120, unique=True)
+    retell_agent_id: str | None = Field(default=None, max_length=120)
+    status: str = Field(default=CallStatus.QUEUED.value, max_length=20, index=True)
+    call_type: str = Field(default="web", max_length=10)
+    driver_name: str = Field(max_length=200, index=True)
+    phone_number: str | None = Field(default=None, max_length=20)
+    load_number: str = Field(max_length=60, index=True)
+    context: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_ms: int | None = None
+    disconnection_reason: str | None = Field(default=None, max_length=80)
+    transcript: str | None = Field(default=None, sa_type=sa.Text)
+    transcript_turns: list[dict[str, Any]] | None = Field(default=None, sa_type=sa.JSON)
+    recording_url: str | None = Field(default=None, sa_type=sa.Text)
+    public_log_url: str | None = Field(default=None, sa_type=sa.Text)
+    call_analysis: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+    call_outcome: str | None = Field(default=None, max_length=40, index=True)
+    # Why the call is where it is: the Retell or LLM error, or "extraction not configured".
+    status_detail: str | None = Field(default=None, sa_type=sa.Text)
+    extraction_attempts: int = Field(default=0)
+
+
+class CallResult(IdMixin, TimestampMixin, table=True):
+    """The structured summary of one call, as the extractor returned it."""
+
+    __tablename__ = "call_results"
+
+    call_id: uuid.UUID = Field(foreign_key="calls.id", ondelete="CASCADE", unique=True)
+    scenario: str = Field(max_length=20)
+    call_outcome: str = Field(max_length=40)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    extractor: str = Field(max_length=40)
+
+
+class WebhookEvent(IdMixin, table=True):
+    """One Retell delivery, stored before anything else happens; (call, event) is unique."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (sa.UniqueConstraint("retell_call_id", "event", name="uq_webhook_events_call_event"),)
+
+    retell_call_id: str = Field(max_length=120)
+    event: str = Field(max_length=60)
+    call_id: uuid.UUID | None = Field(default=None, foreign_key="calls.id", ondelete="SET NULL", index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

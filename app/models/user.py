@@ -1,0 +1,14 @@
+"""Dashboard users (dispatchers and admins)."""
+
+from sqlmodel import Field
+
+from app.models.base import IdMixin, TimestampMixin
+
+
+class User(IdMixin, TimestampMixin, table=True):
+    __tablename__ = "users"
+
+    email: str = Field(max_length=320, unique=True, index=True)
+    hashed_password: str = Field(max_length=255)
+    full_name: str | None = Field(default=None, max_length=200)
+    is_active: bool = Field(default=True)

@@ -1,0 +1,20 @@
+"""Types shared by several API schemas."""
+
+from typing import Annotated
+
+import phonenumbers
+from pydantic import AfterValidator
+
+
+def normalize_phone(value: str) -> str:
+    """Parse a phone number (US by default) and return it in E.164, or raise a clear ValueError."""
+    try:
+        parsed = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {exc}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number (use E.164, e.g. +13125550101)")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+E164Phone = Annotated[str, AfterValidator(normalize_phone)]

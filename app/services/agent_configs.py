@@ -1,0 +1,124 @@
+"""Agent configurations: CRUD, the seeded default, and sync to Retell."""
+
+import uuid
+
+from loguru import logger
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.errors import Conflict, NotFound
+from app.models import AgentConfiguration
+from app.models.base import utcnow
+from app.schemas.agent_config import AgentConfigCreate, AgentConfigUpdate
+from app.services.prompts import DEFAULT_AGENT_NAME, DEFAULT_BEGIN_MESSAGE, DEFAULT_GENERAL_PROMPT
+from app.services.retell import RetellGateway
+
+
+class AgentConfigNotFound(NotFound):
+    pass
+
+
+class AgentConfigNameTaken(Conflict):
+    pass
+
+
+async def list_configs(session: AsyncSession) -> list[AgentConfiguration]:
+    result = await session.exec(select(AgentConfiguration).order_by(col(AgentConfiguration.name)))
+    return list(result.all())
+
+
+async def get_config(session: AsyncSession, config_id: uuid.UUID) -> AgentConfiguration:
+    config = await session.get(AgentConfiguration, config_id)
+    if config is None:
+        raise AgentConfigNotFound(f"agent configuration {config_id} does not exist")
+    return config
+
+
+async def get_default_config(session: AsyncSession) -> AgentConfiguration:
+    """The configuration marked default, else the oldest one."""
+    query = select(AgentConfiguration).order_by(
+        col(AgentConfiguration.is_default).desc(), col(AgentConfiguration.created_at)
+    )
+    config = (await session.exec(query)).first()
+    if config is None:
+        raise AgentConfigNotFound("no agent configuration exists: create one first")
+    return config
+
+
+async def create_config(session: AsyncSession, *, data: AgentConfigCreate) -> AgentConfiguration:
+    config = AgentConfiguration.model_validate(data)
+    if config.is_default:
+        await _clear_default(session)
+    session.add(config)
+    await _flush_unique_name(session, config.name)
+    return config
+
+
+async def update_config(
+    session: AsyncSession, *, config_id: uuid.UUID, data: AgentConfigUpdate
+) -> AgentConfiguration:
+    config = await get_config(session, config_id)
+    changes = data.model_dump(exclude_unset=True)
+    for required in ("name", "general_prompt"):
+        if required in changes and changes[required] is None:
+            del changes[required]
+    if changes.get("is_default"):
+        await _clear_default(session, keep=config.id)
+    config.sqlmodel_update(changes)
+    session.add(config)
+    await _flush_unique_name(session, config.name)
+    return config
+
+
+async def delete_config(session: AsyncSession, *, config_id: uuid.UUID) -> None:
+    config = await get_config(session, config_id)
+    await session.delete(config)
+    await session.flush()
+
+
+async def sync_config(
+    session: AsyncSession, *, config_id: uuid.UUID, retell: RetellGateway, webhook_url: str
+) -> AgentConfiguration:
+    """Push the configuration to Retell: create the LLM and agent on first sync, update them after."""
+    config = await get_config(session, config_id)
+    ids = await retell.sync_agent(config, webhook_url=webhook_url)
+    config.retell_llm_id = ids.llm_id
+    config.retell_agent_id = ids.agent_id
+    config.last_synced_at = utcnow()
+    session.add(config)
+    await session.flush()
+    logger.info("synced agent configuration {} to Retell agent {} ({})", config.id, ids.agent_id, retell.mode)
+    return config
+
+
+async def seed_default_config(session: AsyncSession) -> None:
+    """Create "Dispatch check-in" once, when no configuration exists; later edits are never overwritten."""
+    if (await session.exec(select(AgentConfiguration.id).limit(1))).first() is not None:
+        return
+    session.add(
+        AgentConfiguration(
+            name=DEFAULT_AGENT_NAME,
+            general_prompt=DEFAULT_GENERAL_PROMPT,
+            begin_message=DEFAULT_BEGIN_MESSAGE,
+            is_default=True,
+        )
+    )
+    await session.flush()
+    logger.info("seeded the default agent configuration {!r}", DEFAULT_AGENT_NAME)
+
+
+async def _clear_default(session: AsyncSession, keep: uuid.UUID | None = None) -> None:
+    statement = update(AgentConfiguration).where(col(AgentConfiguration.is_default)).values(is_default=False)
+    if keep is not None:
+        statement = statement.where(col(AgentConfiguration.id) != keep)
+    await session.exec(statement)
+
+
+async def _flush_unique_name(session: AsyncSession, name: str) -> None:
+    try:
+        # A savepoint keeps the request's transaction usable after a duplicate name.
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise AgentConfigNameTaken(f"an agent configuration named {name!r} already exists") from None

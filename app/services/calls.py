@@ -1,0 +1,223 @@
+"""Calls: trigger one through Retell, list them for the dashboard, read one in full."""
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from loguru import logger
+from sqlalchemy import and_, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.core.errors import BadRequest, Conflict, NotFound, UpstreamError
+from app.models import Call, CallResult, CallStatus
+from app.models.call import statuses_before
+from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
+from app.services import agent_configs
+from app.services.retell import CallRequest, RetellGateway
+
+MAX_PAGE_SIZE = 100
+# Prompt variables the seeded prompt refers to; Retell would read an unset one out loud as "{{origin}}".
+DEFAULT_PROMPT_VARIABLES = {"origin": "unknown", "destination": "unknown", "gps_location": "unknown"}
+
+
+class CallNotFound(NotFound):
+    pass
+
+
+class RetellNotConfigured(Conflict):
+    pass
+
+
+class ExtractionRunning(Conflict):
+    pass
+
+
+class NothingToExtract(Conflict):
+    pass
+
+
+class InvalidCursor(BadRequest):
+    pass
+
+
+async def trigger_call(
+    session: AsyncSession, *, data: CallTrigger, retell: RetellGateway, settings: Settings
+) -> CallTriggered:
+    """Store the call, make sure its agent exists in Retell, then ask Retell to place it."""
+    if data.call_type == "phone" and retell.mode == "live" and not settings.retell_from_number:
+        raise RetellNotConfigured(
+            "RETELL_FROM_NUMBER is not set: phone calls need a Retell number to call from"
+        )
+    config = (
+        await agent_configs.get_config(session, data.agent_config_id)
+        if data.agent_config_id
+        else await agent_configs.get_default_config(session)
+    )
+    call = Call(
+        agent_config_id=config.id,
+        call_type=data.call_type,
+        driver_name=data.driver_name,
+        phone_number=data.phone_number,
+        load_number=data.load_number,
+        context=data.context,
+    )
+    session.add(call)
+    # The call is made durable before Retell is asked, so a webhook that races the response finds it,
+    # and a Retell failure leaves a `failed` call behind instead of nothing.
+    await session.commit()
+    log = logger.bind(call_id=str(call.id))
+    try:
+        if not config.retell_agent_id:
+            await agent_configs.sync_config(
+                session, config_id=config.id, retell=retell, webhook_url=settings.webhook_url
+            )
+            await session.commit()  # keep the Retell ids even if placing the call fails next
+        started = await retell.start_call(
+            CallRequest(
+                call_type=data.call_type,
+                agent_id=config.retell_agent_id or "",
+                to_number=data.phone_number,
+                from_number=settings.retell_from_number,
+                dynamic_variables={
+                    **DEFAULT_PROMPT_VARIABLES,
+                    **data.context,
+                    "driver_name": data.driver_name,
+                    "load_number": data.load_number,
+                },
+                metadata={"call_id": str(call.id)},
+                persona=data.simulation.persona if data.simulation else None,
+            )
+        )
+    except (UpstreamError, Conflict) as exc:
+        await _mark_failed(session, call, exc.detail)
+        log.warning("Retell refused call {}: {}", call.id, exc.detail)
+        raise
+    await session.exec(
+        update(Call)
+        .where(col(Call.id) == call.id, col(Call.status).in_(statuses_before(CallStatus.REGISTERED)))
+        .values(status=CallStatus.REGISTERED.value)
+    )
+    await session.exec(
+        update(Call).where(col(Call.id) == call.id).values(retell_call_id=started.retell_call_id)
+    )
+    await session.refresh(call)
+    log.info("call {} registered with Retell as {} ({})", call.id, started.retell_call_id, retell.mode)
+    return CallTriggered(
+        id=call.id,
+        retell_call_id=call.retell_call_id,
+        status=call.status,
+        call_type=call.call_type,
+        agent_config_id=call.agent_config_id,
+        access_token=started.access_token,
+        created_at=call.created_at,
+    )
+
+
+async def _mark_failed(session: AsyncSession, call: Call, detail: str) -> None:
+    await session.rollback()
+    call.status = CallStatus.FAILED.value
+    call.status_detail = detail
+    session.add(call)
+    await session.commit()
+
+
+async def get_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
+    call = await session.get(Call, call_id)
+    if call is None:
+        raise CallNotFound(f"call {call_id} does not exist")
+    return call
+
+
+async def get_call_detail(session: AsyncSession, call_id: uuid.UUID) -> CallDetail:
+    call = await get_call(session, call_id)
+    result = (await session.exec(select(CallResult).where(CallResult.call_id == call.id))).first()
+    analysis = call.call_analysis or {}
+    summary = analysis.get("call_summary")
+    return CallDetail.model_validate(
+        {
+            **call.model_dump(),
+            "call_summary": summary if isinstance(summary, str) else None,
+            "result": (
+                {"scenario": result.scenario, **result.data}
+                if result is not None and call.status == CallStatus.COMPLETED
+                else None
+            ),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    status: CallStatus | None = None
+    call_outcome: str | None = None
+    load_number: str | None = None
+    driver: str | None = None
+
+
+async def list_calls(
+    session: AsyncSession, *, filters: CallFilters, limit: int, cursor: str | None
+) -> CallPage:
+    """Newest first, keyset-paginated on (created_at, id) so pages stay stable while calls arrive."""
+    query = select(Call).order_by(col(Call.created_at).desc(), col(Call.id).desc()).limit(limit + 1)
+    if filters.status is not None:
+        query = query.where(col(Call.status) == filters.status.value)
+    if filters.call_outcome:
+        query = query.where(col(Call.call_outcome) == filters.call_outcome)
+    if filters.load_number:
+        query = query.where(col(Call.load_number) == filters.load_number)
+    if filters.driver:
+        pattern = "%" + filters.driver.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(col(Call.driver_name).ilike(pattern, escape="\\"))
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                col(Call.created_at) < created_at,
+                and_(col(Call.created_at) == created_at, col(Call.id) < last_id),
+            )
+        )
+    rows = list((await session.exec(query)).all())
+    page, more = rows[:limit], len(rows) > limit
+    return CallPage(
+        items=[CallSummary.model_validate(call) for call in page],
+        next_cursor=encode_cursor(page[-1]) if more else None,
+    )
+
+
+def encode_cursor(call: Call) -> str:
+    raw = f"{call.created_at.isoformat()}|{call.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, call_id = raw.split("|", 1)
+        return datetime.fromisoformat(created_at), uuid.UUID(call_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor("cursor is not one this API returned") from None
+
+
+async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -> Call:
+    """Put a call with a transcript back to `ended` so the extractor runs again."""
+    call = await get_call(session, call_id)
+    if call.status == CallStatus.PROCESSING:
+        raise ExtractionRunning("an extraction is already running for this call")
+    if not call.transcript:
+        raise NothingToExtract(f"call is {call.status} and has no transcript to extract from")
+    claimed = await session.exec(
+        update(Call)
+        .where(
+            col(Call.id) == call.id,
+            col(Call.status).in_([CallStatus.ENDED, CallStatus.COMPLETED, CallStatus.FAILED]),
+        )
+        .values(status=CallStatus.ENDED.value, status_detail=None)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ExtractionRunning("an extraction started for this call just now")
+    await session.refresh(call)
+    return call

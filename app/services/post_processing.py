@@ -1,0 +1,118 @@
+"""Post-processing: turn an ended call's transcript into its structured result, exactly once."""
+
+import asyncio
+import uuid
+
+from loguru import logger
+from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.core.database import SessionMaker, session_scope
+from app.models import Call, CallResult, CallStatus
+from app.schemas.extraction import CallExtraction
+from app.services.extraction import Extractor
+
+NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
+
+
+async def run_extraction(
+    call_id: uuid.UUID, *, session_maker: SessionMaker, extractor: Extractor | None, settings: Settings
+) -> None:
+    """Background task: claim the call, extract with bounded retries, store the result.
+
+    The claim is a compare-and-set on the status (`ended` -> `processing`) in the database, so however
+    many deliveries, retries or server processes schedule this for one call, only one runs it.
+    """
+    log = logger.bind(call_id=str(call_id))
+    if extractor is None:
+        async with session_scope(session_maker) as session:
+            await session.exec(
+                update(Call)
+                .where(col(Call.id) == call_id, col(Call.status) == CallStatus.ENDED)
+                .values(status_detail=NOT_CONFIGURED)
+            )
+        log.warning("call {} ended but {}", call_id, NOT_CONFIGURED)
+        return
+    transcript = await _claim(session_maker, call_id)
+    if transcript is None:
+        log.debug("call {} is not waiting for extraction; nothing to do", call_id)
+        return
+    extraction = await _extract_with_retries(call_id, transcript, extractor=extractor, settings=settings)
+    async with session_scope(session_maker) as session:
+        if isinstance(extraction, CallExtraction):
+            await _store_result(session, call_id, extraction, extractor_name=extractor.name)
+            log.info("call {} completed: {}", call_id, extraction.result.call_outcome)
+        else:
+            await session.exec(
+                update(Call)
+                .where(col(Call.id) == call_id)
+                .values(status=CallStatus.FAILED.value, status_detail=extraction)
+            )
+            log.error("call {} extraction failed for good: {}", call_id, extraction)
+
+
+async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> str | None:
+    async with session_scope(session_maker) as session:
+        claimed = await session.exec(
+            update(Call)
+            .where(
+                col(Call.id) == call_id,
+                col(Call.status) == CallStatus.ENDED,
+                col(Call.transcript).is_not(None),
+            )
+            .values(
+                status=CallStatus.PROCESSING.value,
+                status_detail=None,
+                extraction_attempts=Call.extraction_attempts + 1,
+            )
+        )
+        if claimed.rowcount != 1:
+            return None
+        return (await session.exec(select(Call.transcript).where(col(Call.id) == call_id))).one()
+
+
+async def _extract_with_retries(
+    call_id: uuid.UUID, transcript: str, *, extractor: Extractor, settings: Settings
+) -> CallExtraction | str:
+    """The extraction, or the last error's description once every attempt failed."""
+    attempts = settings.extraction_max_attempts
+    for attempt in range(1, attempts + 1):
+        try:
+            return await extractor.extract(transcript)
+        except Exception as exc:  # any LLM, network or schema failure is retried the same way
+            error = (
+                f"{extractor.name} extraction failed after {attempt} attempt(s): {type(exc).__name__}: {exc}"
+            )
+            logger.bind(call_id=str(call_id)).warning(
+                "extraction attempt {}/{} failed: {}", attempt, attempts, type(exc).__name__
+            )
+            if attempt == attempts:
+                return error[:2000]
+            await asyncio.sleep(settings.extraction_backoff_seconds * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+async def _store_result(
+    session: AsyncSession, call_id: uuid.UUID, extraction: CallExtraction, *, extractor_name: str
+) -> None:
+    # A reprocessed call replaces its earlier result.
+    await session.exec(delete(CallResult).where(col(CallResult.call_id) == call_id))
+    flat = extraction.result.model_dump()
+    session.add(
+        CallResult(
+            call_id=call_id,
+            scenario=extraction.scenario,
+            call_outcome=extraction.result.call_outcome,
+            data=flat,
+            extractor=extractor_name,
+        )
+    )
+    await session.flush()
+    await session.exec(
+        update(Call)
+        .where(col(Call.id) == call_id)
+        .values(
+            status=CallStatus.COMPLETED.value, call_outcome=extraction.result.call_outcome, status_detail=None
+        )
+    )

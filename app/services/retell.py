@@ -1,0 +1,212 @@
+"""The Retell gateway: one interface, a live implementation over AsyncRetell, payload builders."""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import retell
+from loguru import logger
+from retell import AsyncRetell
+from retell.lib import webhook_auth
+
+from app.core.errors import Conflict, UpstreamError
+from app.models import AgentConfiguration
+
+RETELL_TIMEOUT_SECONDS = 20.0
+RETELL_MAX_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class RetellAgentIds:
+    llm_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """Everything Retell needs to place one call."""
+
+    call_type: Literal["web", "phone"]
+    agent_id: str
+    to_number: str | None
+    from_number: str | None
+    dynamic_variables: dict[str, str]
+    metadata: dict[str, str]
+    persona: str | None = None  # only the simulator reads it
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    retell_call_id: str
+    access_token: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RetellGateway(Protocol):
+    """What the routes need from Retell; live and simulated Retell both provide it."""
+
+    mode: Literal["live", "simulated"]
+
+    @property
+    def webhook_key(self) -> str | None:
+        """The key Retell signs webhooks with (its API key), or None when none is configured."""
+        ...
+
+    async def sync_agent(self, config: AgentConfiguration, *, webhook_url: str) -> RetellAgentIds: ...
+
+    async def start_call(self, request: CallRequest) -> StartedCall: ...
+
+    async def aclose(self) -> None: ...
+
+
+def build_llm_payload(config: AgentConfiguration) -> dict[str, Any]:
+    """The Retell LLM: the prompt, the greeting, and the tools the prompt refers to."""
+    tools: list[dict[str, Any]] = [
+        {
+            "type": "end_call",
+            "name": "end_call",
+            "description": "End the call politely once the check-in is complete, or the driver cannot talk.",
+        }
+    ]
+    if config.dispatcher_transfer_number:
+        tools.append(
+            {
+                "type": "transfer_call",
+                "name": "transfer_to_dispatcher",
+                "description": "Transfer the driver to a human dispatcher during an emergency, "
+                "after asking about safety, injuries, location and the load.",
+                "transfer_destination": {"type": "predefined", "number": config.dispatcher_transfer_number},
+                "transfer_option": {"type": "cold_transfer"},
+            }
+        )
+    return {
+        "general_prompt": config.general_prompt,
+        "begin_message": config.begin_message,
+        "general_tools": tools,
+    }
+
+
+def build_agent_payload(config: AgentConfiguration, *, llm_id: str, webhook_url: str) -> dict[str, Any]:
+    """The Retell agent: voice, conversation feel, limits, and where webhooks go."""
+    return {
+        "agent_name": config.name,
+        "response_engine": {"type": "retell-llm", "llm_id": llm_id},
+        "voice_id": config.voice_id,
+        "voice_speed": config.voice_speed,
+        "voice_temperature": config.voice_temperature,
+        "enable_backchannel": config.enable_backchannel,
+        "backchannel_frequency": config.backchannel_frequency,
+        "backchannel_words": list(config.backchannel_words),
+        "interruption_sensitivity": config.interruption_sensitivity,
+        "responsiveness": config.responsiveness,
+        "handbook_config": {"natural_filler_words": config.natural_filler_words},
+        "ambient_sound": config.ambient_sound,
+        "end_call_after_silence_ms": config.end_call_after_silence_ms,
+        "max_call_duration_ms": config.max_call_duration_ms,
+        "webhook_url": webhook_url,
+    }
+
+
+def verify_retell_signature(body: str, key: str, signature: str) -> bool:
+    """Retell's own verifier (HMAC-SHA256 over body + timestamp, five-minute window)."""
+    return bool(webhook_auth.verify(body, key, signature))
+
+
+def sign_retell_body(body: str, key: str, *, timestamp_ms: int | None = None) -> str:
+    """The `x-retell-signature` value Retell would send for this body (the simulator and tests use it)."""
+    return str(webhook_auth.symmetric["sign"](body, key, timestamp_ms))
+
+
+def _retell_message(exc: retell.APIError) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        for key in ("error_message", "message", "error"):
+            if isinstance(body.get(key), str):
+                return f"Retell: {body[key]}"
+    return f"Retell: {exc.message}"
+
+
+class LiveRetell:
+    """Retell itself, through the official async SDK."""
+
+    mode: Literal["live", "simulated"] = "live"
+
+    def __init__(self, *, api_key: str | None, base_url: str | None) -> None:
+        self._api_key = api_key
+        self._client = (
+            AsyncRetell(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=RETELL_TIMEOUT_SECONDS,
+                max_retries=RETELL_MAX_RETRIES,
+            )
+            if api_key
+            else None
+        )
+
+    @property
+    def webhook_key(self) -> str | None:
+        return self._api_key
+
+    def _require_client(self) -> AsyncRetell:
+        if self._client is None:
+            raise Conflict(
+                "RETELL_API_KEY is not set: Retell is not configured (or set RETELL_MODE=simulated)"
+            )
+        return self._client
+
+    async def sync_agent(self, config: AgentConfiguration, *, webhook_url: str) -> RetellAgentIds:
+        client = self._require_client()
+        llm_payload = build_llm_payload(config)
+        try:
+            llm_id = await self._upsert_llm(client, config.retell_llm_id, llm_payload)
+            agent_payload = build_agent_payload(config, llm_id=llm_id, webhook_url=webhook_url)
+            agent_id = await self._upsert_agent(client, config.retell_agent_id, agent_payload)
+        except retell.APIError as exc:
+            logger.warning("Retell refused the agent sync for {}: {}", config.id, exc)
+            raise UpstreamError(_retell_message(exc)) from exc
+        return RetellAgentIds(llm_id=llm_id, agent_id=agent_id)
+
+    @staticmethod
+    async def _upsert_llm(client: AsyncRetell, llm_id: str | None, payload: dict[str, Any]) -> str:
+        if llm_id:
+            try:
+                return (await client.llm.update(llm_id, **payload)).llm_id
+            except retell.NotFoundError:
+                logger.warning("Retell LLM {} no longer exists; creating a new one", llm_id)
+        return (await client.llm.create(**payload)).llm_id
+
+    @staticmethod
+    async def _upsert_agent(client: AsyncRetell, agent_id: str | None, payload: dict[str, Any]) -> str:
+        if agent_id:
+            try:
+                return (await client.agent.update(agent_id, **payload)).agent_id
+            except retell.NotFoundError:
+                logger.warning("Retell agent {} no longer exists; creating a new one", agent_id)
+        return (await client.agent.create(**payload)).agent_id
+
+    async def start_call(self, request: CallRequest) -> StartedCall:
+        client = self._require_client()
+        try:
+            if request.call_type == "web":
+                web = await client.call.create_web_call(
+                    agent_id=request.agent_id,
+                    retell_llm_dynamic_variables=request.dynamic_variables,
+                    metadata=request.metadata,
+                )
+                return StartedCall(retell_call_id=web.call_id, access_token=web.access_token)
+            if not request.from_number or not request.to_number:
+                raise Conflict("a phone call needs RETELL_FROM_NUMBER and the driver's number")
+            phone = await client.call.create_phone_call(
+                from_number=request.from_number,
+                to_number=request.to_number,
+                override_agent_id=request.agent_id,
+                retell_llm_dynamic_variables=request.dynamic_variables,
+                metadata=request.metadata,
+            )
+            return StartedCall(retell_call_id=phone.call_id)
+        except retell.APIError as exc:
+            raise UpstreamError(_retell_message(exc)) from exc
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()

@@ -1,0 +1,210 @@
+"""Fixtures: every database test runs on SQLite and, when reachable, on PostgreSQL.
+
+Migrations run once per database with `alembic upgrade head`; each test starts from empty tables.
+"""
+
+import asyncio
+import os
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from alembic.config import Config
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from alembic import command
+from app.config import Settings
+from app.main import create_app
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, OPENAI_BASE_URL, RETELL_API_KEY, RETELL_BASE_URL
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+PG_TEST_DATABASE = "voice_agent_test"
+TABLES = ["webhook_events", "call_results", "calls", "agent_configurations", "users"]
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return DEFAULT_PG_URL
+    except OSError:
+        return None
+
+
+POSTGRES_URL = _postgres_url()
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+def _run_in_thread(fn: Callable[[], Any]) -> None:
+    """Alembic's env.py runs its own event loop; keep it off pytest-asyncio's."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    config.set_main_option("sqlalchemy.url", url)
+    config.attributes["configure_logging"] = False
+    return config
+
+
+async def _fresh_postgres_database(admin_url: str) -> str:
+    """A dedicated, empty database next to the one configured, so tests never touch real data."""
+    parts = urlsplit(admin_url.replace("postgresql+asyncpg", "postgresql"))
+    connection = await asyncpg.connect(parts.geturl())
+    try:
+        await connection.execute(f"DROP DATABASE IF EXISTS {PG_TEST_DATABASE} WITH (FORCE)")
+        await connection.execute(f"CREATE DATABASE {PG_TEST_DATABASE}")
+    finally:
+        await connection.close()
+    return admin_url.rsplit("/", 1)[0] + f"/{PG_TEST_DATABASE}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        assert POSTGRES_URL is not None
+        holder: list[str] = []
+        _run_in_thread(lambda: holder.append(asyncio.run(_fresh_postgres_database(POSTGRES_URL))))
+        url = holder[0]
+    _run_in_thread(lambda: command.upgrade(alembic_config(url), "head"))
+    return url
+
+
+@pytest.fixture
+async def clean_database(database_url: str) -> AsyncIterator[str]:
+    """The migrated database with every table emptied after the test."""
+    yield database_url
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    async with engine.begin() as connection:
+        if database_url.startswith("postgresql"):
+            await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+        else:
+            for table in TABLES:
+                await connection.execute(text(f"DELETE FROM {table}"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def make_settings(clean_database: str) -> Callable[..., Settings]:
+    """Settings for a test: live Retell and OpenAI pointed at hosts respx mocks, unless overridden."""
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "database_url": clean_database,
+            "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+            "admin_email": ADMIN_EMAIL,
+            "admin_password": ADMIN_PASSWORD,
+            "retell_mode": "live",
+            "retell_api_key": RETELL_API_KEY,
+            "retell_base_url": RETELL_BASE_URL,
+            "retell_from_number": "+14155550100",
+            "extractor": "openai",
+            "openai_api_key": "sk-test",
+            "openai_base_url": OPENAI_BASE_URL,
+            "extraction_backoff_seconds": 0,
+            "public_base_url": "https://dispatch.example.com",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return build
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan, behind an in-process HTTP client."""
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(make_settings()) as client:
+        yield client
+
+
+async def login(client: httpx.AsyncClient) -> dict[str, str]:
+    response = await client.post(
+        "/api/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+async def auth(client: httpx.AsyncClient) -> dict[str, str]:
+    return await login(client)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., str]]:
+    """Start the real app under uvicorn on a free port (real HTTP); returns its base URL."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(**overrides: Any) -> str:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        settings = make_settings(public_base_url=base_url, **overrides)
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(200):
+            if server.started:
+                break
+            threading.Event().wait(0.025)
+        assert server.started, "the test server did not start"
+        servers.append((server, thread))
+        return base_url
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,86 @@
+"""Test helpers: shared fixtures on disk, Retell-style signing, webhook payloads."""
+
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from retell.lib import webhook_auth
+
+SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+TRANSCRIPT_FIXTURES = sorted((SHARED_FIXTURES / "transcripts").glob("*.json"))
+RETELL_API_KEY = "test-retell-key-0123456789abcdef"
+RETELL_BASE_URL = "https://retell.test"
+OPENAI_BASE_URL = "https://openai.test/v1"
+ADMIN_EMAIL = "dispatcher@example.com"
+ADMIN_PASSWORD = "correct-horse-battery"
+
+
+def load_transcript_fixture(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def load_retell_fixture(event: str) -> dict[str, Any]:
+    return json.loads((SHARED_FIXTURES / "retell" / f"{event}.json").read_text())
+
+
+def sign(body: str, key: str = RETELL_API_KEY, *, timestamp_ms: int | None = None) -> str:
+    """Exactly what Retell puts in `x-retell-signature`, from the SDK's own helper."""
+    return webhook_auth.symmetric["sign"](body, key, timestamp_ms or int(time.time() * 1000))
+
+
+def signed_delivery(payload: dict[str, Any], key: str = RETELL_API_KEY) -> tuple[str, dict[str, str]]:
+    body = json.dumps(payload)
+    return body, {"content-type": "application/json", "x-retell-signature": sign(body, key)}
+
+
+def retell_event(
+    event: str,
+    *,
+    retell_call_id: str,
+    our_call_id: str | None,
+    transcript_fixture: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A delivery shaped like the shared Retell fixtures, for one of our calls and one transcript."""
+    payload = copy.deepcopy(load_retell_fixture(event))
+    call = payload["call"]
+    call["call_id"] = retell_call_id
+    call["metadata"] = {"call_id": our_call_id} if our_call_id else {}
+    if transcript_fixture is not None and event != "call_started":
+        call["transcript"] = transcript_fixture["transcript"]
+        call["transcript_object"] = transcript_fixture["transcript_object"]
+        call["transcript_with_tool_calls"] = transcript_fixture["transcript_object"]
+        call["disconnection_reason"] = transcript_fixture["disconnection_reason"]
+        call["retell_llm_dynamic_variables"] = transcript_fixture["retell_llm_dynamic_variables"]
+    call.update(overrides)
+    return payload
+
+
+def openai_tool_response(arguments: dict[str, Any], *, model: str = "gpt-4o-mini") -> dict[str, Any]:
+    """A chat completion that calls instructor's tool with these arguments, as OpenAI returns it."""
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "CallExtraction", "arguments": json.dumps(arguments)},
+                        }
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+    }

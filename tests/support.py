@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from retell.lib import webhook_auth
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 TRANSCRIPT_FIXTURES = sorted((SHARED_FIXTURES / "transcripts").glob("*.json"))
@@ -84,3 +87,17 @@ def openai_tool_response(arguments: dict[str, Any], *, model: str = "gpt-4o-mini
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
     }
+
+
+async def execute_sql(database_url: str, sql: str) -> Any:
+    """Run one statement on a connection of its own (what another process would see or do)."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    async with engine.begin() as connection:
+        result = await connection.execute(text(sql))
+        value = result.scalar_one() if result.returns_rows else None
+    await engine.dispose()
+    return value
+
+
+async def count_rows(database_url: str, table: str) -> int:
+    return int(await execute_sql(database_url, f"SELECT COUNT(*) FROM {table}"))

@@ -43,7 +43,7 @@ def configure_logging(settings: Settings) -> None:
             format="<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
             "[{extra[request_id]}] <cyan>{name}</cyan> {message}",
         )
-    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    logging.basicConfig(handlers=[_InterceptHandler()], level=settings.log_level.upper(), force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "sqlalchemy.engine"):
         std = logging.getLogger(name)
         std.handlers = [_InterceptHandler()]

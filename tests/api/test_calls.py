@@ -1,0 +1,186 @@
+"""Triggering calls through Retell, and reading them back: list, filters, pagination, detail."""
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+import respx
+
+from app.config import Settings
+from tests.conftest import login, running_app
+from tests.support import RETELL_BASE_URL, execute_sql
+
+DRIVER = {"driver_name": "Sarah Lee", "phone_number": "214 555 0177", "load_number": "4410-A"}
+
+
+def mock_sync(router: respx.MockRouter) -> None:
+    router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+    router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
+
+
+async def test_phone_call_is_placed_with_the_driver_number_and_context(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        mock_sync(router)
+        phone = router.post("/v2/create-phone-call").respond(201, json={"call_id": "call_p1"})
+        response = await client.post(
+            "/api/call/trigger",
+            json={**DRIVER, "call_type": "phone", "context": {"gps_location": "I-45 near Ennis, TX"}},
+            headers=auth,
+        )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "registered" and body["call_type"] == "phone" and body["access_token"] is None
+    sent = json.loads(phone.calls.last.request.content)
+    assert sent == {
+        "from_number": "+14155550100",
+        "to_number": "+12145550177",
+        "override_agent_id": "agent_1",
+        "retell_llm_dynamic_variables": {
+            "origin": "unknown",
+            "destination": "unknown",
+            "gps_location": "I-45 near Ennis, TX",
+            "driver_name": "Sarah Lee",
+            "load_number": "4410-A",
+        },
+        "metadata": {"call_id": body["id"]},
+    }
+
+
+async def test_an_already_synced_agent_is_not_synced_again(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        mock_sync(router)
+        router.post("/v3/create-web-call").respond(201, json={"call_id": "c1", "access_token": "t1"})
+        await client.post("/api/call/trigger", json=DRIVER, headers=auth)
+        router.post("/v3/create-web-call").respond(201, json={"call_id": "c2", "access_token": "t2"})
+        second = await client.post("/api/call/trigger", json=DRIVER, headers=auth)
+        assert router.routes[0].call_count == 1  # create-retell-llm only on the first trigger
+    assert second.json()["access_token"] == "t2"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"phone_number": "12345"}, "phone_number"),
+        ({"phone_number": "+1 555 555 0101"}, "phone_number"),
+        ({"driver_name": "   "}, "driver_name"),
+        ({"load_number": ""}, "load_number"),
+        ({"call_type": "fax"}, "call_type"),
+        ({"context": {"not a key": "x"}}, "context"),
+        ({"simulation": {"persona": "dragon"}}, "simulation.persona"),
+    ],
+)
+async def test_invalid_trigger_input_gets_422_naming_the_field(
+    client: httpx.AsyncClient, auth: dict[str, str], change: dict[str, object], field: str
+) -> None:
+    response = await client.post("/api/call/trigger", json={**DRIVER, **change}, headers=auth)
+    assert response.status_code == 422
+    assert [item["field"] for item in response.json()["detail"]] == [field]
+
+
+async def test_retell_failure_is_502_and_the_call_is_kept_as_failed(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        mock_sync(router)
+        router.post("/v3/create-web-call").respond(402, json={"error_message": "Insufficient balance"})
+        response = await client.post("/api/call/trigger", json=DRIVER, headers=auth)
+    assert response.status_code == 502
+    assert response.json()["detail"] == "Retell: Insufficient balance"
+    items = (await client.get("/api/call", headers=auth)).json()["items"]
+    assert [(i["status"], i["driver_name"]) for i in items] == [("failed", "Sarah Lee")]
+    detail = (await client.get(f"/api/call/{items[0]['id']}", headers=auth)).json()
+    assert detail["status_detail"] == "Retell: Insufficient balance"
+    # The agent sync that succeeded before the failure is kept.
+    configs = (await client.get("/api/agent-config", headers=auth)).json()
+    assert configs[0]["retell_agent_id"] == "agent_1"
+
+
+async def test_phone_call_without_from_number_is_409(make_settings: Callable[..., Settings]) -> None:
+    async with running_app(make_settings(retell_from_number=None)) as client:
+        auth = await login(client)
+        response = await client.post("/api/call/trigger", json={**DRIVER, "call_type": "phone"}, headers=auth)
+        assert response.status_code == 409
+        assert "RETELL_FROM_NUMBER" in response.json()["detail"]
+
+
+async def test_unknown_agent_configuration_is_404(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    response = await client.post(
+        "/api/call/trigger",
+        json={**DRIVER, "agent_config_id": "00000000-0000-0000-0000-000000000000"},
+        headers=auth,
+    )
+    assert response.status_code == 404
+
+
+async def test_unknown_call_is_404(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    response = await client.get("/api/call/00000000-0000-0000-0000-000000000000", headers=auth)
+    assert response.status_code == 404
+    assert response.json()["error"] == "CallNotFound"
+
+
+async def seed_calls(client: httpx.AsyncClient, auth: dict[str, str], count: int) -> list[str]:
+    ids = []
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        mock_sync(router)
+        web = router.post("/v3/create-web-call")
+        for n in range(count):
+            web.respond(201, json={"call_id": f"call_{n}", "access_token": "t"})
+            driver = ["Mike Johnson", "Sarah Lee", "Dave Miller"][n % 3]
+            response = await client.post(
+                "/api/call/trigger",
+                json={**DRIVER, "driver_name": driver, "load_number": f"L-{n % 2}"},
+                headers=auth,
+            )
+            ids.append(response.json()["id"])
+    return ids
+
+
+async def test_list_is_newest_first_with_keyset_pagination(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    ids = await seed_calls(client, auth, 7)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/call", params=params, headers=auth)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+
+
+async def test_list_filters(client: httpx.AsyncClient, auth: dict[str, str], clean_database: str) -> None:
+    ids = await seed_calls(client, auth, 6)
+    await execute_sql(
+        clean_database, "UPDATE calls SET call_outcome = 'Emergency Escalation' WHERE load_number = 'L-1'"
+    )
+
+    async def listed(**params: object) -> set[str]:
+        response = await client.get("/api/call", params=params, headers=auth)
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    assert await listed(load_number="L-0") == {ids[0], ids[2], ids[4]}
+    assert await listed(call_outcome="Emergency Escalation") == {ids[1], ids[3], ids[5]}
+    assert await listed(driver="sarah") == {ids[1], ids[4]}
+    assert await listed(driver="%") == set()
+    assert await listed(status="registered") == set(ids)
+    assert await listed(status="completed") == set()
+
+
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 101}, {"status": "exploded"}, {"cursor": "not-a-cursor"}]
+)
+async def test_bad_list_parameters_are_4xx(
+    client: httpx.AsyncClient, auth: dict[str, str], params: dict[str, object]
+) -> None:
+    response = await client.get("/api/call", params=params, headers=auth)
+    assert response.status_code in (400, 422)
+    assert response.json()["detail"]

@@ -1,0 +1,320 @@
+"""Retell webhooks: refused unless signed, stored once, applied in order, extracted exactly once."""
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from app.config import Settings
+from tests.conftest import login, running_app
+from tests.support import (
+    OPENAI_BASE_URL,
+    RETELL_BASE_URL,
+    TRANSCRIPT_FIXTURES,
+    count_rows,
+    execute_sql,
+    load_transcript_fixture,
+    openai_tool_response,
+    retell_event,
+    sign,
+    signed_delivery,
+)
+
+FIXTURE = load_transcript_fixture(
+    next(p for p in TRANSCRIPT_FIXTURES if p.stem == "checkin_in_transit_traffic")
+)
+
+
+@pytest.fixture
+def llm() -> Any:
+    with respx.mock(assert_all_called=False) as router:
+        yield router.post(f"{OPENAI_BASE_URL}/chat/completions").respond(
+            200, json=openai_tool_response({"result": FIXTURE["expected"]})
+        )
+
+
+async def trigger(client: httpx.AsyncClient, auth: dict[str, str], retell_call_id: str = "call_abc") -> str:
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
+        router.post("/v3/create-web-call").respond(201, json={"call_id": retell_call_id, "access_token": "t"})
+        response = await client.post(
+            "/api/call/trigger",
+            json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
+            headers=auth,
+        )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def deliver(
+    client: httpx.AsyncClient, event: str, call_id: str | None, **overrides: Any
+) -> httpx.Response:
+    payload = retell_event(
+        event,
+        retell_call_id=overrides.pop("retell_call_id", "call_abc"),
+        our_call_id=call_id,
+        transcript_fixture=FIXTURE,
+        **overrides,
+    )
+    body, headers = signed_delivery(payload)
+    return await client.post("/webhook/retell", content=body, headers=headers)
+
+
+async def get_call(client: httpx.AsyncClient, auth: dict[str, str], call_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/call/{call_id}", headers=auth)
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def ended_body() -> str:
+    return json.dumps(
+        retell_event("call_ended", retell_call_id="call_x", our_call_id=None, transcript_fixture=FIXTURE)
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="unsigned"),
+        pytest.param({"x-retell-signature": "garbage"}, id="malformed"),
+        pytest.param({"x-retell-signature": sign(ended_body(), "someone-elses-key")}, id="forged"),
+        pytest.param(
+            {"x-retell-signature": sign(ended_body(), timestamp_ms=int(time.time() * 1000) - 6 * 60 * 1000)},
+            id="stale",
+        ),
+        pytest.param({"x-retell-signature": sign(ended_body() + " ")}, id="tampered"),
+    ],
+)
+async def test_unverifiable_deliveries_get_401_and_store_nothing(
+    client: httpx.AsyncClient, clean_database: str, headers: dict[str, str]
+) -> None:
+    response = await client.post("/webhook/retell", content=ended_body(), headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == "InvalidSignature"
+    assert await count_rows(clean_database, "webhook_events") == 0
+    assert await count_rows(clean_database, "calls") == 0
+
+
+async def test_without_a_key_webhooks_get_503_and_store_nothing(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    async with running_app(make_settings(retell_mode="live", retell_api_key=None)) as client:
+        body, headers = signed_delivery(json.loads(ended_body()))
+        response = await client.post("/webhook/retell", content=body, headers=headers)
+    assert response.status_code == 503
+    assert "RETELL_API_KEY" in response.json()["detail"]
+    assert await count_rows(clean_database, "webhook_events") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{not json", "not JSON"),
+        ('["a list"]', "JSON object"),
+        ('{"event": "call_ended"}', "`call`"),
+        ('{"event": "call_ended", "call": {"agent_id": "a"}}', "call_id"),
+        ('{"call": {"call_id": "c"}}', "`event`"),
+    ],
+)
+async def test_signed_but_malformed_deliveries_get_400(
+    client: httpx.AsyncClient, clean_database: str, body: str, message: str
+) -> None:
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    assert await count_rows(clean_database, "webhook_events") == 0
+
+
+async def test_duplicate_call_ended_is_processed_once(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    assert (await deliver(client, "call_ended", call_id)).status_code == 204
+    assert (await deliver(client, "call_ended", call_id)).status_code == 204
+    assert llm.call_count == 1
+    assert await count_rows(clean_database, "webhook_events") == 1
+    assert (await get_call(client, auth, call_id))["status"] == "completed"
+
+
+async def test_twenty_concurrent_copies_of_call_ended_run_one_extraction(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    responses = await asyncio.gather(*(deliver(client, "call_ended", call_id) for _ in range(20)))
+    assert [r.status_code for r in responses] == [204] * 20
+    assert llm.call_count == 1
+    assert await count_rows(clean_database, "webhook_events") == 1
+    assert await count_rows(clean_database, "call_results") == 1
+    assert (await get_call(client, auth, call_id))["status"] == "completed"
+
+
+async def test_call_analyzed_before_call_ended(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    assert (await deliver(client, "call_analyzed", call_id)).status_code == 204
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "completed"
+    assert detail["call_summary"].startswith("The driver reported")
+    assert (await deliver(client, "call_ended", call_id)).status_code == 204
+    assert (await deliver(client, "call_started", call_id)).status_code == 204
+    assert llm.call_count == 1
+    after = await get_call(client, auth, call_id)
+    assert after["status"] == "completed"
+    assert after["call_summary"] == detail["call_summary"]
+
+
+async def test_a_failed_dial_ends_not_connected_without_llm_work(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    payload = retell_event("call_ended", retell_call_id="call_abc", our_call_id=call_id)
+    for key in (
+        "transcript",
+        "transcript_object",
+        "transcript_with_tool_calls",
+        "start_timestamp",
+        "duration_ms",
+    ):
+        payload["call"].pop(key)
+    payload["call"]["disconnection_reason"] = "dial_no_answer"
+    body, headers = signed_delivery(payload)
+    assert (await client.post("/webhook/retell", content=body, headers=headers)).status_code == 204
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "not_connected"
+    assert detail["disconnection_reason"] == "dial_no_answer"
+    assert detail["result"] is None
+    assert llm.call_count == 0
+
+
+async def test_llm_failure_is_retried_then_succeeds(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    call_id = await trigger(client, auth)
+    with respx.mock() as router:
+        route = router.post(f"{OPENAI_BASE_URL}/chat/completions")
+        route.side_effect = [
+            httpx.Response(500, json={"error": {"message": "overloaded"}}),
+            httpx.Response(200, json=openai_tool_response({"result": FIXTURE["expected"]})),
+        ]
+        assert (await deliver(client, "call_ended", call_id)).status_code == 204
+    assert route.call_count == 2
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "completed"
+    assert detail["result"]["eta"] == FIXTURE["expected"]["eta"]
+
+
+async def test_llm_failing_every_attempt_fails_the_call_and_keeps_the_transcript(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    call_id = await trigger(client, auth)
+    with respx.mock() as router:
+        route = router.post(f"{OPENAI_BASE_URL}/chat/completions").respond(
+            503, json={"error": {"message": "down"}}
+        )
+        assert (await deliver(client, "call_ended", call_id)).status_code == 204
+    assert route.call_count == 3  # EXTRACTION_MAX_ATTEMPTS
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "failed"
+    assert "3 attempt" in detail["status_detail"]
+    assert detail["transcript"] == FIXTURE["transcript"]
+    assert detail["result"] is None
+
+    with respx.mock() as router:
+        router.post(f"{OPENAI_BASE_URL}/chat/completions").respond(
+            200, json=openai_tool_response({"result": FIXTURE["expected"]})
+        )
+        response = await client.post(f"/api/call/{call_id}/reprocess", headers=auth)
+        assert response.status_code == 202
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "completed"
+    assert detail["status_detail"] is None
+    assert detail["result"]["call_outcome"] == "In-Transit Update"
+
+
+async def test_reprocess_is_refused_while_running_or_without_transcript(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    call_id = await trigger(client, auth)
+    response = await client.post(f"/api/call/{call_id}/reprocess", headers=auth)
+    assert response.status_code == 409
+    assert "no transcript" in response.json()["detail"]
+    # Another worker is extracting this call right now.
+    await execute_sql(
+        clean_database,
+        "UPDATE calls SET status = 'processing', transcript = 'Agent: hi' WHERE id IS NOT NULL",
+    )
+    response = await client.post(f"/api/call/{call_id}/reprocess", headers=auth)
+    assert response.status_code == 409
+    assert response.json()["error"] == "ExtractionRunning"
+    missing = await client.post("/api/call/00000000-0000-0000-0000-000000000000/reprocess", headers=auth)
+    assert missing.status_code == 404
+
+
+async def test_a_call_we_did_not_start_is_created_from_the_payload(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    for event in ("call_started", "call_ended", "call_analyzed"):
+        response = await deliver(client, event, None, retell_call_id="call_from_retell_dashboard")
+        assert response.status_code == 204
+    page = (await client.get("/api/call", headers=auth)).json()
+    assert len(page["items"]) == 1
+    item = page["items"][0]
+    assert item["retell_call_id"] == "call_from_retell_dashboard"
+    assert item["driver_name"] == "Mike Johnson"
+    assert item["load_number"] == "7891-B"
+    assert item["phone_number"] == "+16195550188"
+    assert item["status"] == "completed"
+    assert llm.call_count == 1
+
+
+async def test_out_of_order_call_started_never_moves_a_call_back(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    await deliver(client, "call_ended", call_id)
+    await deliver(client, "call_started", call_id)
+    assert (await get_call(client, auth, call_id))["status"] == "completed"
+
+
+async def test_other_events_are_stored_and_acknowledged(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    call_id = await trigger(client, auth)
+    payload = retell_event("call_started", retell_call_id="call_abc", our_call_id=call_id)
+    payload["event"] = "transcript_updated"
+    body, headers = signed_delivery(payload)
+    response = await client.post("/webhook/retell", content=body, headers=headers)
+    assert response.status_code == 204
+    assert await count_rows(clean_database, "webhook_events") == 1
+    assert (await get_call(client, auth, call_id))["status"] == "registered"
+
+
+async def test_without_openai_key_the_call_stays_ended_with_a_note(
+    make_settings: Callable[..., Settings],
+) -> None:
+    async with running_app(make_settings(extractor="openai", openai_api_key=None)) as client:
+        auth = await login(client)
+        call_id = await trigger(client, auth)
+        assert (await deliver(client, "call_ended", call_id)).status_code == 204
+        detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "ended"
+    assert "not configured" in detail["status_detail"]
+    assert detail["transcript"] == FIXTURE["transcript"]
+
+
+async def test_fixture_metadata_key_test_call_id_is_understood(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth, retell_call_id="call_other")
+    payload = retell_event(
+        "call_ended", retell_call_id="call_unrelated_id", our_call_id=None, transcript_fixture=FIXTURE
+    )
+    payload["call"]["metadata"] = {"test_call_id": call_id}
+    body, headers = signed_delivery(payload)
+    assert (await client.post("/webhook/retell", content=body, headers=headers)).status_code == 204
+    assert (await get_call(client, auth, call_id))["status"] == "completed"

@@ -1,0 +1,84 @@
+"""Exactly one extraction per call, even across server processes sharing one database."""
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+from app.config import Settings
+from app.core.database import create_engine, create_session_maker, session_scope
+from app.models import Call, CallStatus
+from app.schemas.extraction import CallExtraction, CheckInResult
+from app.services.post_processing import run_extraction
+from tests.support import execute_sql
+
+
+class CountingExtractor:
+    """Stands in for the LLM (not the code under test): counts calls and yields to other tasks."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def extract(self, transcript: str) -> CallExtraction:
+        self.calls += 1
+        await asyncio.sleep(0.05)
+        return CallExtraction(result=CheckInResult(call_outcome="In-Transit Update", driver_status="Driving"))
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_concurrent_workers_in_separate_processes_extract_once(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    # Each "process" has its own engine and connection pool, as separate uvicorn workers would.
+    engines = [create_engine(settings) for _ in range(5)]
+    makers = [create_session_maker(engine) for engine in engines]
+    call_id = uuid.uuid4()
+    async with session_scope(makers[0]) as session:
+        session.add(
+            Call(
+                id=call_id,
+                driver_name="Ana",
+                load_number="L-1",
+                status=CallStatus.ENDED.value,
+                transcript="Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n",
+            )
+        )
+    extractor = CountingExtractor()
+    await asyncio.gather(
+        *(
+            run_extraction(
+                call_id, session_maker=makers[i % len(makers)], extractor=extractor, settings=settings
+            )
+            for i in range(20)
+        )
+    )
+    for engine in engines:
+        await engine.dispose()
+    assert extractor.calls == 1
+    status = await execute_sql(
+        settings.database_url, f"SELECT status FROM calls WHERE id = '{_db_id(settings, call_id)}'"
+    )
+    assert status == "completed"
+    assert await execute_sql(settings.database_url, "SELECT COUNT(*) FROM call_results") == 1
+
+
+async def test_a_call_that_is_not_ended_is_left_alone(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = uuid.uuid4()
+    async with session_scope(maker) as session:
+        session.add(Call(id=call_id, driver_name="Ana", load_number="L-1", status=CallStatus.ONGOING.value))
+    extractor = CountingExtractor()
+    await run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    await engine.dispose()
+    assert extractor.calls == 0
+
+
+def _db_id(settings: Settings, call_id: uuid.UUID) -> str:
+    # SQLite stores UUIDs as 32 hex characters, PostgreSQL as native uuid.
+    return call_id.hex if settings.is_sqlite else str(call_id)

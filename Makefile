@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 0.0.0.0
+export PORT
 
 .PHONY: run test demo lint format migrate bench clean
 

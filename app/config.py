@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     admin_password: str | None = None
 
     cors_origins: str = "http://localhost:5173"
-    public_base_url: str = "http://localhost:8000"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = ""
 
     retell_mode: Literal["live", "simulated"] | None = None
     retell_api_key: str | None = None
@@ -61,6 +62,13 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> "Settings":
+        # Unset means "this machine, on the port `make run` serves": the simulator then reaches us.
+        if not self.public_base_url:
+            self.public_base_url = f"http://localhost:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _secrets_fit_environment(self) -> "Settings":

@@ -27,6 +27,7 @@ def test_defaults_need_no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.cors_origin_list == ["http://localhost:5173"]
     assert s.openai_model == "gpt-4o-mini"
     assert s.public_base_url == "http://localhost:8000"
+    assert settings(secret_key="k" * 40, port=8123).webhook_url == "http://localhost:8123/webhook/retell"
     assert s.effective_retell_mode == "simulated"
     assert s.effective_extractor == "rules"
     assert s.secret_key and len(s.secret_key) >= 32

@@ -1,7 +1,9 @@
 """The FastAPI application: factory, lifespan, middleware and routers."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -15,9 +17,12 @@ from app.config import Settings, get_settings
 from app.core.database import create_engine, create_session_maker, session_scope
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
-from app.services import agent_configs, users
+from app.services import agent_configs, post_processing, users
 from app.services.extraction.factory import build_extractor
 from app.services.retell_factory import build_retell_gateway
+
+# An extraction still `processing` this long after its last update died with its process.
+STALE_EXTRACTION = timedelta(minutes=10)
 
 DESCRIPTION = """\
 Backend of the dispatch voice agent: configure the agent, start test calls to drivers,
@@ -46,9 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retell.mode,
             extractor.name if extractor else "not configured",
         )
+        recovery = asyncio.create_task(
+            post_processing.recover_pending(
+                session_maker=session_maker,
+                extractor=extractor,
+                settings=settings,
+                stale_after=STALE_EXTRACTION,
+            )
+        )
         try:
             yield {"context": AppContext(settings, session_maker, retell, extractor)}
         finally:
+            recovery.cancel()
+            await asyncio.gather(recovery, return_exceptions=True)
             await retell.aclose()
             if extractor is not None:
                 await extractor.aclose()

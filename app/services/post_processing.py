@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 from loguru import logger
 from sqlmodel import col, delete, select, update
@@ -10,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings
 from app.core.database import SessionMaker, session_scope
 from app.models import Call, CallResult, CallStatus
+from app.models.base import utcnow
 from app.schemas.extraction import CallExtraction
 from app.services.extraction import Extractor
 
@@ -116,3 +118,35 @@ async def _store_result(
             status=CallStatus.COMPLETED.value, call_outcome=extraction.result.call_outcome, status_detail=None
         )
     )
+
+
+async def recover_pending(
+    *, session_maker: SessionMaker, extractor: Extractor | None, settings: Settings, stale_after: timedelta
+) -> int:
+    """At start-up, finish what a stopped process left: ended calls never extracted, stalled extractions.
+
+    Background tasks live in the process that scheduled them; without this sweep a restart between
+    a webhook's 204 and its extraction would leave the call `ended` forever.
+    """
+    async with session_scope(session_maker) as session:
+        await session.exec(
+            update(Call)
+            .where(col(Call.status) == CallStatus.PROCESSING, col(Call.updated_at) < utcnow() - stale_after)
+            .values(status=CallStatus.ENDED.value)
+        )
+        pending = list(
+            (
+                await session.exec(
+                    select(Call.id).where(
+                        col(Call.status) == CallStatus.ENDED,
+                        col(Call.transcript).is_not(None),
+                        col(Call.status_detail).is_(None),
+                    )
+                )
+            ).all()
+        )
+    for call_id in pending:
+        await run_extraction(call_id, session_maker=session_maker, extractor=extractor, settings=settings)
+    if pending:
+        logger.info("recovered {} call(s) waiting for extraction", len(pending))
+    return len(pending)

@@ -3,12 +3,15 @@
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import col, update
 
 from app.config import Settings
 from app.core.database import create_engine, create_session_maker, session_scope
 from app.models import Call, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
-from app.services.post_processing import run_extraction
+from app.services.post_processing import recover_pending, run_extraction
 from tests.support import execute_sql
 
 
@@ -82,3 +85,42 @@ async def test_a_call_that_is_not_ended_is_left_alone(make_settings: Callable[..
 def _db_id(settings: Settings, call_id: uuid.UUID) -> str:
     # SQLite stores UUIDs as 32 hex characters, PostgreSQL as native uuid.
     return call_id.hex if settings.is_sqlite else str(call_id)
+
+
+async def test_restart_recovers_ended_and_stalled_calls(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    transcript = "Agent: Where are you?\nUser: I-80 near Reno.\n"
+    ended, stalled, fresh, done = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    async with session_scope(maker) as session:
+        for call_id, status in (
+            (ended, CallStatus.ENDED),
+            (stalled, CallStatus.PROCESSING),
+            (fresh, CallStatus.PROCESSING),
+            (done, CallStatus.COMPLETED),
+        ):
+            session.add(
+                Call(
+                    id=call_id, driver_name="Ana", load_number="L", status=status.value, transcript=transcript
+                )
+            )
+    # The stalled one was claimed an hour ago by a process that died.
+    async with session_scope(maker) as session:
+        await session.exec(update(Call).where(col(Call.id) == stalled).values(updated_at=long_ago))
+    extractor = CountingExtractor()
+    recovered = await recover_pending(
+        session_maker=maker, extractor=extractor, settings=settings, stale_after=timedelta(minutes=10)
+    )
+    await engine.dispose()
+    assert recovered == 2
+    assert extractor.calls == 2
+    for call_id, status in (
+        (ended, "completed"),
+        (stalled, "completed"),
+        (fresh, "processing"),
+        (done, "completed"),
+    ):
+        sql = f"SELECT status FROM calls WHERE id = '{_db_id(settings, call_id)}'"
+        assert await execute_sql(settings.database_url, sql) == status

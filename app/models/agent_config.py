@@ -15,7 +15,7 @@ class AgentConfiguration(AgentConfigBase, IdMixin, TimestampMixin, table=True):
     name: str = Field(max_length=120, unique=True, index=True)
     general_prompt: str = Field(sa_type=sa.Text)
     backchannel_words: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    ambient_sound: str | None = Field(default=None, max_length=40)
+    ambient_sound: str | None = Field(default=None, max_length=40)  # type: ignore[assignment]
     dispatcher_transfer_number: str | None = Field(default=None, max_length=20)
     is_default: bool = Field(default=False, index=True)
     retell_llm_id: str | None = Field(default=None, max_length=120)

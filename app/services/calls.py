@@ -217,7 +217,7 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
         )
         .values(status=CallStatus.ENDED.value, status_detail=None)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:
         raise ExtractionRunning("an extraction started for this call just now")
     await session.refresh(call)
     return call

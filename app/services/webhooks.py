@@ -82,7 +82,7 @@ async def _insert_event(session: AsyncSession, delivery: Delivery) -> bool:
         "payload": delivery.payload,
         "received_at": datetime.now(UTC),
     }
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = _dialect_insert(session)
     statement = (
         insert(WebhookEvent)
         .values(**values)
@@ -151,7 +151,7 @@ async def _create_foreign_call(session: AsyncSession, delivery: Delivery) -> Cal
         "updated_at": datetime.now(UTC),
         "extraction_attempts": 0,
     }
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = _dialect_insert(session)
     # Two first deliveries of one unknown call may race: the unique Retell id lets only one row in.
     await session.exec(
         insert(Call).values(**values).on_conflict_do_nothing(index_elements=["retell_call_id"])
@@ -229,6 +229,12 @@ async def _advance(session: AsyncSession, call_id: uuid.UUID, status: CallStatus
         .where(col(Call.id) == call_id, col(Call.status).in_(statuses_before(status)))
         .values(status=status.value)
     )
+
+
+def _dialect_insert(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING exists on both databases, under each dialect's own insert()."""
+    assert session.bind is not None
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def _from_ms(timestamp: float) -> datetime:

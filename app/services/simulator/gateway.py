@@ -94,7 +94,7 @@ class SimulatedRetell:
             }
             await self._deliver("call_ended", ended)
             await asyncio.sleep(step)
-            analysis = {
+            analysis: dict[str, Any] = {
                 "call_summary": script.summary,
                 "user_sentiment": script.user_sentiment,
                 "call_successful": script.disconnection_reason != "agent_hangup" or len(script.turns) > 6,

@@ -22,6 +22,7 @@ PROTECTED = [
     ("POST", "/api/call/trigger"),
     ("GET", "/api/call"),
     ("GET", "/api/call/00000000-0000-0000-0000-000000000000"),
+    ("GET", "/api/call/00000000-0000-0000-0000-000000000000/events"),
     ("POST", "/api/call/00000000-0000-0000-0000-000000000000/reprocess"),
 ]
 

@@ -168,33 +168,33 @@ def openai_standin(*, labels: dict[str, Any] | None) -> FastAPI:
         body = dict(await request.json())
         requests.append(body)
         tool = body["tools"][0]["function"]["name"]
-        arguments = json.dumps({"result": labels if labels is not None else read_with_rules(body)})
-        return {
-            "id": "chatcmpl-standin",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": "tool_calls",
-                    "message": {
-                        "role": "assistant",
-                        "content": None,
-                        "tool_calls": [
-                            {
-                                "id": "call_1",
-                                "type": "function",
-                                "function": {"name": tool, "arguments": arguments},
-                            }
-                        ],
-                    },
-                }
-            ],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }
+        result = labels if labels is not None else read_with_rules(body)
+        return tool_call_completion(tool, {"result": result}, model=body["model"])
 
     return app
+
+
+def tool_call_completion(tool: str, arguments: dict[str, Any], *, model: str) -> dict[str, Any]:
+    """A chat completion that calls `tool` with `arguments`, shaped as OpenAI returns it."""
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": tool, "arguments": json.dumps(arguments)},
+    }
+    return {
+        "id": "chatcmpl-standin",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
 
 
 def read_with_rules(body: dict[str, Any]) -> dict[str, Any]:

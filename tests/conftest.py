@@ -31,7 +31,8 @@ from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, OPENAI_BASE_URL, RETELL_A
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-PG_TEST_DATABASE = "voice_agent_test"
+# One database per test run, so two runs on one machine never drop each other's tables.
+PG_TEST_DATABASE = f"voice_agent_test_{os.getpid()}"
 TABLES = ["webhook_events", "call_results", "calls", "agent_configurations", "users"]
 
 
@@ -75,16 +76,14 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def _fresh_postgres_database(admin_url: str) -> str:
-    """A dedicated, empty database next to the one configured, so tests never touch real data."""
+async def _admin_execute(admin_url: str, *statements: str) -> None:
     parts = urlsplit(admin_url.replace("postgresql+asyncpg", "postgresql"))
     connection = await asyncpg.connect(parts.geturl())
     try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {PG_TEST_DATABASE} WITH (FORCE)")
-        await connection.execute(f"CREATE DATABASE {PG_TEST_DATABASE}")
+        for statement in statements:
+            await connection.execute(statement)
     finally:
         await connection.close()
-    return admin_url.rsplit("/", 1)[0] + f"/{PG_TEST_DATABASE}"
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -93,10 +92,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
-        assert POSTGRES_URL is not None
-        holder: list[str] = []
-        _run_in_thread(lambda: holder.append(asyncio.run(_fresh_postgres_database(POSTGRES_URL))))
-        url = holder[0]
+        # A dedicated, empty database next to the one configured, so tests never touch real data.
+        admin_url = POSTGRES_URL
+        assert admin_url is not None
+        drop = f"DROP DATABASE IF EXISTS {PG_TEST_DATABASE} WITH (FORCE)"
+        _run_in_thread(
+            lambda: asyncio.run(_admin_execute(admin_url, drop, f"CREATE DATABASE {PG_TEST_DATABASE}"))
+        )
+        request.addfinalizer(lambda: _run_in_thread(lambda: asyncio.run(_admin_execute(admin_url, drop))))
+        url = admin_url.rsplit("/", 1)[0] + f"/{PG_TEST_DATABASE}"
     _run_in_thread(lambda: command.upgrade(alembic_config(url), "head"))
     return url
 

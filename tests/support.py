@@ -1,5 +1,6 @@
 """Test helpers: shared fixtures on disk, Retell-style signing, webhook payloads."""
 
+import asyncio
 import copy
 import json
 import time
@@ -10,6 +11,8 @@ from retell.lib import webhook_auth
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from scripts.standins import tool_call_completion
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 TRANSCRIPT_FIXTURES = sorted((SHARED_FIXTURES / "transcripts").glob("*.json"))
@@ -62,31 +65,23 @@ def retell_event(
 
 
 def openai_tool_response(arguments: dict[str, Any], *, model: str = "gpt-4o-mini") -> dict[str, Any]:
-    """A chat completion that calls instructor's tool with these arguments, as OpenAI returns it."""
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "tool_calls",
-                "message": {
-                    "role": "assistant",
-                    "content": None,
-                    "tool_calls": [
-                        {
-                            "id": "call_1",
-                            "type": "function",
-                            "function": {"name": "CallExtraction", "arguments": json.dumps(arguments)},
-                        }
-                    ],
-                },
-            }
-        ],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-    }
+    """A chat completion calling instructor's `CallExtraction` tool with these arguments."""
+    return tool_call_completion("CallExtraction", arguments, model=model)
+
+
+FINAL_STATUSES = {"completed", "not_connected", "failed"}
+
+
+async def wait_until_final(client: Any, auth: dict[str, str], call_id: str) -> dict[str, Any]:
+    """Poll like the dashboard does until the call is final and Retell's analysis (if any) is in."""
+    for _ in range(300):
+        detail = (await client.get(f"/api/call/{call_id}", headers=auth)).json()
+        if detail["status"] == "not_connected" or (
+            detail["status"] in FINAL_STATUSES and detail["call_summary"]
+        ):
+            return dict(detail)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"call {call_id} never finished: {detail['status']}")
 
 
 async def execute_sql(database_url: str, sql: str) -> Any:

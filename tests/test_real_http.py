@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from scripts.standins import load_fixture, openai_standin, retell_standin, serve_in_thread
-from tests.api.test_simulated_calls import wait_until_final
 from tests.conftest import free_port, login
+from tests.support import wait_until_final
 
 KEY = "standin-retell-key-for-tests"
 

@@ -1,19 +1,20 @@
 """Dependency aliases: every route reads what it needs from its signature."""
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.core.database import SessionMaker
+from app.core.database import SessionMaker, session_scope
 from app.core.errors import Unauthorized
 from app.core.security import decode_access_token
 from app.models import User
-from app.services import users
+from app.services import post_processing, users
 from app.services.extraction import Extractor
 from app.services.retell import RetellGateway
 
@@ -26,6 +27,16 @@ class AppContext:
     session_maker: SessionMaker
     retell: RetellGateway
     extractor: Extractor | None
+
+    def schedule_extraction(self, background: BackgroundTasks, call_id: uuid.UUID) -> None:
+        """Extract after the response is sent, in a session of its own."""
+        background.add_task(
+            post_processing.run_extraction,
+            call_id,
+            session_maker=self.session_maker,
+            extractor=self.extractor,
+            settings=self.settings,
+        )
 
 
 def get_context(request: Request) -> AppContext:
@@ -50,13 +61,8 @@ def get_extractor(context: ContextDep) -> Extractor | None:
 
 async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
     """One session per request, committed after the handler and before the response is sent."""
-    async with context.session_maker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with session_scope(context.session_maker) as session:
+        yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

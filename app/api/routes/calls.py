@@ -11,7 +11,7 @@ from app.core.errors import error_responses
 from app.models import CallStatus
 from app.schemas.call import CallDetail, CallPage, CallTrigger, CallTriggered
 from app.services import call_events as call_events_service
-from app.services import calls, post_processing
+from app.services import calls
 from app.services.calls import MAX_PAGE_SIZE, CallFilters
 
 router = APIRouter(prefix="/api/call", tags=["calls"])
@@ -75,11 +75,5 @@ async def reprocess_call(
 ) -> CallDetail:
     """Run the extraction again on the stored transcript (409 while one is running)."""
     call = await calls.reset_for_reprocessing(session, call_id=call_id)
-    background.add_task(
-        post_processing.run_extraction,
-        call.id,
-        session_maker=context.session_maker,
-        extractor=context.extractor,
-        settings=context.settings,
-    )
+    context.schedule_extraction(background, call.id)
     return await calls.get_call_detail(session, call.id)

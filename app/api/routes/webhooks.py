@@ -7,7 +7,7 @@ from loguru import logger
 
 from app.api.dependencies import ContextDep, SessionDep
 from app.core.errors import AppError, ServiceUnavailable, error_responses
-from app.services import post_processing, webhooks
+from app.services import webhooks
 from app.services.retell import verify_retell_signature
 
 router = APIRouter(tags=["webhooks"])
@@ -49,11 +49,5 @@ async def retell_webhook(
         raise webhooks.InvalidWebhookPayload(f"the body is not JSON: {exc.msg}") from None
     outcome = await webhooks.record_delivery(session, webhooks.parse_delivery(payload))
     if outcome.extract and outcome.call_id is not None:
-        background.add_task(
-            post_processing.run_extraction,
-            outcome.call_id,
-            session_maker=context.session_maker,
-            extractor=context.extractor,
-            settings=context.settings,
-        )
+        context.schedule_extraction(background, outcome.call_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,353 @@ def test_rules_extractor_is_the_async_face_of_the_function() -> None:
     assert extraction == extract_with_rules(transcript)
     assert extraction.scenario == "emergency"
     assert extraction.result.emergency_location == "I-40 near Gallup, NM"
+
+
+# ---------------------------------------------------------------------------
+# Held-out generality check: transcripts in wording that neither the shared fixtures nor the simulator
+# personas use, with only the fields that have one clearly right answer. Batch 1 was written before the
+# rules were broadened for the personas (the original rules got 36/64 fields); batch 2 after that round and
+# scored before any further change (28/45; the original rules got 19/45). Misses in both were fixed by
+# general patterns, not by matching these sentences; keep it that way, and add a fresh batch to measure.
+# ---------------------------------------------------------------------------
+
+_INJURED = re.compile(r"^Injuries reported")  # any injury_status that reports an injury
+
+HELD_OUT: dict[str, tuple[str, dict[str, object]]] = {
+    "lumper_as_unloading_crew": (
+        "Agent: Morning Dee, dispatch calling about load 4410. You at the warehouse?\n"
+        "User: Yeah I rolled in about an hour ago at the distribution center in Columbus. They put me in "
+        "door 14 but there's no unloading crew here yet.\n"
+        "Agent: Okay. Remember to send the signed POD when you're done.\n"
+        "User: 10-4, I'll snap it.\n",
+        {
+            "call_outcome": "Arrival Confirmation",
+            "driver_status": "Arrived",
+            "current_location": "Receiver in Columbus, OH",
+            "eta": None,
+            "unloading_status": "Waiting for Lumper",
+            "pod_reminder_acknowledged": True,
+        },
+    ),
+    "pallets_coming_off_in_a_door": (
+        "Agent: Hi Tom, checking in on load 902. Where are things at?\n"
+        "User: I'm at the customer's dock in Reno. They've got me in door 3 and they're pulling pallets "
+        "off right now.\n"
+        "Agent: Great, please send the bill of lading photo after.\n"
+        "User: Yup, no problem.\n",
+        {
+            "call_outcome": "Arrival Confirmation",
+            "driver_status": "Unloading",
+            "current_location": "Receiver in Reno, NV",
+            "eta": None,
+            "unloading_status": "In Door 3",
+            "pod_reminder_acknowledged": True,
+        },
+    ),
+    "freezing_rain": (
+        "Agent: Hey Lou, how's it looking on load 3301?\n"
+        "User: Slow. Freezing rain turned everything to glass around Amarillo, I'm doing maybe 30 on I-40 "
+        "westbound.\n"
+        "Agent: What's your new ETA to Albuquerque?\n"
+        "User: Probably tomorrow around noon.\n",
+        {
+            "call_outcome": "In-Transit Update",
+            "driver_status": "Delayed",
+            "delay_reason": "Weather",
+            "current_location": "I-40 West near Amarillo, TX",
+            "eta": "Tomorrow, 12:00 PM",
+        },
+    ),
+    "someone_elses_rollover_ahead": (
+        "Agent: Hi Sam, quick check on load 615. Everything alright?\n"
+        "User: Yeah I'm fine, but some car flipped over up ahead and the cops have the whole highway shut "
+        "down. I'm parked on US 83 south of Laredo.\n"
+        "Agent: How late will you be?\n"
+        "User: Maybe two hours behind, I'd guess.\n",
+        {
+            "call_outcome": "In-Transit Update",
+            "driver_status": "Delayed",
+            "delay_reason": "Heavy Traffic",
+            "current_location": "US-83 near Laredo, TX",
+            "eta": None,
+        },
+    ),
+    "own_jackknife_on_ice": (
+        "Agent: Dispatch here, checking on load 7720. How you doing?\n"
+        "User: Not good, man. Hit some black ice and the rig jackknifed on me, I'm sideways across the "
+        "right lane of I-70 near mile marker 212.\n"
+        "Agent: Oh no. Are you hurt? Is anybody hurt?\n"
+        "User: No, I'm alright, just shaken. Nobody else involved.\n"
+        "Agent: Stay put, I'm getting a live dispatcher on the line for you now.\n",
+        {
+            "call_outcome": "Emergency Escalation",
+            "emergency_type": "Accident",
+            "injury_status": "No injuries reported",
+            "emergency_location": "I-70, Mile Marker 212",
+            "escalation_status": "Connected to Human Dispatcher",
+        },
+    ),
+    "motor_quit_mid_question": (
+        "Agent: Hi Rosa, this is dispatch for load 1188. What's your ETA to\n"
+        "User: Sorry, hang on, the motor just quit on me, no power at all. I'm rolling to the shoulder on "
+        "I-25 north.\n"
+        "Agent: Okay, are you safe?\n"
+        "User: Yeah, I'm off the road with the hazards on.\n"
+        "Agent: Is the load secure?\n"
+        "User: Yep, all strapped down.\n"
+        "Agent: I'm transferring you to a human dispatcher right now.\n",
+        {
+            "call_outcome": "Emergency Escalation",
+            "emergency_type": "Breakdown",
+            "safety_status": "Driver confirmed they are safe",
+            "emergency_location": "I-25 North",
+            "load_secure": True,
+            "escalation_status": "Connected to Human Dispatcher",
+        },
+    ),
+    "low_blood_sugar": (
+        "Agent: Hey Jim, it's dispatch calling about load 5150. Got a minute?\n"
+        "User: Honestly I feel awful. Think my sugar's crashing, I'm shaky and sweating and my vision's "
+        "blurry. Pulled into a Love's off exit 118 on I-44.\n"
+        "Agent: Are you somewhere safe?\n"
+        "User: Yeah, parked.\n"
+        "Agent: Okay, I'm patching you over to our on-call dispatcher.\n",
+        {
+            "call_outcome": "Emergency Escalation",
+            "emergency_type": "Medical",
+            "safety_status": "Driver confirmed they are safe",
+            "emergency_location": "Truck stop at I-44, Exit 118",
+            "escalation_status": "Connected to Human Dispatcher",
+        },
+    ),
+    "denied_trouble_and_weather_that_held_off": (
+        "Agent: Hi Kay, how's load 2230 coming along?\n"
+        "User: Smooth sailing. No accidents, no breakdowns, and the snow held off too. I'm cruising on "
+        "I-90 east.\n"
+        "Agent: When will you get to Chicago?\n"
+        "User: Tomorrow by 9 AM for sure.\n",
+        {
+            "call_outcome": "In-Transit Update",
+            "driver_status": "Driving",
+            "delay_reason": "None",
+            "current_location": "I-90 East",
+            "eta": "Tomorrow, 9:00 AM",
+        },
+    ),
+    "single_lane_work_zone": (
+        "Agent: Hey Mo, dispatch checking on load 818. Where you at?\n"
+        "User: Crawling through the work zone on I-81 south near Harrisburg. They've got it down to a single "
+        "lane.\n"
+        "Agent: Is that going to make you late?\n"
+        "User: Yeah, probably an hour or so late.\n"
+        "Agent: What's the new ETA?\n"
+        "User: Figure about 4:15 this afternoon.\n",
+        {
+            "call_outcome": "In-Transit Update",
+            "driver_status": "Delayed",
+            "delay_reason": "Heavy Traffic",
+            "current_location": "I-81 South near Harrisburg, PA",
+            "eta": "Today, 4:15 PM",
+        },
+    ),
+    "five_hours_in_the_yard": (
+        "Agent: Hi Lena, any news on load 6002?\n"
+        "User: Still parked in the yard at the receiver in Savannah. Been here since 7 this morning, going "
+        "on five hours with no door.\n"
+        "Agent: Sorry about that. Send us the POD once they unload you?\n"
+        "User: Sure.\n",
+        {
+            "call_outcome": "Arrival Confirmation",
+            "driver_status": "Arrived",
+            "current_location": "Receiver in Savannah, GA",
+            "unloading_status": "Detention",
+            "pod_reminder_acknowledged": True,
+        },
+    ),
+    "plowed_into_with_injury_and_spilled_pallets": (
+        "Agent: Hi Dev, checking on load 3390, how's the road?\n"
+        "User: Dude some idiot just plowed into the back of my trailer at a red light. I'm on Highway 99 "
+        "in Fresno.\n"
+        "Agent: Are you hurt?\n"
+        "User: My back's messed up pretty good, yeah.\n"
+        "Agent: Is the load okay?\n"
+        "User: Rear doors are busted open, a few pallets fell out.\n"
+        "Agent: Hang on, I'm transferring you to a human dispatcher.\n",
+        {
+            "call_outcome": "Emergency Escalation",
+            "emergency_type": "Accident",
+            "injury_status": _INJURED,
+            "emergency_location": "Highway 99 in Fresno, CA",
+            "load_secure": False,
+            "escalation_status": "Connected to Human Dispatcher",
+        },
+    ),
+    "flat_already_fixed_is_a_mechanical_delay": (
+        "Agent: Hi Ty, how's load 4545?\n"
+        "User: Had a flat this morning but the road service guy swapped it out, I'm back rolling on I-44 "
+        "east now. Lost about two hours.\n"
+        "Agent: New ETA to St. Louis?\n"
+        "User: Around 10 tonight.\n",
+        {
+            "call_outcome": "In-Transit Update",
+            "driver_status": "Delayed",
+            "delay_reason": "Mechanical",
+            "current_location": "I-44 East",
+            "eta": "Today, 10:00 PM",
+        },
+    ),
+    # Batch 2: written after the first round of fixes and scored before any further change.
+    "hail_and_lightning_waiting_it_out": (
+        "Agent: Hi Nora, checking on load 5561. Where are you?\n"
+        "User: Pulled under an overpass on I-35 just north of Waco, it's hailing like crazy and there's "
+        "lightning everywhere. Gonna wait it out.\n"
+        "Agent: Okay, stay safe. What's your ETA to Dallas?\n"
+        "User: Once it passes maybe 3 hours out, so call it 7 PM.\n",
+        {
+            "call_outcome": "In-Transit Update",
+            "driver_status": "Delayed",
+            "delay_reason": "Weather",
+            "eta": "Today, 7:00 PM",
+        },
+    ),
+    "sideswiped_merging_load_shifted": (
+        "Agent: Hi Abe, this is dispatch on load 881, quick update?\n"
+        "User: Man, a semi just sideswiped me merging onto I-75 south near Knoxville. Tore my mirror off.\n"
+        "Agent: Is everyone okay?\n"
+        "User: Yeah nobody's hurt, we're both pulled over.\n"
+        "Agent: And the load?\n"
+        "User: Heard stuff shift back there, I'd say it's not secure.\n"
+        "Agent: Okay, I'm transferring you to a dispatcher now.\n",
+        {
+            "call_outcome": "Emergency Escalation",
+            "emergency_type": "Accident",
+            "safety_status": "Driver confirmed everyone is safe",
+            "injury_status": "No injuries reported",
+            "emergency_location": "I-75 South near Knoxville, TN",
+            "load_secure": False,
+            "escalation_status": "Connected to Human Dispatcher",
+        },
+    ),
+    "yard_wait_without_a_door": (
+        "Agent: Hi Jess, are you unloaded on 4477 yet?\n"
+        "User: Not even close. I've been in the yard at the Kroger DC in Houston since 6, it's going on "
+        "three hours and they still haven't given me a door.\n"
+        "Agent: Okay, we'll start the detention clock. Send the POD when you're done.\n"
+        "User: You got it.\n",
+        {
+            "call_outcome": "Arrival Confirmation",
+            "driver_status": "Arrived",
+            "current_location": "Receiver in Houston, TX",
+            "unloading_status": "Detention",
+            "pod_reminder_acknowledged": True,
+        },
+    ),
+    "pounding_heart_at_rest_area": (
+        "Agent: Hey Pat, dispatch here about load 3030. You got a sec?\n"
+        "User: I gotta be honest, my heart's pounding and I can't catch my breath. I'm stopped at the rest "
+        "area on I-20 east of Shreveport.\n"
+        "Agent: Please call 911 if it gets worse. Are you safe where you're parked?\n"
+        "User: Yes.\n"
+        "Agent: I'm going to get you over to a live dispatcher right away.\n",
+        {
+            "call_outcome": "Emergency Escalation",
+            "emergency_type": "Medical",
+            "safety_status": "Driver confirmed they are safe",
+            "emergency_location": "Rest area at I-20 near Shreveport, LA",
+            "escalation_status": "Connected to Human Dispatcher",
+        },
+    ),
+    "running_early": (
+        "Agent: Morning Gus, quick check on load 7002.\n"
+        "User: Morning. Everything's rolling fine, I'm on US 287 headed into Amarillo, should hit the "
+        "receiver about an hour early, around 2 this afternoon.\n"
+        "Agent: Any issues at all?\n"
+        "User: None whatsoever.\n",
+        {
+            "call_outcome": "In-Transit Update",
+            "driver_status": "Driving",
+            "delay_reason": "None",
+            "eta": "Today, 2:00 PM",
+            "unloading_status": "N/A",
+        },
+    ),
+    "engine_shut_itself_off": (
+        "Agent: Hi Lee, checking in on load 6190.\n"
+        "User: Temperature gauge pegged and the engine shut itself off, I'm coasting onto the shoulder at "
+        "exit 52 on I-10 east.\n"
+        "Agent: Are you somewhere safe?\n"
+        "User: Yeah, I'm well off the road.\n"
+        "Agent: Okay, is the freight secure?\n"
+        "User: Should be, it's all blocked and braced.\n"
+        "Agent: I'm connecting you with a human dispatcher now.\n",
+        {
+            "call_outcome": "Emergency Escalation",
+            "emergency_type": "Breakdown",
+            "safety_status": "Driver confirmed they are safe",
+            "emergency_location": "I-10 East, Exit 52",
+            "load_secure": True,
+            "escalation_status": "Connected to Human Dispatcher",
+        },
+    ),
+    "bridge_closed_dead_still": (
+        "Agent: Hey Val, load 9100, where you at?\n"
+        "User: Sitting dead still on I-95 north outside Richmond. Bridge is closed for an inspection or "
+        "something and nobody's going anywhere.\n"
+        "Agent: How much is that going to set you back?\n"
+        "User: An hour at least. Tell the customer I'll be there around 5:30 tonight instead.\n",
+        {
+            "call_outcome": "In-Transit Update",
+            "driver_status": "Delayed",
+            "delay_reason": "Heavy Traffic",
+            "current_location": "I-95 North near Richmond, VA",
+            "eta": "Today, 5:30 PM",
+        },
+    ),
+    "lumper_showed_up_and_is_working": (
+        "Agent: Hi Bea, how's it going at the receiver for load 3120?\n"
+        "User: Finally. Lumper showed up around noon and they're knocking it out now in door 22.\n"
+        "Agent: Great, remember the POD.\n"
+        "User: Yep, I'll text it over once they sign.\n",
+        {
+            "call_outcome": "Arrival Confirmation",
+            "driver_status": "Unloading",
+            "unloading_status": "In Door 22",
+            "pod_reminder_acknowledged": True,
+        },
+    ),
+    "laid_the_rig_over_on_a_ramp": (
+        "Agent: Dispatch for Hank on load 4004, how's it going?\n"
+        "User: Bad. Took the curve too fast on the ramp to I-80 and laid the whole rig over on its side. "
+        "I'm okay, climbing out now.\n"
+        "Agent: Is anyone else hurt?\n"
+        "User: No, nobody else around.\n"
+        "Agent: Stay where it's safe, a dispatcher will call you right back.\n",
+        {
+            "call_outcome": "Emergency Escalation",
+            "emergency_type": "Accident",
+            "injury_status": "No injuries reported",
+            "escalation_status": "Dispatcher will call back",
+        },
+    ),
+}
+
+# Held-out fields the rules still get wrong, with the reason. Asserted to stay wrong, like KNOWN_MISSES.
+HELD_OUT_MISSES: dict[str, set[str]] = {}
+
+
+def _matches(got: object, expected: object) -> bool:
+    if isinstance(expected, re.Pattern):
+        return isinstance(got, str) and expected.search(got) is not None
+    return got == expected
+
+
+@pytest.mark.parametrize("name", list(HELD_OUT))
+def test_held_out_transcripts(name: str) -> None:
+    transcript, expected = HELD_OUT[name]
+    got = extract_with_rules(transcript).flat()
+    misses = HELD_OUT_MISSES.get(name, set())
+    for field, want in expected.items():
+        if field in misses:
+            assert not _matches(got.get(field), want), f"{field} is now right: remove it from HELD_OUT_MISSES"
+        else:
+            assert _matches(got.get(field), want), f"{field}: got {got.get(field)!r}, want {want!r}"

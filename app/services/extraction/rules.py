@@ -160,14 +160,19 @@ def _stated_now(pattern: re.Pattern[str], texts: list[str]) -> bool:
 _YES_RE = re.compile(
     r"^(?:yes|yeah|yep|yup|ya|yessir|sure|correct|affirmative|uh-huh|it is|they are|we are|i am|"
     r"ok(?:ay)?|will do|got it|sounds good|no problem|absolutely|of course|definitely|roger|copy|"
-    r"10-4|ten[- ]four|for sure|you bet|understood|alright|all right|i will|i'll|already|done|can do)\b",
+    r"10-4|ten[- ]four|for sure|you bet|you got it|understood|alright|all right|i will|i'll|already|done|"
+    r"can do|on it|i think so|i believe so|should be|looks like it)\b",
     re.I,
 )
 _NO_RE = re.compile(r"^(?:no\b(?!\s+problem)|nope|nah|negative|not really|i can't|can't|i won't|won't)", re.I)
 
 
+# Hesitations at the start of what a driver says; they carry nothing worth quoting.
+_FILLER_RE = re.compile(r"^(?:(?:oh|uh|um|er|well|hey|so|like)\b[\s,]*)+", re.I)
+
+
 def _yes_no(text: str) -> bool | None:
-    text = re.sub(r"^(?:oh|uh|um|well|hey)\b[\s,]*", "", text, flags=re.I)
+    text = _FILLER_RE.sub("", text)
     if _NO_RE.match(text):
         return False
     if _YES_RE.match(text):
@@ -175,23 +180,64 @@ def _yes_no(text: str) -> bool | None:
     return None
 
 
-def _answer_to(turns: list[Turn], question: re.Pattern[str]) -> tuple[bool, str] | None:
+# Words too common to show which question a reply is answering.
+_COMMON_WORDS = frozenset(
+    {
+        "about", "also", "anything", "been", "does", "doing", "from", "have", "just", "know", "like",
+        "okay", "right", "that", "there", "they", "this", "what", "when", "where", "with", "yeah", "your",
+        "you're",
+    }
+)  # fmt: skip
+
+
+def _answered_question(questions: list[str], reply: str) -> str:
+    """Which of an agent turn's questions a reply answers: the last, unless the reply echoes an earlier one.
+
+    "Are you stopped somewhere safe? Are you hurt?" "Yeah, I'm stopped" answers the first question.
+    """
+    said = {w for w in re.findall(r"[a-z']{4,}", reply.lower()) if w not in _COMMON_WORDS}
+    for asked in [questions[-1], *questions[:-1]]:
+        if said & set(re.findall(r"[a-z']{4,}", asked.lower())):
+            return asked
+    return questions[-1]
+
+
+def _denies_part_of(question: str, reply: str) -> bool:
+    """A "yes" whose reply goes on to deny what the question asked: "Any injuries, did you hit anything?"
+    "Yeah, I'm stopped, didn't hit nothing" (the yes was for another part of the question)."""
+    asked = set(re.findall(r"[a-z']{3,}", question.lower())) - _COMMON_WORDS
+    for clause in _clauses(reply)[1:]:
+        if _NEGATION_RE.search(clause) and asked & set(re.findall(r"[a-z']{3,}", clause.lower())):
+            return True
+    return False
+
+
+def _answer_to(
+    turns: list[Turn], question: re.Pattern[str], ambiguous_with: re.Pattern[str] | None = None
+) -> tuple[bool, str] | None:
     """(yes/no, question asked): the driver's latest bare yes/no to an agent question matching `question`.
 
-    Only the last question counts, so "Are you safe? Is anyone hurt?" followed by "No" is read as an
-    answer about injuries, not about safety.
+    Without an echo (see `_answered_question`) only the last question counts, so "Are you safe? Is anyone
+    hurt?" followed by "No" is read as an answer about injuries, not about safety. A question that also
+    matches `ambiguous_with` ("Are you safe, and is anyone hurt?") cannot be answered by a bare yes or no,
+    nor can a "yes" that the reply goes on to contradict (see `_denies_part_of`).
     """
     answer: tuple[bool, str] | None = None
     for i, turn in enumerate(turns):
         if turn.role != "agent":
             continue
         questions = re.findall(r"[^.!?]*\?", turn.text)
-        if not questions or not question.search(questions[-1]):
-            continue
         reply = _reply_to(turns, i)
-        verdict = _yes_no(reply.text) if reply else None
+        if not questions or reply is None:
+            continue
+        asked = _answered_question(questions, reply.text)
+        if not question.search(asked) or (ambiguous_with and ambiguous_with.search(asked)):
+            continue
+        verdict = _yes_no(reply.text)
+        if verdict and _denies_part_of(asked, reply.text):
+            continue
         if verdict is not None:
-            answer = (verdict, questions[-1])
+            answer = (verdict, asked)
     return answer
 
 
@@ -200,20 +246,64 @@ def _answer_to(turns: list[Turn], question: re.Pattern[str]) -> tuple[bool, str]
 # ---------------------------------------------------------------------------
 
 # Linking words between a part and its failure: "my brakes are failing", "engine just died".
-_LINK = r"(?:\s+(?:is|are|was|were|just|has|have|keeps?|kept|totally|completely))*\s+"
+_LINK = r"(?:\s+(?:is|are|was|were|just|has|have|keeps?|kept|totally|completely|kinda|kind of|sort of))*\s+"
+
+# Things a truck can run into. "I hit traffic", "hit the road" and "hit some rain" are not collisions, so a
+# collision verb only counts with one of these (or the driver's own vehicle) as its object.
+_STRUCK = (
+    r"(?:(?:a|an|the|another|some|this|that)\s+)?(?:\w+\s+)?(?:car|truck|vehicle|suv|pickup|van|semi|bus|"
+    r"motorcycle|bike|deer|cow|elk|moose|animal|guard ?rail|barrier|wall|pole|post|median|bridge|overpass|"
+    r"curb|ditch|embankment|fence|sign|tree)s?"
+    # "pulled into the truck stop", "went into the truck wash": places, not collisions.
+    r"(?!\s+(?:stops?|wash|yard|lot|plaza|parking|dock|lane|bay|scales?)\b)"
+)
+# People only count after "hit": "ran into somebody" is usually a meeting.
+_STRUCK_PERSON = r"(?:a |the |some )?(?:pedestrian|person|someone|somebody|guy|kid|man|woman)"
+# The driver's own truck as the thing that was hit: "hit my trailer", "into the back of me".
+_MY_RIG = (
+    r"(?:me|us|my (?:truck|trailer|rig|cab|tractor|unit|reefer|bumper|mirror|door|side|front|back|rear))"
+)
+_COLLISION_TARGET = rf"(?:the (?:back|side|rear|front|end) of )?(?:{_MY_RIG}|{_STRUCK})"
+
+# Words that name a collision without saying whose it was: "there was a wreck" may be the driver's or the
+# one they are stuck behind. See `_own_incident`.
+_INCIDENT_RE = re.compile(
+    r"\b(?:accident|crash(?:ed)?|collision|collided|wreck(?:ed)?|fender[- ]bender|pile-?up)\b", re.I
+)
+# The driver is in it: "I was in an accident", "we had a wreck", "my truck", "just had a crash".
+_FIRST_PERSON_RE = re.compile(r"\b(?:I|I'm|I've|I'd|me|my|we|we're|we've|us|our)\b|\bhad (?:a|an)\b", re.I)
+# Someone else's collision, seen or waited behind: "stuck behind a wreck", "passed an accident".
+_OTHER_PARTY_RE = re.compile(
+    r"\b(?:behind (?:a|an|the|some|this|that)|in front of (?:me|us)|saw|see|seeing|passed|passing|"
+    r"because of|due to|delay\w*|stuck|held up|cleared|clearing|detour\w*|rubbernecking)\b",
+    re.I,
+)
+# Road and traffic talk: an unattributed "wreck" in a turn like this is the traffic, not an emergency.
+_TRAFFIC_TALK = (
+    r"traffic|construction|road ?work|work zones?|congest\w*|backed up|backup|bumper to bumper|gridlock|"
+    r"stop[- ]and[- ]go|parking lot|standstill|jam(?:med)?|lane closures?|closures?|(?:one|single) lane|"
+    r"lanes? (?:are |were )?(?:closed|blocked)|detour|rush hour|slowdown|crawling|barely moving"
+)
+_TRAFFIC_TALK_RE = re.compile(rf"\b(?:{_TRAFFIC_TALK}|delay\w*|late|behind)\b", re.I)
 
 # Order is priority: a blowout that ends in a collision is an accident; a crash with a bleeding driver is
-# still an accident (the injury goes to injury_status).
+# still an accident (the injury goes to injury_status). Bare collision nouns are in `_INCIDENT_RE`.
 _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "Accident",
         re.compile(
-            r"\b(?:accident|crash(?:ed)?|collision|collided|wreck(?:ed)?|rear[- ]ended|side-?swiped|t-?boned|"
-            r"fender[- ]bender|jackknif\w+|rolled (?:over|the truck)|flipped|overturned|"
-            r"(?:ran|went|slid) off the road|in (?:a|the) ditch|(?:got|was|been|we were|I was) hit|"
-            r"hit (?:me|us|my truck|my trailer)|"
-            r"hit (?:a |an |the |another |some )?(?:car|truck|vehicle|deer|cow|animal|guard ?rail|barrier|"
-            r"wall|pole|median|bridge|pedestrian|person|semi|sign|tree))\b",
+            r"\b(?:rear[- ]ended|side-?swiped|t-?boned|jackknif\w+|"
+            r"(?:rolled|flipped|tipped|turned) (?:it|the truck|the rig|the trailer|over|on (?:its|my) side)|"
+            r"(?:laid|layed|put|dumped) (?:it|her|(?:the|my) (?:whole )?(?:truck|rig|trailer|tractor)) "
+            r"(?:over|down|on (?:its|her|the) side)|"
+            r"(?:truck|rig|trailer|tractor|cab)(?:'s| is| was)?[^.!?,]{0,20}\bon (?:its|it's|her|the) side|"
+            r"(?:truck|rig|trailer|tractor|I|we)(?:'s| is| was| just| got)* "
+            r"(?:flipped|overturned|tipped over)|"
+            r"(?:ran|went|slid|drove|veered) (?:right )?off the road|spun out|"
+            r"in (?:a|the) ditch|(?:got|was|been|we were|I was) (?:hit|struck|clipped)|"
+            rf"(?:hit|struck|clipped|rammed|smacked|bumped) (?:{_COLLISION_TARGET}|{_STRUCK_PERSON})|"
+            r"(?:slammed|plowed|smashed|crashed|rammed|ran|drove|swerved|backed|bumped|came|went|piled)"
+            rf"(?: right| straight)? into {_COLLISION_TARGET})\b",
             re.I,
         ),
     ),
@@ -223,9 +313,16 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:chest (?:pains?|hurts|is tight|feels tight)|heart attack|can't breathe|cannot breathe|"
             r"trouble breathing|hard to breathe|short(?:ness)? of breath|dizzy|light-?headed|"
             r"passed out|passing out|pass out|faint(?:ed|ing)?|blacked out|blacking out|seizure|stroke|"
-            r"diabetic|insulin|allergic reaction|not feeling (?:well|good|right)|"
-            r"(?:feel(?:ing|s)?|got|getting) (?:really |very |so )?(?:sick|ill|unwell)|medical emergency|"
-            r"throwing up|vomiting|numb(?:ness)?|collapsed|unconscious)\b",
+            r"diabetic|insulin|(?:blood )?sugar(?:'s| is)? (?:low|crashing|dropping)|low (?:blood )?sugar|"
+            r"allergic reaction|not feeling (?:well|good|right)|"
+            r"(?:feel(?:ing|s)?|got|getting) (?:really |very |so |pretty )?"
+            r"(?:sick|ill|unwell|awful|terrible|horrible|faint|weak|woozy)|medical emergency|"
+            r"throwing up|vomiting|nause\w+|numb(?:ness)?|tingl\w+|collapsed|unconscious|shaky|"
+            r"sweating (?:bad|a lot|buckets|like crazy)|cold sweat|blurr\w+|"
+            r"heart(?:'s| is) (?:racing|pounding)|"
+            # A symptom by the chest or heart: "my chest is hurting bad", "pain in my chest".
+            r"(?:chest|heart)\b(?:\s+\w+){0,3}?\s+(?:hurt\w*|pain\w*|tight\w*|pressure|burning|heavy|"
+            r"killing me|squeez\w+)|(?:pain|pressure|tightness|burning) in (?:my )?(?:chest|left arm|jaw))\b",
             re.I,
         ),
     ),
@@ -233,14 +330,16 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "Breakdown",
         re.compile(
             r"\b(?:blow ?out|blew (?:a|my|out (?:a|my|the)?|the) ?(?:\w+ )?tire|"
-            r"tire (?:blew|exploded|went flat)|flat tire|broke(?:n)? down|breakdown|break down|"
-            rf"engine{_LINK}(?:died|quit|failed|failing|trouble|problems?|smoking|overheat\w*|won't start|"
-            rf"blew|seized|cut out)|"
+            r"tire (?:blew|exploded|went flat|came apart|came off|shredded|blew out)|flat tire|"
+            r"(?:had|got|have|with) a flat|lost (?:a|my|the|one of (?:my|the)) (?:\w+ )?(?:tires?|wheels?)|"
+            r"broke(?:n)? down|breakdown|break down|"
+            rf"(?:engine|motor){_LINK}(?:died|quit|failed|failing|trouble|problems?|smoking|overheat\w*|"
+            rf"won't start|blew|seized|cut out|shut (?:itself )?(?:off|down)|dead|gone)|"
             rf"brakes?{_LINK}(?:failed|failing|gone|out|went out|not working|locked up|smoking|fading|"
             r"gave out)|"
             r"brakes? (?:aren't|are not|isn't) working|lost (?:my |the )?brakes|"
-            r"lost (?:all )?(?:power|air pressure)|overheat(?:ing|ed)|won't start|"
-            rf"(?:truck|rig|tractor){_LINK}(?:died|quit|stalled|broke)|"
+            r"(?:lost|no) (?:all )?(?:power|air pressure|air)(?: at all)?|overheat(?:ing|ed)|won't start|"
+            rf"(?:truck|rig|tractor){_LINK}(?:died|quit|stalled|broke|shut (?:itself )?(?:off|down)|dead)|"
             rf"transmission{_LINK}(?:went|failed|slipping)|steering{_LINK}(?:went out|failed|locked))\b",
             re.I,
         ),
@@ -256,15 +355,46 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
-# An accident "up ahead", a flat "yesterday", "if I break down": real words, but not the driver's emergency.
+# Events that are over: not an emergency now, and not what is slowing the truck today.
+_PAST_EVENT = r"yesterday|earlier|last (?:week|month|year|time|night)"
+_PAST_EVENT_RE = re.compile(rf"\b(?:{_PAST_EVENT})\b", re.I)
+# An accident "up ahead", a truck that broke down "in front of" the driver, a flat "yesterday", "if I break
+# down": real words, but not the driver's emergency.
 _NOT_THIS_DRIVER_RE = re.compile(
-    r"\b(?:ahead|up the road|down the road|other side|opposite direction|on the news|yesterday|earlier|"
-    r"last (?:week|month|year|time)|if|in case|hopefully|hope|avoid|worried|watch out|backed up|"
-    r"traffic|slowing)\b",
+    rf"\b(?:ahead|up the road|down the road|other side|opposite direction|on the news|{_PAST_EVENT}|"
+    r"if|in case|hopefully|hope|avoid|worried|watch out|backed up|traffic|slowing|"
+    r"behind (?:a|an|the|some|this|that)|in front of (?:me|us))\b",
     re.I,
 )
 # "Had a flat but it's fixed now": a resolved breakdown is a mechanical delay, not an emergency.
-_RESOLVED_RE = re.compile(r"\b(?:fixed|repaired|changed (?:it|the tire)|back on the road|all set)\b", re.I)
+_RESOLVED_RE = re.compile(
+    r"\b(?:fixed|repaired|replaced|swapped|patched|changed (?:it|the tire)|"
+    r"back (?:on the road|rolling|moving|driving|underway)|all set|good to go|up and running)\b",
+    re.I,
+)
+
+
+def _own_incident(clause: str, turn_text: str) -> bool:
+    """A bare "accident" or "wreck" is the driver's own unless something says they are only stuck behind it.
+
+    "I was in a wreck" and "we had an accident" are the driver's; "passed a wreck" is not; "there was a wreck"
+    counts only when the rest of the turn is not about traffic ("there was a wreck, then a work zone").
+    """
+    if _first_unnegated(_INCIDENT_RE, clause) is None or _OTHER_PARTY_RE.search(clause):
+        return False
+    return bool(_FIRST_PERSON_RE.search(clause)) or not _TRAFFIC_TALK_RE.search(turn_text)
+
+
+def _emergencies_in(clause: str, turn_text: str) -> list[str]:
+    """The emergency kinds a driver's clause reports as happening to them now."""
+    if _NOT_THIS_DRIVER_RE.search(clause):
+        return []
+    kinds = [kind for kind, pattern in _EMERGENCY_PATTERNS if _first_unnegated(pattern, clause)]
+    if "Accident" not in kinds and _own_incident(clause, turn_text):
+        kinds.append("Accident")
+    if "Breakdown" in kinds and _RESOLVED_RE.search(turn_text):
+        kinds.remove("Breakdown")
+    return kinds
 
 
 def _detect_emergency(turns: list[Turn]) -> tuple[str, int] | None:
@@ -272,13 +402,8 @@ def _detect_emergency(turns: list[Turn]) -> tuple[str, int] | None:
     found: dict[str, int] = {}
     for index, turn in _user_turns(turns):
         for clause in _clauses(turn.text):
-            for kind, pattern in _EMERGENCY_PATTERNS:
-                match = _first_unnegated(pattern, clause)
-                if match is None or kind in found or _NOT_THIS_DRIVER_RE.search(clause):
-                    continue
-                if kind == "Breakdown" and _RESOLVED_RE.search(turn.text):
-                    continue
-                found[kind] = index
+            for kind in _emergencies_in(clause, turn.text):
+                found.setdefault(kind, index)
     for kind, _ in _EMERGENCY_PATTERNS:
         if kind in found:
             return kind, min(found.values())
@@ -298,9 +423,15 @@ _DANGER_RE = re.compile(
     r"can't get (?:out|off)|not safe|unsafe)\b",
     re.I,
 )
+# Body parts an injury is usually told through: "my back's messed up", "my wrist is killing me".
+_BODY_PART = r"(?:head|neck|back|arm|wrist|hand|leg|knee|ankle|foot|shoulder|ribs?|face|hip|elbow|fingers?)"
 _INJURY_RE = re.compile(
     r"\b(?:hurt|hurts|injur\w*|bleeding|blood|broke (?:my|his|her) \w+|broken (?:arm|leg|bone|wrist|ribs?)|"
-    r"concussion|unconscious|ambulance|hit (?:my|his|her) head|cut (?:my|his|her) \w+)\b",
+    r"concussion|unconscious|ambulance|hit (?:my|his|her) head|cut (?:my|his|her) \w+|whiplash|banged up|"
+    rf"(?:jammed|sprained|twisted|banged|bruised|busted|smacked|cut) (?:my|his|her) {_BODY_PART}|"
+    rf"(?:a|some) (?:cut|gash|bruise|bump)s? on (?:my|his|her) {_BODY_PART}|"
+    rf"(?:my|his|her) {_BODY_PART}(?:'s|'re| is| are)?(?:\s+\w+){{0,2}}?\s+(?:hurts?|hurting|sore|"
+    r"killing (?:me|him|her)|messed up|busted|broken|bleeding|bruised|sprained|swollen|jammed|twisted))\b",
     re.I,
 )
 _EVERYONE_RE = re.compile(r"\b(?:nobody|no one|no injuries|everyone|everybody|all of us|we)\b", re.I)
@@ -339,7 +470,7 @@ def _safety_status(texts: list[str], turns: list[Turn]) -> str | None:
         return "Driver confirmed everyone is safe"
     if self_safe:
         return "Driver confirmed they are safe"
-    answer = _answer_to(turns, _SAFETY_QUESTION_RE)
+    answer = _answer_to(turns, _SAFETY_QUESTION_RE, ambiguous_with=_INJURY_QUESTION_RE)
     if answer is None:
         return None
     safe, question = answer
@@ -363,23 +494,29 @@ def _injury_status(texts: list[str], turns: list[Turn]) -> str | None:
             if _negated(clause, match.start()):
                 denied = True
             else:
-                injuries.append(clause)
+                injuries.append(_FILLER_RE.sub("", clause))
     if injuries:
         return "Injuries reported: " + "; ".join(injuries)
     if denied:
         return "No injuries reported"
-    answer = _answer_to(turns, _INJURY_QUESTION_RE)
+    answer = _answer_to(turns, _INJURY_QUESTION_RE, ambiguous_with=_SAFETY_QUESTION_RE)
     if answer is None:
         return None
     return "Injuries reported" if answer[0] else "No injuries reported"
 
 
+_LOAD_STATES = (
+    r"secured?|fine|ok(?:ay)?|good|intact|stable|tight|strapped down|blocked and braced|"
+    r"shift(?:ed|ing)?|spill(?:ed)?|loose|damaged|tipped|flipped|overturned|on its side|everywhere|leaking|"
+    r"moved|fell|dumped|all over"
+)
 _LOAD_STATE_RE = re.compile(
-    r"\b(?:load|cargo|freight|trailer|product)\b(?P<between>[^.!?;,]{0,25}?)\b(?P<state>secured?|fine|ok(?:ay)?|"
-    r"good|intact|stable|tight|strapped down|shift(?:ed|ing)?|spill(?:ed)?|loose|damaged|tipped|flipped|"
-    r"overturned|on its side|everywhere|leaking|moved|fell|dumped|all over)\b",
+    r"\b(?:load|cargo|freight|trailer|product|pallets?|skids?|boxes)\b(?P<between>[^.!?;,]{0,25}?)"
+    rf"\b(?P<state>{_LOAD_STATES})\b",
     re.I,
 )
+# In a reply to "Is the load secure?" the load need not be named: "I'd say it's not secure".
+_BARE_LOAD_STATE_RE = re.compile(rf"\b(?P<state>{_LOAD_STATES})\b", re.I)
 _LOAD_LOST_RE = re.compile(
     r"\b(?:lost|dropped) (?:the |my |some |part of the )?(?:load|cargo|freight)\b", re.I
 )
@@ -402,8 +539,26 @@ def _load_secure(texts: list[str], turns: list[Turn]) -> bool | None:
             verdict = secure
         if _LOAD_LOST_RE.search(text):
             verdict = False
+    if verdict is None:
+        verdict = _load_state_in_replies(turns)
     if verdict is None and (answer := _answer_to(turns, _LOAD_QUESTION_RE)):
         verdict = answer[0]
+    return verdict
+
+
+def _load_state_in_replies(turns: list[Turn]) -> bool | None:
+    """What the driver's replies to load questions say about the load without naming it."""
+    verdict: bool | None = None
+    for i, turn in enumerate(turns):
+        questions = re.findall(r"[^.!?]*\?", turn.text) if turn.role == "agent" else []
+        reply = _reply_to(turns, i) if questions else None
+        if reply is None or not _LOAD_QUESTION_RE.search(_answered_question(questions, reply.text)):
+            continue
+        for clause in _clauses(reply.text):
+            match = _BARE_LOAD_STATE_RE.search(clause)
+            if match:
+                secure = not _BAD_LOAD_STATES.match(match["state"])
+                verdict = not secure if _negated(clause, match.start()) else secure
     return verdict
 
 
@@ -413,7 +568,10 @@ _ESCALATIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:connect|transfer|patch|put)\w*\s+(?:you\s+)?(?:through\s+|over\s+)?(?:to|with)\s+"
             r"(?:a\s+|an\s+|the\s+|our\s+)?(?:human|live|on-call|real)?\s*"
-            r"(?:dispatcher|dispatch|person|agent|representative|operator|supervisor)",
+            r"(?:dispatcher|dispatch|person|agent|representative|operator|supervisor)|"
+            # "I'm getting a live dispatcher on the line for you"
+            r"\b(?:get|getting|bring|bringing|hand\w*|loop\w*)\b[^.?!]{0,20}\b(?:human|live|on-call|real)\s+"
+            r"(?:dispatcher|person|agent|operator)",
             re.I,
         ),
     ),
@@ -455,7 +613,10 @@ _HIGHWAY_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:[Hh]ighway|[Hh]wy\.?)\s*(\d{1,4})\b"), "Highway {}"),
     (re.compile(r"\b(?:[Rr]oute|Rte\.?)\s*(\d{1,4})\b"), "Route {}"),
 ]
-_DIRECTION_AFTER_RE = re.compile(r"^\s*(north|south|east|west)(?:bound)?\b|^\s*(?-i:([NSEW])B?)\b", re.I)
+# "I-10 east" is a direction of travel; "US 83 south of Laredo" is where the truck is relative to a town.
+_DIRECTION_AFTER_RE = re.compile(
+    r"^\s*(north|south|east|west)(?:bound)?\b(?!\s+of\b)|^\s*(?-i:([NSEW])B?)\b", re.I
+)
 _DIRECTION_BEFORE_RE = re.compile(r"\b(north|south|east|west)(?:bound)?\s+(?:on\s+)?(?:the\s+)?$", re.I)
 _MARKER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:mile\s*marker|mile\s*post|milepost|MM)\s*#?\s*(\d{1,4})\b", re.I), "Mile Marker {}"),
@@ -465,7 +626,9 @@ _PLACE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "Receiver",
         re.compile(
-            r"\b(?:receiver|consignee|receiving|customer(?:'s)? (?:dock|facility|warehouse)|DC)\b", re.I
+            r"\b(?:receiver|consignee|receiving|customer(?:'s)? (?:dock|facility|warehouse)|DC|"
+            r"distribution cent(?:er|re)|warehouse)\b",
+            re.I,
         ),
     ),
     ("Shipper", re.compile(r"\bshipper\b", re.I)),
@@ -479,7 +642,7 @@ _PLACE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 # What the words just before a place name say about it.
 _ARRIVAL_CUE_RE = re.compile(
-    r"\b(?:made it|got|arrived|pulled|checked)\s+(?:in|into|to|at)\s+(?:the\s+)?$", re.I
+    r"\b(?:made it|got|arrived|pulled|checked)\s+(?:in|into|to|at)\s+(?:the\s+|a\s+|an\s+)?$", re.I
 )
 _NEAR_CUE_RE = re.compile(
     r"\b(?:near|outside(?: of)?|past|passed|passing|by|around|close to|coming up on|approaching|after|"
@@ -492,8 +655,15 @@ _DESTINATION_CUE_RE = re.compile(
     r"bound for|ETA)\b",
     re.I,
 )
+# "pulling onto the shoulder on I-25": heading for the shoulder is stopping where you are, not a destination.
+_PULL_OVER_RE = re.compile(
+    r"\b(?:on)?to (?:the |a )?(?:shoulder|side(?: of the road)?|breakdown lane|emergency lane|stop)\b", re.I
+)
 _PAST_CUE_RE = re.compile(r"\b(?:since|from|left|leaving|out of|departed)\s+(?:the\s+)?$", re.I)
-_IN_CUE_RE = re.compile(r"\b(?:in|at|inside|through)\s+(?:the\s+|a\s+|this\s+)?$", re.I)
+# A business name may sit between the cue and the place: "at the Kroger DC".
+_IN_CUE_RE = re.compile(
+    r"\b(?:in|at|inside|through)\s+(?:the\s+|a\s+|this\s+)?(?-i:[A-Z][\w'&-]*\s+)?$", re.I
+)
 
 
 def _position_cue(text: str, start: int) -> str:
@@ -505,7 +675,7 @@ def _position_cue(text: str, start: int) -> str:
         return "in"
     if _NEAR_CUE_RE.search(before):
         return "near"
-    if _DESTINATION_CUE_RE.search(before) or _PAST_CUE_RE.search(before):
+    if _DESTINATION_CUE_RE.search(_PULL_OVER_RE.sub(" ", before)) or _PAST_CUE_RE.search(before):
         return "elsewhere"
     if _IN_CUE_RE.search(before):
         return "in"
@@ -520,7 +690,10 @@ _NOT_A_NAME = (
     "Petro|Love's|Flying|Walmart|Receiver|Shipper|Dispatch|Traffic|Weather|God|Lord"
 )
 _NAME_TOKEN = rf"(?:St\.|Ft\.|(?!(?:{_NOT_A_NAME})\b)[A-Z][a-z]+)"
-_NAME_RE = re.compile(rf"\b{_NAME_TOKEN}(?:[ -]{_NAME_TOKEN}){{0,2}}")
+# A compass word starts a name only when another capitalised word follows: "North Platte", not "North on".
+_NAME_RE = re.compile(
+    rf"\b(?:(?:North|South|East|West)\s+(?=[A-Z][a-z]))?{_NAME_TOKEN}(?:[ -]{_NAME_TOKEN}){{0,2}}"
+)
 _STATE_ALT = "|".join(sorted(US_STATES, key=len, reverse=True)) + "|" + "|".join(sorted(_STATE_ABBRS))
 _STATE_AFTER_RE = re.compile(rf"^,?\s+({_STATE_ALT})\b")
 
@@ -625,14 +798,37 @@ def _direction_name(word: str) -> str:
     return {"n": "North", "s": "South", "e": "East", "w": "West"}[word[0].lower()]
 
 
+# Dispatch reading out its tracking: "Our GPS is showing the truck at ...", "tracking has you near ...".
+_TRACKING_RE = re.compile(r"\b(?:GPS|tracking|tracker|ELD|shows you|showing you|has you|have you at)\b", re.I)
+# The driver accepting that reading without restating it: "The GPS is right, I'm where it says".
+_CONFIRMS_TRACKING_RE = re.compile(
+    r"\b(?:you're right|you are right|(?:the )?(?:GPS|tracking|tracker|it|that)(?:'s| is) (?:right|correct)|"
+    r"I'm where it says|that's where I am)\b",
+    re.I,
+)
+
+
+def _stated_locations(turns: list[Turn]) -> list[Location]:
+    """Each location the driver gave or accepted, in call order."""
+    sources: list[str] = []
+    for index, turn in _user_turns(turns):
+        previous = turns[index - 1] if index else None
+        if (
+            previous is not None
+            and previous.role == "agent"
+            and _TRACKING_RE.search(previous.text)
+            and _CONFIRMS_TRACKING_RE.search(turn.text)
+        ):
+            sources.append(previous.text)
+        sources.append(turn.text)
+    return [location for location in map(_location_in, sources) if location.found]
+
+
 def _current_location(turns: list[Turn]) -> str | None:
-    """The latest location the driver gave: a later statement is usually a correction."""
+    """The latest location the driver gave or confirmed: a later statement is usually a correction."""
     latest = Location()
     road: tuple[str | None, str | None] = (None, None)
-    for _, turn in _user_turns(turns):
-        location = _location_in(turn.text)
-        if not location.found:
-            continue
+    for location in _stated_locations(turns):
         # An exit or mile marker means nothing without its road; drivers rarely repeat the road.
         if location.marker and not location.highway:
             location.highway, location.direction = road
@@ -646,31 +842,63 @@ def _current_location(turns: list[Turn]) -> str | None:
 # Check-in: status, delay, ETA, unloading, POD
 # ---------------------------------------------------------------------------
 
+# Unloading under way, in the words drivers use for it: the verb, freight coming off, or the forklift at work.
+# "unloading crew" is a lumper, not an activity.
 _UNLOADING_RE = re.compile(
-    r"\b(?:unloading|being unloaded|unloaded me|started (?:to )?unload\w*|"
-    r"taking (?:the )?(?:freight|load|pallets) off)\b",
+    r"\b(?:unloading(?! crew)|being unloaded|unloaded me|started (?:to )?unload\w*|"
+    r"(?:taking|pulling|getting|bringing|rolling|unloading) (?:the |my |some |all the |all my )?"
+    r"(?:freight|load|pallets?|product|boxes|cases|cargo|skids?) (?:off|out)|"
+    r"forklifts?|pallet jacks?|"
+    r"(?:they're|they are|crew's|crew is|lumpers? (?:is|are)) (?:working on|emptying|going through) "
+    r"(?:it|me|my (?:truck|trailer|load)|the (?:truck|trailer|load))|half(?:way)? (?:empty|unloaded))\b",
+    re.I,
+)
+# At the receiver, "they started twenty minutes ago" can only mean the unloading.
+_THEY_STARTED_RE = re.compile(
+    r"\bthey(?:'ve| have)? (?:just |already )?(?:started|began|begun|got started)\b|"
+    # "they're knocking it out now", "they're tearing into it"
+    r"\bthey(?:'re| are) (?:knocking|tearing into|emptying|breaking down|going through|pulling|taking) "
+    r"(?:it|me|us|(?:the|my) (?:truck|trailer|load|freight))\b",
+    re.I,
+)
+# "Have they started unloading you yet?" answered "Yep" says unloading is under way.
+_UNLOADING_QUESTION_RE = re.compile(
+    r"\b(?:start\w* (?:to )?unload\w*|begun unload\w*|(?:are|is) (?:they|someone|the lumper) "
+    r"(?:unloading|working)|unloading you)\b",
     re.I,
 )
 _ARRIVED_RE = re.compile(
     r"\b(?:arrived|I'm here|we're here|I am here|just got here|got here|pulled in|checked in|on site|"
     r"made it(?=\s*(?:$|here\b|in\b|to the (?:receiver|consignee|customer|dock)))|"
-    r"at the (?:receiver|consignee|dock|customer|delivery|warehouse|facility|DC)|backed (?:in|into)|"
+    r"at the (?:\w+ )?(?:receiver|consignee|dock|customer|delivery|warehouse|facility|DC|"
+    r"distribution cent(?:er|re))|in (?:the|their) yard|backed (?:in|into)|"
     r"in (?:a |the )?door|at door|door\s*#?\s*\d+|lumper|detention)\b",
     re.I,
 )
 _WAITING_TO_UNLOAD_RE = re.compile(r"\bwait\w*\s+(?:to|for|on)\b", re.I)
 _LATE_RE = re.compile(
     r"\b(?:late|behind(?!\s+(?:me|us|the|a|my|him|her|them)\b)|delayed|held up|stuck|slowed (?:me |us )?down|"
-    r"slow going|crawling|(?:won't|not going to|can't) make (?:it|the appointment|my appointment)|"
-    r"miss (?:the|my) appointment)\b",
+    r"slow going|crawling|barely moving|not moving|stop[- ]and[- ]go|standstill|"
+    r"(?:won't|not going to|can't) make (?:it|the appointment|my appointment)|miss (?:the|my) appointment|"
+    # Time given up to the delay: "lost a couple of hours", "figure I lost 45 minutes".
+    r"lost (?:\w+ ){0,3}(?:hours?|minutes?|mins?|time))\b",
     re.I,
 )
 _ON_TIME_RE = re.compile(
-    r"\b(?:no delays?|on schedule|on time|on track|ahead of schedule|making (?:good )?time)\b", re.I
+    r"\b(?:no delays?|on schedule|on time|on track|ahead of schedule|making (?:good )?time|"
+    r"(?:smooth|clear|plain) sailing|no (?:hold-?ups|issues|problems))\b",
+    re.I,
+)
+# A cause that went away is no cause: "the snow held off", "traffic cleared up", "the rain let up".
+_CLEARED_RE = re.compile(
+    r"\b(?:held off|hold off|cleared(?: up| out)?|let up|died down|blew over|lifted|moving again|"
+    r"opened (?:back )?up|went away)\b",
+    re.I,
 )
 # Generic "all good" counts as "no delay" only when it answers a question about delays.
 _NOTHING_TO_REPORT_RE = re.compile(
-    r"^(?:no(?:pe|thing)?|nah|none|not really|all good|(?:it's |everything's )?(?:fine|good|smooth)|"
+    r"^(?:no(?:pe|thing)?|nah|none|not really|not a thing|not at all|nada|all good|"
+    r"(?:it's |everything's )?(?:fine|good|smooth)|"
     r"no (?:issues|problems))\b",
     re.I,
 )
@@ -679,37 +907,53 @@ _DELAY_QUESTION_RE = re.compile(
     r"how'?s the (?:drive|trip|road)|how is the (?:drive|trip|road))\b",
     re.I,
 )
+# "All good" after a "no" to "Are you on schedule?" means nothing is wrong, not that the driver is late.
+_ALL_GOOD_RE = re.compile(
+    r"\b(?:all good|all fine|(?:everything|it|we)(?:'s| is| are|'re) (?:good|fine|smooth))\b", re.I
+)
+# Clauses about waiting at the receiver; their "backed up" or "slow" is about the dock, not the road.
+_RECEIVER_WAIT_RE = re.compile(r"\b(?:lumpers?|unload(?:ing)? crew|dock crew|doors?|dock)\b", re.I)
 # Opposite polarity: "Are you on schedule?" "Not really" means late.
 _ON_SCHEDULE_QUESTION_RE = re.compile(r"\b(?:on schedule|on time|on track)\b", re.I)
 # Conditions described as fine are a report of no delay, not a cause ("Weather's been fine").
 _BENIGN_RE = re.compile(
     r"\b(?:weather|traffic|roads?|drive|driving|truck|everything|it)(?:'s| is| has been| have been| was| are|"
-    r" been)?\s+(?:\w+\s+)?(?:fine|good|great|clear|light|smooth|okay|ok|nice|not bad|moving)\b",
+    r" been)?\s+(?:\w+\s+)?(?:fine|good|great|clear|light|smooth|okay|ok|nice|not bad|moving)\b|"
+    r"\b(?:clear|open|dry|empty|light) (?:roads?|highways?|skies|traffic)\b",
     re.I,
 )
 _DELAY_CAUSES: list[tuple[str, re.Pattern[str]]] = [
     (
         "Heavy Traffic",
         re.compile(
-            r"\b(?:traffic|construction|road ?work|congest\w*|backed up|backup|bumper to bumper|gridlock|"
-            r"lane closures?|lanes? (?:are |were )?closed|road (?:is |was )?closed|closure|detour|rush hour|"
-            r"(?:accident|wreck|crash) (?:up )?ahead)\b",
+            # By the time delays are read the call is not an emergency, so any collision named is
+            # someone else's: a reason for traffic.
+            rf"\b(?:{_TRAFFIC_TALK}|road ?closed|closed (?:down|off)|"
+            r"accidents?|wrecks?|crash(?:es)?|collisions?|pile-?ups?|rollovers?|"
+            r"(?:flipped|rolled over|overturned|jackknifed|stalled|broke down|broken down|disabled)"
+            r"\b[^.!?,]{0,20}\b(?:ahead|up the road|in front of (?:me|us))|"
+            r"behind (?:a|an|the|some) (?:\w+ ){0,2}?(?:truck|car|semi|vehicle|bus|trailer)s?|"
+            r"(?:road|highway|interstate|freeway|bridge|ramp|lanes?)\b[^.!?,]{0,20}\b"
+            r"(?:closed|shut down|shut|blocked))\b",
             re.I,
         ),
     ),
     (
         "Weather",
         re.compile(
-            r"\b(?:weather|snow\w*|rain\w*|storms?|stormy|wind|winds|windy|fog\w*|ice|icy|hail|blizzard|"
-            r"sleet|flood\w*|whiteout|visibility|tornado|hurricane|chain (?:up|law)|slick roads?)\b",
+            r"\b(?:weather|snow\w*|rain\w*|storms?|stormy|thunder\w*|lightning|wind|winds|windy|gust\w*|"
+            r"fog\w*|ice|icy|black ice|freezing|hail\w*|blizzard|sleet|flood\w*|whiteout|visibility|"
+            r"tornado|hurricane|pouring|downpour|dust ?storm|chain (?:up|law|controls?)|slick|slippery)\b",
             re.I,
         ),
     ),
     (
         "Mechanical",
         re.compile(
-            r"\b(?:mechanical|broke down|breakdown|flat tire|blow ?out|blew a tire|"
-            r"tire (?:problem|issue|trouble)|"
+            r"\b(?:mechanical|broke down|breakdown|flat tire|(?:had|got|with) a flat|blow ?out|blew a tire|"
+            r"lost a tire|tire (?:problem|issue|trouble|shop|service)|road ?service|"
+            r"roadside (?:assistance|service)|"
+            r"tow(?:ed| truck)|"
             r"engine (?:trouble|problem|issue)s?|brake (?:problem|issue)s?|repairs?|mechanic|in the shop|"
             r"at the shop|maintenance|check engine|reefer (?:problem|issue|unit|broke|went out)|"
             r"truck (?:trouble|problems?|issues?))\b",
@@ -747,28 +991,34 @@ def _delay_facts(turns: list[Turn]) -> DelayFacts:
     for index, turn in enumerate(turns):
         if turn.role != "user":
             continue
+        said_late = said_on_time = False
         for clause in _clauses(turn.text):
             on_time_match = _ON_TIME_RE.search(clause)
             if on_time_match and _negated(clause, on_time_match.start()):
-                late = True  # "not on schedule"
+                said_late = True  # "not on schedule"
             elif on_time_match:
-                on_time = True
-            late = late or _first_unnegated(_LATE_RE, clause) is not None
+                said_on_time = True
+            said_late = said_late or _first_unnegated(_LATE_RE, clause) is not None
             if _BENIGN_RE.search(clause):
-                on_time = True
+                said_on_time = True
                 continue
+            if _RECEIVER_WAIT_RE.search(clause) or _PAST_EVENT_RE.search(clause):
+                continue  # "the lumpers are backed up", "had a wreck last week": not what slows the truck now
             for name, pattern in _DELAY_CAUSES:
                 match = pattern.search(clause)
                 if match is None:
                     continue
-                if _negated(clause, match.start()):
-                    on_time = True  # "no traffic"
+                if _negated(clause, match.start()) or _CLEARED_RE.search(clause, match.end()):
+                    said_on_time = True  # "no traffic", "the snow held off"
                 elif cause is None:
                     cause = name
+        late, on_time = late or said_late, on_time or said_on_time
         previous = turns[index - 1] if index else None
-        if previous is None or previous.role != "agent":
-            continue
+        if previous is None or previous.role != "agent" or said_late or said_on_time:
+            continue  # a reply that says it outright needs no yes/no reading ("No delays, on schedule")
         if _ON_SCHEDULE_QUESTION_RE.search(previous.text) and (answer := _yes_no(turn.text)) is not None:
+            # "Everything on schedule?" "Nope, all good": the driver heard "any problems?".
+            answer = answer or bool(_ALL_GOOD_RE.search(turn.text))
             on_time, late = (True, late) if answer else (on_time, True)
         elif _DELAY_QUESTION_RE.search(previous.text) and _NOTHING_TO_REPORT_RE.match(turn.text):
             on_time = True
@@ -804,13 +1054,26 @@ def _driver_status(user_texts: list[str], arrived: bool, unloading: bool, facts:
 
 
 _DETENTION_RE = re.compile(
-    rf"\bdetention\b|\b(?:waiting|sitting|been here|stuck here)\b[^.!?]{{0,50}}?\b"
+    # The hours must be time already spent: "been sitting here", "going on three hours".
+    r"\bdetention\b|"
+    r"\b(?:waiting|waited|sitting|sat|stuck here|going on|coming up on|"
+    rf"been (?:here|there|sitting|waiting|parked|stuck|in (?:the|their) yard|at (?:the|this) \w+))\b"
+    rf"[^.!?]{{0,50}}?\b"
     rf"(?P<hours>\d+|{_HOUR_WORD_ALT}|a couple(?: of)?|a few|several)\s+hours\b",
     re.I,
 )
-_LUMPER_WAIT_RE = re.compile(
-    r"\b(?:wait\w*|no|need|for the|on the)\s+(?:\w+\s+)?lumpers?\b|\blumpers?\b[^.!?]{0,20}"
-    r"\b(?:isn't|is not|hasn't|not|yet|late|no-show)\b",
+# Whoever unloads the trailer for the receiver.
+# "lumper fee" and "lumper receipt" are paperwork, not a person.
+_LUMPER_RE = re.compile(
+    r"\b(?:lumpers?|lumper (?:crew|service)|unload(?:ing)? crew|dock crew)\b"
+    r"(?!\s+(?:fees?|receipts?|charges?|costs?|payments?|tickets?)\b)",
+    re.I,
+)
+# Said in the same clause as the lumper, these mean the driver is still waiting for one: "no lumper yet",
+# "stuck waiting on a lumper", "the lumpers are backed up", "the lumper's finishing another truck".
+_LUMPER_WAIT_CUE_RE = re.compile(
+    r"\b(?:wait\w*|no|not|yet|need\w*|backed up|busy|late|behind|finishing|next|soon|still|short|"
+    r"supposed to|when|where|call(?:ed)? (?:for|in))\b|n't\b",
     re.I,
 )
 # "they said door 12 in an hour" is a promise, not a door.
@@ -819,21 +1082,32 @@ _DOOR_RE = re.compile(
 )
 _DOOR_WAIT_RE = re.compile(
     r"\b(?:wait\w* (?:for|on) (?:a |the |my )?door|no door|don't have a door|"
-    r"(?:haven't|didn't) (?:got|get|gotten) a door|door (?:isn't|is not|not) (?:ready|open)|"
+    r"(?:haven't|hasn't|didn't|won't) (?:\w+ )?(?:got|get|gotten|given|give|assigned|assign) (?:me |us )?"
+    r"a door|door (?:isn't|is not|not) (?:ready|open)|"
     r"wait\w* to (?:get )?(?:in|back in|unload(?:ed)?|be unloaded))\b",
     re.I,
 )
 
 
-def _unloading_status(user_texts: list[str], arrived: bool) -> str | None:
+def _waiting_for_lumper(user_texts: list[str]) -> bool:
+    return any(
+        _LUMPER_RE.search(clause) and _LUMPER_WAIT_CUE_RE.search(clause)
+        for text in user_texts
+        for clause in _clauses(text)
+    )
+
+
+def _unloading_status(user_texts: list[str], arrived: bool, unloading: bool) -> str | None:
     if not arrived:
         return "N/A"
     joined = " ".join(user_texts)
+    # The missing lumper is what holds the truck, even once the wait runs into detention; once unloading is
+    # under way the lumper has come.
+    if not unloading and _waiting_for_lumper(user_texts):
+        return "Waiting for Lumper"
     detention = _DETENTION_RE.search(joined)
     if detention and (detention["hours"] is None or _hours(detention["hours"]) >= 2):
         return "Detention"  # receivers usually start paying detention after two hours
-    if _LUMPER_WAIT_RE.search(joined):
-        return "Waiting for Lumper"
     doors = _DOOR_RE.findall(joined)
     if doors:
         return f"In Door {doors[-1]}"
@@ -1015,15 +1289,23 @@ def _extract_emergency(turns: list[Turn], kind: str, trigger: int) -> EmergencyR
     )
 
 
+def _unloading_under_way(turns: list[Turn], arrived: bool) -> bool:
+    """The driver says the receiver is unloading the truck now (not waiting to, not will)."""
+    user_texts = [t.text for t in turns if t.role == "user"]
+    clauses = [c for text in user_texts for c in _clauses(text) if not _WAITING_TO_UNLOAD_RE.search(c)]
+    if any(_stated_now(_UNLOADING_RE, [clause]) for clause in clauses):
+        return True
+    if arrived and any(_stated_now(_THEY_STARTED_RE, [clause]) for clause in clauses):
+        return True
+    answer = _answer_to(turns, _UNLOADING_QUESTION_RE)
+    return bool(answer and answer[0])
+
+
 def _extract_check_in(turns: list[Turn]) -> CheckInResult:
     user_texts = [t.text for t in turns if t.role == "user"]
-    unloading = any(
-        _stated_now(_UNLOADING_RE, [clause])
-        for text in user_texts
-        for clause in _clauses(text)
-        if not _WAITING_TO_UNLOAD_RE.search(clause)
-    )
-    arrived = unloading or _stated_now(_ARRIVED_RE, user_texts)
+    at_receiver = _stated_now(_ARRIVED_RE, user_texts)
+    unloading = _unloading_under_way(turns, at_receiver)
+    arrived = unloading or at_receiver
     facts = _delay_facts(turns)
     return CheckInResult(
         call_outcome="Arrival Confirmation" if arrived else "In-Transit Update",
@@ -1031,7 +1313,7 @@ def _extract_check_in(turns: list[Turn]) -> CheckInResult:
         current_location=_current_location(turns),
         eta=None if arrived else _eta(turns),
         delay_reason=_delay_reason(facts),
-        unloading_status=_unloading_status(user_texts, arrived),
+        unloading_status=_unloading_status(user_texts, arrived, unloading),
         pod_reminder_acknowledged=_pod_acknowledged(turns),
     )
 

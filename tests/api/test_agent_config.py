@@ -177,7 +177,8 @@ async def test_first_sync_creates_llm_and_agent_then_resync_updates_them(
 
         llm_request = routes["create_llm"].calls.last.request
         assert llm_request.headers["authorization"] == f"Bearer {RETELL_API_KEY}"
-        assert json.loads(llm_request.content) == {
+        first_llm = json.loads(llm_request.content)
+        assert first_llm == {
             "general_prompt": NEW_CONFIG["general_prompt"],
             "begin_message": config["begin_message"],
             "general_tools": [
@@ -197,7 +198,8 @@ async def test_first_sync_creates_llm_and_agent_then_resync_updates_them(
                 },
             ],
         }
-        assert json.loads(routes["create_agent"].calls.last.request.content) == {
+        first_agent = json.loads(routes["create_agent"].calls.last.request.content)
+        assert first_agent == {
             "agent_name": "Night shift",
             "response_engine": {"type": "retell-llm", "llm_id": "llm_1"},
             "voice_id": "11labs-Myra",
@@ -224,12 +226,16 @@ async def test_first_sync_creates_llm_and_agent_then_resync_updates_them(
         resynced = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
         assert resynced.status_code == 200
         assert routes["create_llm"].call_count == 1 and routes["create_agent"].call_count == 1
-        llm_update = json.loads(routes["update_llm"].calls.last.request.content)
-        assert llm_update["general_prompt"] == "New prompt"
-        assert [tool["type"] for tool in llm_update["general_tools"]] == ["end_call"]
-        agent_update = json.loads(routes["update_agent"].calls.last.request.content)
-        assert agent_update["voice_speed"] == 0.9
-        assert agent_update["response_engine"] == {"type": "retell-llm", "llm_id": "llm_1"}
+        # Without a dispatcher number the transfer tool is gone; everything else is sent again in full.
+        assert json.loads(routes["update_llm"].calls.last.request.content) == {
+            "general_prompt": "New prompt",
+            "begin_message": config["begin_message"],
+            "general_tools": [first_llm["general_tools"][0]],
+        }
+        assert json.loads(routes["update_agent"].calls.last.request.content) == {
+            **first_agent,
+            "voice_speed": 0.9,
+        }
 
 
 async def test_retell_error_becomes_502_with_its_message(

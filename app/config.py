@@ -1,11 +1,10 @@
 """Application settings: the only place that reads the environment."""
 
 import secrets
-import warnings
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "please-change-me", "your-secret-key"}
@@ -50,6 +49,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    _secret_key_generated: bool = PrivateAttr(default=False)
+
     @field_validator(
         "retell_api_key", "openai_api_key", "retell_base_url", "openai_base_url", "admin_password"
     )
@@ -88,16 +89,19 @@ class Settings(BaseSettings):
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         elif self.secret_key is None:
-            warnings.warn(
-                "SECRET_KEY is not set: using a random key for this process (tokens die with it)",
-                stacklevel=2,
-            )
+            # Logged at start-up (logging is not configured yet): tokens die with the process.
             self.secret_key = secrets.token_urlsafe(48)
+            self._secret_key_generated = True
         return self
 
     @staticmethod
     def _weak(value: str) -> bool:
         return value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH
+
+    @property
+    def secret_key_generated(self) -> bool:
+        """True when SECRET_KEY was unset and a random per-process key is in use."""
+        return self._secret_key_generated
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -38,6 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        if settings.secret_key_generated:
+            logger.warning(
+                "SECRET_KEY is not set: using a random key, so logins end when the server restarts"
+            )
         engine = create_engine(settings)
         session_maker = create_session_maker(engine)
         async with session_scope(session_maker) as session:

@@ -20,8 +20,8 @@ def test_defaults_need_no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         "EXTRACTOR",
     ):
         monkeypatch.delenv(name, raising=False)
-    with pytest.warns(UserWarning, match="SECRET_KEY is not set"):
-        s = settings()
+    s = settings()
+    assert s.secret_key_generated
     assert s.database_url == "sqlite+aiosqlite:///./voice_agent.db"
     assert s.access_token_expire_minutes == 60
     assert s.cors_origin_list == ["http://localhost:5173"]
@@ -31,11 +31,11 @@ def test_defaults_need_no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.effective_retell_mode == "simulated"
     assert s.effective_extractor == "rules"
     assert s.secret_key and len(s.secret_key) >= 32
+    assert not settings(secret_key="k" * 40).secret_key_generated
 
 
 def test_random_development_secret_differs_per_process_settings() -> None:
-    with pytest.warns(UserWarning):
-        first, second = settings(), settings()
+    first, second = settings(), settings()
     assert first.secret_key != second.secret_key
 
 

@@ -6,10 +6,10 @@ from collections import Counter
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "transcripts"
 sys.path.insert(0, str(REPO_ROOT))  # runnable as `python scripts/measure_extractor.py` from the repo root
 
 from app.services.extraction.rules import extract_with_rules  # noqa: E402
+from scripts.fixtures import TRANSCRIPTS_DIR  # noqa: E402
 
 
 def measure(fixtures_dir: Path) -> tuple[Counter[str], Counter[str]]:
@@ -33,4 +33,4 @@ def render(right: Counter[str], total: Counter[str]) -> str:
 
 
 if __name__ == "__main__":
-    print(render(*measure(FIXTURES_DIR)))
+    print(render(*measure(TRANSCRIPTS_DIR)))

@@ -31,12 +31,11 @@ from retell.lib import webhook_auth
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "transcripts"
+from scripts.fixtures import TRANSCRIPTS_DIR
 
 
 def load_fixture(name: str) -> dict[str, Any]:
-    return dict(json.loads((FIXTURES / f"{name}.json").read_text()))
+    return dict(json.loads((TRANSCRIPTS_DIR / f"{name}.json").read_text()))
 
 
 def persona_call(persona: str) -> dict[str, Any]:

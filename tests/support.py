@@ -12,10 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from scripts.fixtures import RETELL_DIR, TRANSCRIPTS_DIR
 from scripts.standins import tool_call_completion
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-TRANSCRIPT_FIXTURES = sorted((SHARED_FIXTURES / "transcripts").glob("*.json"))
+TRANSCRIPT_FIXTURES = sorted(TRANSCRIPTS_DIR.glob("*.json"))
 RETELL_API_KEY = "test-retell-key-0123456789abcdef"
 RETELL_BASE_URL = "https://retell.test"
 OPENAI_BASE_URL = "https://openai.test/v1"
@@ -28,7 +28,7 @@ def load_transcript_fixture(path: Path) -> dict[str, Any]:
 
 
 def load_retell_fixture(event: str) -> dict[str, Any]:
-    return json.loads((SHARED_FIXTURES / "retell" / f"{event}.json").read_text())
+    return json.loads((RETELL_DIR / f"{event}.json").read_text())
 
 
 def sign(body: str, key: str = RETELL_API_KEY, *, timestamp_ms: int | None = None) -> str:

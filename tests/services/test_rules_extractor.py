@@ -9,8 +9,9 @@ import pytest
 
 from app.schemas.extraction import CheckInResult, EmergencyResult
 from app.services.extraction.rules import RulesExtractor, extract_with_rules
+from scripts.fixtures import TRANSCRIPTS_DIR
 
-FIXTURES_DIR = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "transcripts"
+FIXTURES_DIR = TRANSCRIPTS_DIR
 FIXTURES = sorted(FIXTURES_DIR.glob("*.json"))
 
 # Fields the rules get wrong today, per fixture. The tests assert they are still wrong, so an accuracy

@@ -41,7 +41,7 @@ format: $(BIN)/.dev
 	$(BIN)/ruff format .
 
 bench: $(BIN)/.dev ## Measure webhook throughput and latency against a local server
-	$(BIN)/python scripts/bench_webhooks.py
+	$(BIN)/python scripts/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db*

@@ -68,10 +68,10 @@ async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> str | None:
                 status_detail=None,
                 extraction_attempts=Call.extraction_attempts + 1,
             )
+            .returning(col(Call.transcript))
         )
-        if claimed.rowcount != 1:
-            return None
-        return (await session.exec(select(Call.transcript).where(col(Call.id) == call_id))).one()
+        # Exactly one claimant gets a row back; everyone else sees the call already taken.
+        return claimed.scalar_one_or_none()
 
 
 async def _extract_with_retries(

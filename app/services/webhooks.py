@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
+from sqlalchemy import case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -56,58 +57,53 @@ def parse_delivery(payload: object) -> Delivery:
 async def record_delivery(session: AsyncSession, delivery: Delivery) -> DeliveryOutcome:
     """Store the delivery (a replay changes nothing), then apply it to its call."""
     log = logger.bind(retell_call_id=delivery.retell_call_id)
-    if not await _insert_event(session, delivery):
+    call = await _find_call(session, delivery)
+    if not await _insert_event(session, delivery, call_id=call.id if call else None):
         log.info("duplicate {} for {} acknowledged", delivery.event, delivery.retell_call_id)
         return DeliveryOutcome(call_id=None, duplicate=True, extract=False)
-    call = await _find_or_create_call(session, delivery)
-    await session.exec(
-        update(WebhookEvent)
-        .where(
-            col(WebhookEvent.retell_call_id) == delivery.retell_call_id,
-            col(WebhookEvent.event) == delivery.event,
+    if call is None:
+        call = await _create_foreign_call(session, delivery)
+        await session.exec(
+            update(WebhookEvent)
+            .where(
+                col(WebhookEvent.retell_call_id) == delivery.retell_call_id,
+                col(WebhookEvent.event) == delivery.event,
+            )
+            .values(call_id=call.id)
         )
-        .values(call_id=call.id)
-    )
     extract = await _apply(session, call, delivery)
     log.bind(call_id=str(call.id)).info("{} applied to call {}", delivery.event, call.id)
     return DeliveryOutcome(call_id=call.id, duplicate=False, extract=extract)
 
 
-async def _insert_event(session: AsyncSession, delivery: Delivery) -> bool:
+async def _insert_event(session: AsyncSession, delivery: Delivery, *, call_id: uuid.UUID | None) -> bool:
     """Insert unless (call, event) is already stored; True when this delivery is new."""
-    values = {
-        "id": uuid.uuid4(),
-        "retell_call_id": delivery.retell_call_id,
-        "event": delivery.event,
-        "payload": delivery.payload,
-        "received_at": datetime.now(UTC),
-    }
-    insert = _dialect_insert(session)
     statement = (
-        insert(WebhookEvent)
-        .values(**values)
+        _dialect_insert(session)(WebhookEvent)
+        .values(
+            id=uuid.uuid4(),
+            retell_call_id=delivery.retell_call_id,
+            event=delivery.event,
+            call_id=call_id,
+            payload=delivery.payload,
+            received_at=datetime.now(UTC),
+        )
         .on_conflict_do_nothing(index_elements=["retell_call_id", "event"])
     )
     result = await session.exec(statement)
     return result.rowcount == 1
 
 
-async def _find_or_create_call(session: AsyncSession, delivery: Delivery) -> Call:
-    """Our call id travels in Retell's metadata; else match Retell's id; else it's a call we did not start."""
+async def _find_call(session: AsyncSession, delivery: Delivery) -> Call | None:
+    """Our call id travels in Retell's metadata; else match Retell's own call id."""
     metadata = delivery.call.get("metadata")
     if isinstance(metadata, dict):
         for key in METADATA_CALL_ID_KEYS:
             call = await _call_by_our_id(session, metadata.get(key))
             if call is not None:
-                if call.retell_call_id is None:
-                    call.retell_call_id = delivery.retell_call_id
                 return call
-    found = (
-        await session.exec(select(Call).where(col(Call.retell_call_id) == delivery.retell_call_id))
-    ).first()
-    if found is not None:
-        return found
-    return await _create_foreign_call(session, delivery)
+    query = select(Call).where(col(Call.retell_call_id) == delivery.retell_call_id)
+    return (await session.exec(query)).first()
 
 
 async def _call_by_our_id(session: AsyncSession, value: object) -> Call | None:
@@ -162,73 +158,69 @@ async def _create_foreign_call(session: AsyncSession, delivery: Delivery) -> Cal
 
 
 async def _apply(session: AsyncSession, call: Call, delivery: Delivery) -> bool:
-    """Copy what the event carries onto the call and advance its status; True when extraction is due."""
+    """Copy what the event carries onto the call and advance its status, in one UPDATE.
+
+    Returns True when the call now has a transcript to extract.
+    """
     data = delivery.call
-    _copy_call_fields(call, data)
+    values = _call_fields(data, call)
+    if call.retell_call_id is None:
+        values["retell_call_id"] = delivery.retell_call_id
     if delivery.event == "call_analyzed" and isinstance(data.get("call_analysis"), dict):
-        call.call_analysis = data["call_analysis"]
-    session.add(call)
-    await session.flush()
-
-    if delivery.event == "call_started":
-        await _advance(session, call.id, CallStatus.ONGOING)
-        return False
-    if delivery.event not in ("call_ended", "call_analyzed"):
-        return False
-    if _never_connected(call, data):
-        await _advance(session, call.id, CallStatus.NOT_CONNECTED)
-        return False
-    if not call.transcript:
-        if delivery.event == "call_ended":
-            await _advance(session, call.id, CallStatus.ENDED)
-        return False
-    await _advance(session, call.id, CallStatus.ENDED)
-    return True
+        values["call_analysis"] = data["call_analysis"]
+    has_transcript = bool(values.get("transcript") or call.transcript)
+    target = _target_status(delivery.event, data, call, values, has_transcript)
+    if target is not None:
+        # Move forward only: a late or replayed delivery never takes a call back.
+        values["status"] = case(
+            (col(Call.status).in_(statuses_before(target)), target.value), else_=col(Call.status)
+        )
+    if values:
+        await session.exec(update(Call).where(col(Call.id) == call.id).values(**values))
+    return target == CallStatus.ENDED and has_transcript
 
 
-def _never_connected(call: Call, data: dict[str, Any]) -> bool:
-    """A failed dial, or a call that ended without ever starting or saying a word."""
-    if data.get("disconnection_reason") in DIAL_FAILURES:
-        return True
-    return call.started_at is None and not call.transcript
+def _target_status(
+    event: str, data: dict[str, Any], call: Call, values: dict[str, Any], has_transcript: bool
+) -> CallStatus | None:
+    if event == "call_started":
+        return CallStatus.ONGOING
+    if event not in ("call_ended", "call_analyzed"):
+        return None
+    started = values.get("started_at") or call.started_at
+    # A failed dial, or a call that ended without ever starting or saying a word.
+    if data.get("disconnection_reason") in DIAL_FAILURES or (started is None and not has_transcript):
+        return CallStatus.NOT_CONNECTED
+    if has_transcript or event == "call_ended":
+        return CallStatus.ENDED
+    return None
 
 
-def _copy_call_fields(call: Call, data: dict[str, Any]) -> None:
-    """Fill in what this delivery knows; a later, thinner delivery never blanks earlier data."""
+def _call_fields(data: dict[str, Any], call: Call) -> dict[str, Any]:
+    """The columns this delivery knows; a later, thinner delivery never blanks earlier data."""
+    values: dict[str, Any] = {}
     if isinstance(data.get("agent_id"), str):
-        call.retell_agent_id = data["agent_id"]
+        values["retell_agent_id"] = data["agent_id"]
     if isinstance(data.get("start_timestamp"), int | float):
-        call.started_at = _from_ms(data["start_timestamp"])
+        values["started_at"] = _from_ms(data["start_timestamp"])
     if isinstance(data.get("end_timestamp"), int | float):
-        call.ended_at = _from_ms(data["end_timestamp"])
+        values["ended_at"] = _from_ms(data["end_timestamp"])
+    started, ended = values.get("started_at") or call.started_at, values.get("ended_at") or call.ended_at
     if isinstance(data.get("duration_ms"), int | float):
-        call.duration_ms = int(data["duration_ms"])
-    elif call.started_at and call.ended_at:
-        call.duration_ms = int((call.ended_at - call.started_at).total_seconds() * 1000)
-    for field, key in (
-        ("disconnection_reason", "disconnection_reason"),
-        ("transcript", "transcript"),
-        ("recording_url", "recording_url"),
-        ("public_log_url", "public_log_url"),
-    ):
+        values["duration_ms"] = int(data["duration_ms"])
+    elif started and ended and "ended_at" in values:
+        values["duration_ms"] = int((ended - started).total_seconds() * 1000)
+    for key in ("disconnection_reason", "transcript", "recording_url", "public_log_url"):
         if isinstance(data.get(key), str) and data[key]:
-            setattr(call, field, data[key])
+            values[key] = data[key]
     turns = data.get("transcript_object")
     if isinstance(turns, list) and turns:
-        call.transcript_turns = [
+        values["transcript_turns"] = [
             {"role": str(turn.get("role", "")), "content": str(turn.get("content", ""))}
             for turn in turns
             if isinstance(turn, dict)
         ]
-
-
-async def _advance(session: AsyncSession, call_id: uuid.UUID, status: CallStatus) -> None:
-    """Move forward only: a late or replayed delivery never takes a call back."""
-    await session.exec(
-        update(Call)
-        .where(col(Call.id) == call_id, col(Call.status).in_(statuses_before(status)))
-        .values(status=status.value)
-    )
+    return values
 
 
 def _dialect_insert(session: AsyncSession) -> Any:

@@ -22,7 +22,7 @@ migrate: $(BIN)/.runtime
 	$(BIN)/alembic upgrade head
 
 run: migrate ## Start the API on http://localhost:$(PORT) (SQLite and simulated Retell unless configured)
-	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --timeout-keep-alive 75
 
 test: $(BIN)/.dev ## Lint, check formatting, run the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/ruff check .

@@ -212,3 +212,16 @@ async def test_live_status_updates_stream_until_the_call_is_final(live_server: C
     assert last["result"]["delay_reason"] == "Heavy Traffic"
     assert last["call_summary"]
     assert "transcript" not in last
+
+
+def test_workers_of_one_deployment_share_the_simulated_signing_key(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # Each uvicorn worker builds its own gateway; a delivery signed by one must verify on another.
+    first = build_retell_gateway(make_settings(**OFFLINE, secret_key="a" * 48))
+    second = build_retell_gateway(make_settings(**OFFLINE, secret_key="a" * 48))
+    other = build_retell_gateway(make_settings(**OFFLINE, secret_key="b" * 48))
+    assert first.webhook_key == second.webhook_key != other.webhook_key
+    assert first.webhook_key != "a" * 48  # derived, never the JWT key itself
+    keyed = build_retell_gateway(make_settings(retell_mode="simulated", retell_api_key="key_live"))
+    assert keyed.webhook_key == "key_live"

@@ -27,13 +27,12 @@ class SimulatedRetell:
         self,
         *,
         webhook_url: str,
-        api_key: str | None,
+        api_key: str,
         call_seconds: float,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        # Without a configured key the simulator signs with a random per-process key, which the webhook
-        # route also uses to verify: deliveries are checked exactly as real Retell ones are.
-        self._key = api_key or secrets.token_hex(32)
+        # The webhook route verifies with this same key: deliveries are checked exactly as Retell's are.
+        self._key = api_key
         self._webhook_url = webhook_url
         self._call_seconds = call_seconds
         self._http = http or httpx.AsyncClient(timeout=10.0)

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 
@@ -78,8 +79,28 @@ async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse
 _KNOWN = {status.value for status in HTTPStatus}
 
 
+async def _database_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError | ConnectionError)
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if sqlstate.startswith("22"):  # SQL "data exception": a value the column cannot hold
+        return JSONResponse(
+            error_body(
+                "InvalidValue", "a value in the request cannot be stored (a NUL character, or out of range)"
+            ),
+            status_code=422,
+        )
+    logger.error("database error: {}", type(orig).__name__)
+    return JSONResponse(
+        error_body("DatabaseUnavailable", "the database did not answer; try again"), status_code=503
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error_handler)
+    app.add_exception_handler(DBAPIError, _database_error_handler)
+    # A refused connection surfaces from the driver as a plain ConnectionError, not a DBAPIError.
+    app.add_exception_handler(ConnectionError, _database_error_handler)
     app.add_exception_handler(HTTPException, _http_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
+from pydantic import ValidationError
 from sqlalchemy import case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
@@ -14,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.errors import BadRequest
 from app.models import AgentConfiguration, Call, CallStatus, WebhookEvent
 from app.models.call import statuses_before
+from app.schemas.webhook import RetellDelivery, strip_nul
 
 # Retell's disconnection reasons for a dial that never reached anyone.
 DIAL_FAILURES = {"dial_failed", "dial_no_answer", "dial_busy", "invalid_destination", "no_valid_payment"}
@@ -40,18 +42,20 @@ class DeliveryOutcome:
 
 
 def parse_delivery(payload: object) -> Delivery:
-    """Check the shape Retell sends: {"event": str, "call": {"call_id": str, ...}}."""
+    """Check the shape and types Retell sends; a bad field is a 400 that names it."""
     if not isinstance(payload, dict):
         raise InvalidWebhookPayload("the body must be a JSON object")
-    event, call = payload.get("event"), payload.get("call")
-    if not isinstance(event, str) or not event:
-        raise InvalidWebhookPayload("`event` is missing")
-    if not isinstance(call, dict):
-        raise InvalidWebhookPayload("`call` is missing or not an object")
-    retell_call_id = call.get("call_id")
-    if not isinstance(retell_call_id, str) or not retell_call_id:
-        raise InvalidWebhookPayload("`call.call_id` is missing")
-    return Delivery(event=event, retell_call_id=retell_call_id, call=call, payload=payload)
+    try:
+        delivery = RetellDelivery.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"`{'.'.join(str(part) for part in error['loc'])}`: {error['msg']}" for error in exc.errors()[:5]
+        )
+        raise InvalidWebhookPayload(f"the delivery does not look like Retell's: {problems}") from None
+    call = delivery.call.model_dump(exclude_unset=True)
+    return Delivery(
+        event=delivery.event, retell_call_id=delivery.call.call_id, call=call, payload=strip_nul(payload)
+    )
 
 
 async def record_delivery(session: AsyncSession, delivery: Delivery) -> DeliveryOutcome:

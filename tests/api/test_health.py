@@ -60,3 +60,16 @@ async def test_cors_allows_the_dashboard_origin(make_settings: Callable[..., Set
             "/api/call", headers={"Origin": "http://evil.test", "Access-Control-Request-Method": "GET"}
         )
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_a_database_outage_on_an_api_route_is_a_503(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
+    async with LifespanManager(app) as manager:
+        dead = create_engine(make_settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:9/none"))
+        manager._state["context"].session_maker = create_session_maker(dead)
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post("/api/auth/token", data={"username": "a@b.c", "password": "x"})
+        await dead.dispose()
+    assert response.status_code == 503
+    assert response.json()["error"] == "DatabaseUnavailable"

@@ -131,6 +131,44 @@ async def test_signed_but_malformed_deliveries_get_400(
     assert await count_rows(clean_database, "webhook_events") == 0
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"metadata": ["not", "an", "object"]}, "call.metadata"),
+        ({"start_timestamp": "yesterday"}, "call.start_timestamp"),
+        ({"duration_ms": 10**15}, "call.duration_ms"),
+        ({"end_timestamp": -5}, "call.end_timestamp"),
+        ({"call_id": "c" * 500}, "call.call_id"),
+        ({"transcript_object": ["just a string"]}, "call.transcript_object.0"),
+        ({"disconnection_reason": "x" * 500}, "call.disconnection_reason"),
+    ],
+)
+async def test_signed_deliveries_with_wrong_field_types_get_400_naming_the_field(
+    client: httpx.AsyncClient, clean_database: str, change: dict[str, Any], field: str
+) -> None:
+    payload = retell_event(
+        "call_ended", retell_call_id="call_abc", our_call_id=None, transcript_fixture=FIXTURE
+    )
+    payload["call"].update(change)
+    body, headers = signed_delivery(payload)
+    response = await client.post("/webhook/retell", content=body, headers=headers)
+    assert response.status_code == 400
+    assert f"`{field}`" in response.json()["detail"]
+    assert await count_rows(clean_database, "webhook_events") == 0
+
+
+async def test_nul_characters_are_dropped_not_fatal(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    response = await deliver(
+        client, "call_ended", call_id, transcript="Agent: Hi\x00 there\nUser: Driving.\n"
+    )
+    assert response.status_code == 204
+    detail = await get_call(client, auth, call_id)
+    assert detail["transcript"] == "Agent: Hi there\nUser: Driving.\n"
+
+
 async def test_duplicate_call_ended_is_processed_once(
     client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, llm: respx.Route
 ) -> None:

@@ -1,0 +1,65 @@
+"""The parts of a Retell webhook delivery this backend reads, checked before anything is stored."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_TIMESTAMP_MS = 253_402_300_799_000  # 9999-12-31: anything later is not a real call time
+MAX_INT32 = 2**31 - 1
+
+
+def strip_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL characters; a transcript never needs them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [strip_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {strip_nul(key): strip_nul(item) for key, item in value.items()}
+    return value
+
+
+class TranscriptTurn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str = Field(default="", max_length=40)
+    content: str = ""
+
+
+class RetellCall(BaseModel):
+    """Retell's `call` object; unknown fields are kept in the stored payload but not read."""
+
+    model_config = ConfigDict(extra="allow")
+
+    call_id: str = Field(min_length=1, max_length=120)
+    agent_id: str | None = Field(default=None, max_length=120)
+    call_type: str | None = Field(default=None, max_length=40)
+    call_status: str | None = Field(default=None, max_length=40)
+    direction: str | None = Field(default=None, max_length=20)
+    from_number: str | None = Field(default=None, max_length=40)
+    to_number: str | None = Field(default=None, max_length=40)
+    metadata: dict[str, Any] | None = None
+    retell_llm_dynamic_variables: dict[str, Any] | None = None
+    start_timestamp: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP_MS)
+    end_timestamp: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP_MS)
+    duration_ms: int | None = Field(default=None, ge=0, le=MAX_INT32)
+    disconnection_reason: str | None = Field(default=None, max_length=80)
+    transcript: str | None = None
+    transcript_object: list[TranscriptTurn] | None = None
+    recording_url: str | None = Field(default=None, max_length=4000)
+    public_log_url: str | None = Field(default=None, max_length=4000)
+    call_analysis: dict[str, Any] | None = None
+
+
+class RetellDelivery(BaseModel):
+    """`{"event": ..., "call": {...}}`, as Retell posts it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event: str = Field(min_length=1, max_length=60)
+    call: RetellCall
+
+    @field_validator("call", mode="before")
+    @classmethod
+    def _clean(cls, value: Any) -> Any:
+        return strip_nul(value)

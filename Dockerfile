@@ -14,9 +14,10 @@ COPY app ./app
 RUN useradd --create-home --uid 10001 app && chown -R app /app
 USER app
 
-# Each worker is a process of its own; extraction is exactly-once across them (see README).
-# keep-alive above common load-balancer idle timeouts (60 s), so a reused connection is never cut.
-ENV PORT=8000 WEB_CONCURRENCY=2
+# One process fills one core: raise WEB_CONCURRENCY to the cores you have (SECRET_KEY must then be set,
+# so all workers accept the same tokens). Extraction stays exactly-once across workers (see README).
+# Keep-alive above common load-balancer idle timeouts (60 s), so a reused connection is never cut.
+ENV PORT=8000 WEB_CONCURRENCY=1
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health')"
 CMD ["sh", "-c", "alembic upgrade head && exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port ${PORT} --workers ${WEB_CONCURRENCY} --timeout-keep-alive 75 --proxy-headers"]

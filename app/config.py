@@ -31,6 +31,7 @@ class Settings(BaseSettings):
 
     cors_origins: str = "http://localhost:5173"
     port: int = Field(default=8000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1)  # uvicorn worker processes; uvicorn reads it too
     public_base_url: str = ""
 
     retell_mode: Literal["live", "simulated"] | None = None
@@ -52,12 +53,21 @@ class Settings(BaseSettings):
     _secret_key_generated: bool = PrivateAttr(default=False)
 
     @field_validator(
-        "retell_api_key", "openai_api_key", "retell_base_url", "openai_base_url", "admin_password"
+        "secret_key",
+        "admin_password",
+        "retell_mode",
+        "retell_api_key",
+        "retell_base_url",
+        "retell_from_number",
+        "extractor",
+        "openai_api_key",
+        "openai_base_url",
+        mode="before",
     )
     @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        # An empty line in .env ("OPENAI_API_KEY=") means "not configured", not an empty key.
-        return value or None
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty line in .env ("OPENAI_API_KEY=") means "not configured", not an empty value.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("public_base_url")
     @classmethod
@@ -89,6 +99,9 @@ class Settings(BaseSettings):
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         elif self.secret_key is None:
+            if self.web_concurrency > 1:
+                # Each worker would invent its own key and refuse the others' tokens and webhooks.
+                raise ValueError("SECRET_KEY must be set when WEB_CONCURRENCY > 1")
             # Logged at start-up (logging is not configured yet): tokens die with the process.
             self.secret_key = secrets.token_urlsafe(48)
             self._secret_key_generated = True

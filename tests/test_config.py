@@ -92,3 +92,17 @@ def test_production_accepts_strong_secrets() -> None:
 def test_out_of_range_settings_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
         settings(secret_key="k" * 40, **{field: value})
+
+
+def test_a_copied_env_example_with_blank_values_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SECRET_KEY", "RETELL_MODE", "EXTRACTOR", "RETELL_FROM_NUMBER", "ADMIN_PASSWORD"):
+        monkeypatch.setenv(name, "")
+    s = settings()
+    assert s.secret_key_generated and s.secret_key
+    assert (s.retell_mode, s.extractor, s.retell_from_number, s.admin_password) == (None, None, None, None)
+
+
+def test_several_workers_need_a_shared_secret_key() -> None:
+    with pytest.raises(ValidationError, match="WEB_CONCURRENCY"):
+        settings(web_concurrency=2)
+    assert settings(web_concurrency=2, secret_key="k" * 40).web_concurrency == 2

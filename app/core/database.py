@@ -1,10 +1,12 @@
 """Async engine and sessions: one session per request, committed before the response is sent."""
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +21,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if url.startswith("sqlite"):
         # SQLite serialises writers; a busy timeout makes concurrent webhooks wait instead of failing.
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     if settings.db_null_pool:
@@ -28,13 +30,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return create_async_engine(
             url,
             poolclass=NullPool,
-            connect_args={"statement_cache_size": 0, "prepared_statement_cache_size": 0},
+            hide_parameters=True,
+            connect_args={
+                "statement_cache_size": 0,
+                "prepared_statement_cache_size": 0,
+                # Unique names, so two clients' statements never collide on one pooled backend.
+                "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4()}__",
+            },
         )
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
+        hide_parameters=True,  # parameters hold transcripts and password hashes: keep them out of logs
     )
 
 
@@ -44,6 +53,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING exists on both databases, under each dialect's own insert()."""
+    assert session.bind is not None
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def create_session_maker(engine: AsyncEngine) -> SessionMaker:

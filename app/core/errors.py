@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 
@@ -80,7 +80,6 @@ _KNOWN = {status.value for status in HTTPStatus}
 
 
 async def _database_error_handler(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError | ConnectionError)
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
     if sqlstate.startswith("22"):  # SQL "data exception": a value the column cannot hold
@@ -90,10 +89,16 @@ async def _database_error_handler(_request: Request, exc: Exception) -> JSONResp
             ),
             status_code=422,
         )
-    logger.error("database error: {}", type(orig).__name__)
-    return JSONResponse(
-        error_body("DatabaseUnavailable", "the database did not answer; try again"), status_code=503
-    )
+    if isinstance(exc, ConnectionError | TimeoutError | OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        logger.error("database unreachable: {}", type(orig).__name__)
+        return JSONResponse(
+            error_body("DatabaseUnavailable", "the database did not answer; try again"), status_code=503
+        )
+    # Anything else is a bug: keep the traceback (parameters are hidden by the engine).
+    logger.opt(exception=exc).error("unexpected database error")
+    return JSONResponse(error_body("InternalError", "an unexpected database error occurred"), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.database import dialect_insert
 from app.core.errors import Conflict, NotFound
 from app.models import AgentConfiguration
 from app.models.base import utcnow
@@ -96,16 +97,20 @@ async def seed_default_config(session: AsyncSession) -> None:
     """Create "Dispatch check-in" once, when no configuration exists; later edits are never overwritten."""
     if (await session.exec(select(AgentConfiguration.id).limit(1))).first() is not None:
         return
-    session.add(
-        AgentConfiguration(
-            name=DEFAULT_AGENT_NAME,
-            general_prompt=DEFAULT_GENERAL_PROMPT,
-            begin_message=DEFAULT_BEGIN_MESSAGE,
-            is_default=True,
-        )
+    seed = AgentConfiguration(
+        name=DEFAULT_AGENT_NAME,
+        general_prompt=DEFAULT_GENERAL_PROMPT,
+        begin_message=DEFAULT_BEGIN_MESSAGE,
+        is_default=True,
     )
-    await session.flush()
-    logger.info("seeded the default agent configuration {!r}", DEFAULT_AGENT_NAME)
+    # Several workers start at once on an empty database: the first insert wins, the others do nothing.
+    statement = (
+        dialect_insert(session)(AgentConfiguration)
+        .values(seed.model_dump())
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    if (await session.exec(statement)).rowcount == 1:
+        logger.info("seeded the default agent configuration {!r}", DEFAULT_AGENT_NAME)
 
 
 async def _clear_default(session: AsyncSession, keep: uuid.UUID | None = None) -> None:

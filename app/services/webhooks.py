@@ -8,10 +8,10 @@ from typing import Any
 from loguru import logger
 from pydantic import ValidationError
 from sqlalchemy import case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.database import dialect_insert
 from app.core.errors import BadRequest
 from app.models import AgentConfiguration, Call, CallStatus, WebhookEvent
 from app.models.call import statuses_before
@@ -83,7 +83,7 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
 async def _insert_event(session: AsyncSession, delivery: Delivery, *, call_id: uuid.UUID | None) -> bool:
     """Insert unless (call, event) is already stored; True when this delivery is new."""
     statement = (
-        _dialect_insert(session)(WebhookEvent)
+        dialect_insert(session)(WebhookEvent)
         .values(
             id=uuid.uuid4(),
             retell_call_id=delivery.retell_call_id,
@@ -151,7 +151,7 @@ async def _create_foreign_call(session: AsyncSession, delivery: Delivery) -> Cal
         "updated_at": datetime.now(UTC),
         "extraction_attempts": 0,
     }
-    insert = _dialect_insert(session)
+    insert = dialect_insert(session)
     # Two first deliveries of one unknown call may race: the unique Retell id lets only one row in.
     await session.exec(
         insert(Call).values(**values).on_conflict_do_nothing(index_elements=["retell_call_id"])
@@ -225,12 +225,6 @@ def _call_fields(data: dict[str, Any], call: Call) -> dict[str, Any]:
             if isinstance(turn, dict)
         ]
     return values
-
-
-def _dialect_insert(session: AsyncSession) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING exists on both databases, under each dialect's own insert()."""
-    assert session.bind is not None
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def _from_ms(timestamp: float) -> datetime:

@@ -3,7 +3,6 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -18,11 +17,9 @@ from app.core.database import create_engine, create_session_maker, session_scope
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.services import agent_configs, post_processing, users
+from app.services.calls import STALE_EXTRACTION
 from app.services.extraction.factory import build_extractor
 from app.services.retell_factory import build_retell_gateway
-
-# An extraction still `processing` this long after its last update died with its process.
-STALE_EXTRACTION = timedelta(minutes=10)
 
 DESCRIPTION = """\
 Backend of the dispatch voice agent: configure the agent, start test calls to drivers,

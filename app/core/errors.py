@@ -120,6 +120,7 @@ _DESCRIPTIONS = {
     401: "Missing or invalid credentials",
     404: "Not found",
     409: "Conflicts with the current state",
+    413: "The body is too large",
     422: "Invalid input; `detail` names each field",
     502: "Retell or the LLM failed; `detail` carries its message",
     503: "Not configured or not ready",

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import Field as PydanticField
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.schemas.common import E164Phone
@@ -71,6 +72,30 @@ class AgentConfigUpdate(SQLModel):
     max_call_duration_ms: int | None = Field(default=None, ge=60_000, le=7_200_000)
     dispatcher_transfer_number: E164Phone | None = None
     is_default: bool | None = None
+
+    @field_validator(
+        "name",
+        "general_prompt",
+        "begin_message",
+        "voice_id",
+        "enable_backchannel",
+        "backchannel_frequency",
+        "backchannel_words",
+        "interruption_sensitivity",
+        "responsiveness",
+        "natural_filler_words",
+        "voice_speed",
+        "voice_temperature",
+        "end_call_after_silence_ms",
+        "max_call_duration_ms",
+        "is_default",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Only ambient_sound and dispatcher_transfer_number can be cleared; the rest always has a value.
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep its value")
+        return value
 
 
 class AgentConfigPublic(AgentConfigBase):

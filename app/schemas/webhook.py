@@ -1,11 +1,13 @@
-"""The parts of a Retell webhook delivery this backend reads, checked before anything is stored."""
+"""The parts of a Retell webhook delivery this backend reads, with the types and bounds it can store."""
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_TIMESTAMP_MS = 253_402_300_799_000  # 9999-12-31: anything later is not a real call time
 MAX_INT32 = 2**31 - 1
+MAX_EVENT_LENGTH = 60
+MAX_CALL_ID_LENGTH = 120
 
 
 def strip_nul(value: Any) -> Any:
@@ -31,7 +33,7 @@ class RetellCall(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    call_id: str = Field(min_length=1, max_length=120)
+    call_id: str = Field(min_length=1, max_length=MAX_CALL_ID_LENGTH)
     agent_id: str | None = Field(default=None, max_length=120)
     call_type: str | None = Field(default=None, max_length=40)
     call_status: str | None = Field(default=None, max_length=40)
@@ -49,17 +51,3 @@ class RetellCall(BaseModel):
     recording_url: str | None = Field(default=None, max_length=4000)
     public_log_url: str | None = Field(default=None, max_length=4000)
     call_analysis: dict[str, Any] | None = None
-
-
-class RetellDelivery(BaseModel):
-    """`{"event": ..., "call": {...}}`, as Retell posts it."""
-
-    model_config = ConfigDict(extra="allow")
-
-    event: str = Field(min_length=1, max_length=60)
-    call: RetellCall
-
-    @field_validator("call", mode="before")
-    @classmethod
-    def _clean(cls, value: Any) -> Any:
-        return strip_nul(value)

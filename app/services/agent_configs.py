@@ -61,9 +61,6 @@ async def update_config(
 ) -> AgentConfiguration:
     config = await get_config(session, config_id)
     changes = data.model_dump(exclude_unset=True)
-    for required in ("name", "general_prompt"):
-        if required in changes and changes[required] is None:
-            del changes[required]
     if changes.get("is_default"):
         await _clear_default(session, keep=config.id)
     config.sqlmodel_update(changes)
@@ -125,5 +122,8 @@ async def _flush_unique_name(session: AsyncSession, name: str) -> None:
         # A savepoint keeps the request's transaction usable after a duplicate name.
         async with session.begin_nested():
             await session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        # Only the name is unique; any other integrity failure is a bug and must surface as one.
+        if "name" not in str(exc.orig):
+            raise
         raise AgentConfigNameTaken(f"an agent configuration named {name!r} already exists") from None

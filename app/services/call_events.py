@@ -42,7 +42,8 @@ async def stream_call_events(
         elif since_heartbeat >= heartbeat_seconds:
             since_heartbeat = 0.0
             yield ": keep-alive\n\n"
-        if detail.status in FINAL_STATUSES:
+        # `ended` with a note (no transcript, or no extractor configured) will not move on by itself.
+        if detail.status in FINAL_STATUSES or (detail.status == CallStatus.ENDED and detail.status_detail):
             final_since = elapsed if final_since is None else final_since
             waiting_for_summary = detail.status == CallStatus.COMPLETED and detail.call_summary is None
             if not waiting_for_summary or elapsed - final_since >= SUMMARY_GRACE_SECONDS:

@@ -4,7 +4,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 from sqlalchemy import and_, or_, update
@@ -14,12 +14,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings
 from app.core.errors import BadRequest, Conflict, NotFound, UpstreamError
 from app.models import Call, CallResult, CallStatus
+from app.models.base import utcnow
 from app.models.call import statuses_before
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs
 from app.services.retell import CallRequest, RetellGateway
 
 MAX_PAGE_SIZE = 100
+# An extraction still `processing` this long after its last update died with its process.
+STALE_EXTRACTION = timedelta(minutes=10)
 # Prompt variables the seeded prompt refers to; Retell would read an unset one out loud as "{{origin}}".
 DEFAULT_PROMPT_VARIABLES = {"origin": "unknown", "destination": "unknown", "gps_location": "unknown"}
 
@@ -197,15 +200,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created_at, call_id = raw.split("|", 1)
-        return datetime.fromisoformat(created_at), uuid.UUID(call_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return datetime.fromisoformat(created_at).astimezone(UTC), uuid.UUID(call_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise InvalidCursor("cursor is not one this API returned") from None
 
 
 async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -> Call:
     """Put a call with a transcript back to `ended` so the extractor runs again."""
     call = await get_call(session, call_id)
-    if call.status == CallStatus.PROCESSING:
+    stalled = call.status == CallStatus.PROCESSING and call.updated_at < utcnow() - STALE_EXTRACTION
+    if call.status == CallStatus.PROCESSING and not stalled:
         raise ExtractionRunning("an extraction is already running for this call")
     if not call.transcript:
         raise NothingToExtract(f"call is {call.status} and has no transcript to extract from")
@@ -213,7 +217,14 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
         update(Call)
         .where(
             col(Call.id) == call.id,
-            col(Call.status).in_([CallStatus.ENDED, CallStatus.COMPLETED, CallStatus.FAILED]),
+            or_(
+                col(Call.status).in_([CallStatus.ENDED, CallStatus.COMPLETED, CallStatus.FAILED]),
+                # An extraction whose process died: take it over (its late writes are then refused).
+                and_(
+                    col(Call.status) == CallStatus.PROCESSING,
+                    col(Call.updated_at) < utcnow() - STALE_EXTRACTION,
+                ),
+            ),
         )
         .values(status=CallStatus.ENDED.value, status_detail=None)
     )

@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 from loguru import logger
+from sqlalchemy import or_
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,25 +37,43 @@ async def run_extraction(
             )
         log.warning("call {} ended but {}", call_id, NOT_CONFIGURED)
         return
-    transcript = await _claim(session_maker, call_id)
-    if transcript is None:
+    claim = await _claim(session_maker, call_id)
+    if claim is None:
         log.debug("call {} is not waiting for extraction; nothing to do", call_id)
         return
+    transcript, attempt = claim
     extraction = await _extract_with_retries(call_id, transcript, extractor=extractor, settings=settings)
+    # Write only while this claim still holds: a reprocess may have taken over a claim thought dead.
+    still_ours = (
+        col(Call.id) == call_id,
+        col(Call.status) == CallStatus.PROCESSING,
+        col(Call.extraction_attempts) == attempt,
+    )
     async with session_scope(session_maker) as session:
         if isinstance(extraction, CallExtraction):
-            await _store_result(session, call_id, extraction, extractor_name=extractor.name)
-            log.info("call {} completed: {}", call_id, extraction.result.call_outcome)
-        else:
-            await session.exec(
+            outcome = extraction.result.call_outcome
+            done = await session.exec(
                 update(Call)
-                .where(col(Call.id) == call_id)
+                .where(*still_ours)
+                .values(status=CallStatus.COMPLETED.value, call_outcome=outcome, status_detail=None)
+            )
+            if done.rowcount == 1:
+                await _store_result(session, call_id, extraction, extractor_name=extractor.name)
+                log.info("call {} completed: {}", call_id, outcome)
+        else:
+            done = await session.exec(
+                update(Call)
+                .where(*still_ours)
                 .values(status=CallStatus.FAILED.value, status_detail=extraction)
             )
-            log.error("call {} extraction failed for good: {}", call_id, extraction)
+            if done.rowcount == 1:
+                log.error("call {} extraction failed for good: {}", call_id, extraction)
+        if done.rowcount != 1:
+            log.warning("call {} was taken over while extracting; this result is dropped", call_id)
 
 
-async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> str | None:
+async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> tuple[str, int] | None:
+    """Take the call for extraction: its transcript and this claim's attempt number, or None if taken."""
     async with session_scope(session_maker) as session:
         claimed = await session.exec(
             update(Call)
@@ -68,10 +87,11 @@ async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> str | None:
                 status_detail=None,
                 extraction_attempts=Call.extraction_attempts + 1,
             )
-            .returning(col(Call.transcript))
+            .returning(col(Call.transcript), col(Call.extraction_attempts))
         )
         # Exactly one claimant gets a row back; everyone else sees the call already taken.
-        return claimed.scalar_one_or_none()
+        row = claimed.one_or_none()
+        return (row[0], row[1]) if row is not None else None
 
 
 async def _extract_with_retries(
@@ -100,24 +120,16 @@ async def _store_result(
 ) -> None:
     # A reprocessed call replaces its earlier result.
     await session.exec(delete(CallResult).where(col(CallResult.call_id) == call_id))
-    flat = extraction.result.model_dump()
     session.add(
         CallResult(
             call_id=call_id,
             scenario=extraction.scenario,
             call_outcome=extraction.result.call_outcome,
-            data=flat,
+            data=extraction.result.model_dump(),
             extractor=extractor_name,
         )
     )
     await session.flush()
-    await session.exec(
-        update(Call)
-        .where(col(Call.id) == call_id)
-        .values(
-            status=CallStatus.COMPLETED.value, call_outcome=extraction.result.call_outcome, status_detail=None
-        )
-    )
 
 
 async def recover_pending(
@@ -140,7 +152,10 @@ async def recover_pending(
                     select(Call.id).where(
                         col(Call.status) == CallStatus.ENDED,
                         col(Call.transcript).is_not(None),
-                        col(Call.status_detail).is_(None),
+                        # Calls left waiting for an extractor are picked up once one is configured.
+                        or_(col(Call.status_detail).is_(None), col(Call.status_detail) == NOT_CONFIGURED)
+                        if extractor is not None
+                        else col(Call.status_detail).is_(None),
                     )
                 )
             ).all()

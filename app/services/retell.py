@@ -185,7 +185,9 @@ class LiveRetell:
         return (await client.agent.create(**payload)).agent_id
 
     async def start_call(self, request: CallRequest) -> StartedCall:
-        client = self._require_client()
+        # Never retry placing a call: a timed-out request may still have dialled the driver, and a
+        # retry would ring them twice. If Retell did place it, its webhooks revive the call.
+        client = self._require_client().with_options(max_retries=0)
         try:
             if request.call_type == "web":
                 web = await client.call.create_web_call(

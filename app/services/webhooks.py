@@ -15,11 +15,12 @@ from app.core.database import dialect_insert
 from app.core.errors import BadRequest
 from app.models import AgentConfiguration, Call, CallStatus, WebhookEvent
 from app.models.call import statuses_before
-from app.schemas.webhook import RetellDelivery, strip_nul
+from app.schemas.webhook import MAX_CALL_ID_LENGTH, MAX_EVENT_LENGTH, RetellCall, strip_nul
 
 # Retell's disconnection reasons for a dial that never reached anyone.
 DIAL_FAILURES = {"dial_failed", "dial_no_answer", "dial_busy", "invalid_destination", "no_valid_payment"}
 METADATA_CALL_ID_KEYS = ("call_id", "test_call_id")
+NO_TRANSCRIPT = "the call ended without a transcript: there is nothing to extract"
 
 
 class InvalidWebhookPayload(BadRequest):
@@ -42,20 +43,41 @@ class DeliveryOutcome:
 
 
 def parse_delivery(payload: object) -> Delivery:
-    """Check the shape and types Retell sends; a bad field is a 400 that names it."""
+    """Check what identifies a delivery; anything else malformed is ignored, never a reason to lose it."""
     if not isinstance(payload, dict):
         raise InvalidWebhookPayload("the body must be a JSON object")
-    try:
-        delivery = RetellDelivery.model_validate(payload)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"`{'.'.join(str(part) for part in error['loc'])}`: {error['msg']}" for error in exc.errors()[:5]
+    event, call = payload.get("event"), payload.get("call")
+    if not isinstance(event, str) or not 0 < len(event) <= MAX_EVENT_LENGTH:
+        raise InvalidWebhookPayload(f"`event` must be a name of at most {MAX_EVENT_LENGTH} characters")
+    if not isinstance(call, dict):
+        raise InvalidWebhookPayload("`call` is missing or not an object")
+    retell_call_id = call.get("call_id")
+    if not isinstance(retell_call_id, str) or not 0 < len(retell_call_id) <= MAX_CALL_ID_LENGTH:
+        raise InvalidWebhookPayload(
+            f"`call.call_id` must be a string of at most {MAX_CALL_ID_LENGTH} characters"
         )
-        raise InvalidWebhookPayload(f"the delivery does not look like Retell's: {problems}") from None
-    call = delivery.call.model_dump(exclude_unset=True)
+    parsed, ignored = _readable_fields(strip_nul(call))
+    if ignored:
+        logger.warning("{} for {}: ignored malformed field(s) {}", event, retell_call_id, ", ".join(ignored))
     return Delivery(
-        event=delivery.event, retell_call_id=delivery.call.call_id, call=call, payload=strip_nul(payload)
+        event=event,
+        retell_call_id=retell_call_id,
+        call=parsed.model_dump(exclude_unset=True),
+        payload=strip_nul(payload),
     )
+
+
+def _readable_fields(call: dict[str, Any]) -> tuple[RetellCall, list[str]]:
+    """The call object without the fields that fail validation (and the names of those dropped)."""
+    ignored: list[str] = []
+    for _ in range(len(RetellCall.model_fields)):
+        try:
+            return RetellCall.model_validate(call), ignored
+        except ValidationError as exc:
+            bad = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
+            ignored += bad
+            call = {key: value for key, value in call.items() if key not in bad}
+    return RetellCall.model_validate({"call_id": call["call_id"]}), ignored
 
 
 async def record_delivery(session: AsyncSession, delivery: Delivery) -> DeliveryOutcome:
@@ -175,10 +197,20 @@ async def _apply(session: AsyncSession, call: Call, delivery: Delivery) -> bool:
     has_transcript = bool(values.get("transcript") or call.transcript)
     target = _target_status(delivery.event, data, call, values, has_transcript)
     if target is not None:
+        allowed_from = statuses_before(target)
+        if call.status == CallStatus.FAILED and not call.transcript:
+            # Retell placed the call although the trigger gave up on it (a timeout, say): follow Retell.
+            allowed_from.append(CallStatus.FAILED.value)
+            values["status_detail"] = None
+        if target == CallStatus.ENDED and has_transcript:
+            # Words were spoken after all: a thin early delivery must not pin the call as never connected.
+            allowed_from.append(CallStatus.NOT_CONNECTED.value)
         # Move forward only: a late or replayed delivery never takes a call back.
-        values["status"] = case(
-            (col(Call.status).in_(statuses_before(target)), target.value), else_=col(Call.status)
-        )
+        values["status"] = case((col(Call.status).in_(allowed_from), target.value), else_=col(Call.status))
+        if target == CallStatus.ENDED and not has_transcript:
+            values["status_detail"] = NO_TRANSCRIPT
+        elif has_transcript and call.status_detail == NO_TRANSCRIPT:
+            values["status_detail"] = None
     if values:
         await session.exec(update(Call).where(col(Call.id) == call.id).values(**values))
     return target == CallStatus.ENDED and has_transcript

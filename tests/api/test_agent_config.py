@@ -117,6 +117,20 @@ async def test_patch_changes_only_what_is_sent(client: httpx.AsyncClient, auth: 
     assert bad.status_code == 422
 
 
+@pytest.mark.parametrize("field", ["voice_id", "enable_backchannel", "backchannel_frequency", "name"])
+async def test_patching_a_required_field_to_null_is_422(
+    client: httpx.AsyncClient, auth: dict[str, str], field: str
+) -> None:
+    body = await create(client, auth)
+    response = await client.patch(f"/api/agent-config/{body['id']}", json={field: None}, headers=auth)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == field
+    cleared = await client.patch(
+        f"/api/agent-config/{body['id']}", json={"ambient_sound": None}, headers=auth
+    )
+    assert cleared.status_code == 200
+
+
 async def test_only_one_configuration_is_default(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     new = await create(client, auth, is_default=True)
     configs = (await client.get("/api/agent-config", headers=auth)).json()

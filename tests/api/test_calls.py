@@ -1,6 +1,8 @@
 """Triggering calls through Retell, and reading them back: list, filters, pagination, detail."""
 
+import base64
 import json
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -176,7 +178,24 @@ async def test_list_filters(client: httpx.AsyncClient, auth: dict[str, str], cle
 
 
 @pytest.mark.parametrize(
-    "params", [{"limit": 0}, {"limit": 101}, {"status": "exploded"}, {"cursor": "not-a-cursor"}]
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"status": "exploded"},
+        {"cursor": "not-a-cursor"},
+        # Valid base64 of a timestamp at the edge of the calendar: must not overflow into a 500.
+        {
+            "cursor": base64.urlsafe_b64encode(
+                b"9999-12-31T23:59:59-05:00|" + str(uuid.uuid4()).encode()
+            ).decode()
+        },
+        {
+            "cursor": base64.urlsafe_b64encode(
+                b"0001-01-01T00:00:00+05:00|" + str(uuid.uuid4()).encode()
+            ).decode()
+        },
+    ],
 )
 async def test_bad_list_parameters_are_4xx(
     client: httpx.AsyncClient, auth: dict[str, str], params: dict[str, object]

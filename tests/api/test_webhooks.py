@@ -132,29 +132,116 @@ async def test_signed_but_malformed_deliveries_get_400(
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    "change",
     [
-        ({"metadata": ["not", "an", "object"]}, "call.metadata"),
-        ({"start_timestamp": "yesterday"}, "call.start_timestamp"),
-        ({"duration_ms": 10**15}, "call.duration_ms"),
-        ({"end_timestamp": -5}, "call.end_timestamp"),
-        ({"call_id": "c" * 500}, "call.call_id"),
-        ({"transcript_object": ["just a string"]}, "call.transcript_object.0"),
-        ({"disconnection_reason": "x" * 500}, "call.disconnection_reason"),
+        {"metadata": ["not", "an", "object"]},
+        {"start_timestamp": "yesterday"},
+        {"duration_ms": 10**15},
+        {"end_timestamp": -5},
+        {"transcript_object": ["just a string"]},
+        {"disconnection_reason": "x" * 500},
+        {"from_number": "sip:" + "driver" * 20 + "@carrier.example.com"},
     ],
 )
-async def test_signed_deliveries_with_wrong_field_types_get_400_naming_the_field(
-    client: httpx.AsyncClient, clean_database: str, change: dict[str, Any], field: str
+async def test_a_malformed_optional_field_is_ignored_and_the_delivery_kept(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    clean_database: str,
+    llm: respx.Route,
+    change: dict[str, Any],
 ) -> None:
-    payload = retell_event(
-        "call_ended", retell_call_id="call_abc", our_call_id=None, transcript_fixture=FIXTURE
-    )
-    payload["call"].update(change)
+    call_id = await trigger(client, auth)
+    response = await deliver(client, "call_ended", call_id, **change)
+    assert response.status_code == 204
+    assert await count_rows(clean_database, "webhook_events") == 1
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "completed"
+    assert detail["transcript"] == FIXTURE["transcript"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"event": "call_ended", "call": {"call_id": "c" * 500}}, "call.call_id"),
+        ({"event": "e" * 100, "call": {"call_id": "c"}}, "`event`"),
+        ({"event": "call_ended", "call": {"call_id": 42}}, "call.call_id"),
+    ],
+)
+async def test_a_delivery_that_cannot_be_identified_gets_400(
+    client: httpx.AsyncClient, clean_database: str, payload: dict[str, Any], message: str
+) -> None:
     body, headers = signed_delivery(payload)
     response = await client.post("/webhook/retell", content=body, headers=headers)
     assert response.status_code == 400
-    assert f"`{field}`" in response.json()["detail"]
+    assert message in response.json()["detail"]
     assert await count_rows(clean_database, "webhook_events") == 0
+
+
+async def test_deeply_nested_or_oversized_bodies_are_4xx(client: httpx.AsyncClient) -> None:
+    nested = '{"event": "call_ended", "call": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = await client.post(
+        "/webhook/retell", content=nested, headers={"x-retell-signature": sign(nested)}
+    )
+    assert response.status_code == 400
+    huge = '{"event": "call_ended", "call": {"call_id": "c", "transcript": "' + "a" * 21_000_000 + '"}}'
+    response = await client.post("/webhook/retell", content=huge, headers={"x-retell-signature": "v=1,d=0"})
+    assert response.status_code == 413
+
+
+async def test_a_call_the_trigger_gave_up_on_follows_retell_when_it_did_happen(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
+        place = router.post("/v3/create-web-call").mock(side_effect=httpx.ReadTimeout("slow"))
+        response = await client.post(
+            "/api/call/trigger",
+            json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
+            headers=auth,
+        )
+    assert response.status_code == 502
+    assert place.call_count == 1  # a timed-out placement is never retried: it may have dialled already
+    call_id = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
+    assert (await get_call(client, auth, call_id))["status"] == "failed"
+    # Retell did place it: its webhooks carry our id in the metadata.
+    await deliver(client, "call_started", call_id)
+    await deliver(client, "call_ended", call_id)
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "completed"
+    assert detail["retell_call_id"] == "call_abc"
+    assert detail["status_detail"] is None
+
+
+async def test_a_thin_early_delivery_does_not_pin_a_call_as_never_connected(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    thin = retell_event("call_analyzed", retell_call_id="call_abc", our_call_id=call_id)
+    for key in ("transcript", "transcript_object", "transcript_with_tool_calls", "start_timestamp"):
+        thin["call"].pop(key)
+    body, headers = signed_delivery(thin)
+    assert (await client.post("/webhook/retell", content=body, headers=headers)).status_code == 204
+    assert (await get_call(client, auth, call_id))["status"] == "not_connected"
+    await deliver(client, "call_ended", call_id)
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "completed"
+    assert detail["result"] is not None
+
+
+async def test_a_connected_call_without_words_ends_with_a_note(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    payload = retell_event("call_ended", retell_call_id="call_abc", our_call_id=call_id)
+    for key in ("transcript", "transcript_object", "transcript_with_tool_calls"):
+        payload["call"].pop(key)
+    body, headers = signed_delivery(payload)
+    assert (await client.post("/webhook/retell", content=body, headers=headers)).status_code == 204
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "ended"
+    assert "without a transcript" in detail["status_detail"]
+    assert llm.call_count == 0
 
 
 async def test_nul_characters_are_dropped_not_fatal(

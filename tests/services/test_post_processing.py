@@ -5,12 +5,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 
 from app.config import Settings
 from app.core.database import create_engine, create_session_maker, session_scope
-from app.models import Call, CallStatus
+from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
+from app.services.calls import reset_for_reprocessing
 from app.services.post_processing import recover_pending, run_extraction
 from tests.support import execute_sql
 
@@ -124,3 +125,65 @@ async def test_restart_recovers_ended_and_stalled_calls(make_settings: Callable[
     ):
         sql = f"SELECT status FROM calls WHERE id = '{_db_id(settings, call_id)}'"
         assert await execute_sql(settings.database_url, sql) == status
+
+
+class FixedExtractor:
+    """Stands in for the LLM: answers one status after a delay."""
+
+    name = "fixed"
+
+    def __init__(self, status: str, delay: float) -> None:
+        self.status, self.delay = status, delay
+
+    async def extract(self, transcript: str) -> CallExtraction:
+        await asyncio.sleep(self.delay)
+        return CallExtraction(
+            result=CheckInResult(call_outcome="In-Transit Update", driver_status=self.status)
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dropped(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = uuid.uuid4()
+    async with session_scope(maker) as session:
+        session.add(
+            Call(
+                id=call_id,
+                driver_name="Ana",
+                load_number="L",
+                status=CallStatus.ENDED.value,
+                transcript="User: hi",
+            )
+        )
+    # A worker claims the call and hangs for a long time.
+    stuck = asyncio.create_task(
+        run_extraction(
+            call_id, session_maker=maker, extractor=FixedExtractor("Delayed", 1.0), settings=settings
+        )
+    )
+    await asyncio.sleep(0.3)
+    async with session_scope(maker) as session:
+        await session.exec(
+            update(Call)
+            .where(col(Call.id) == call_id)
+            .values(updated_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    async with session_scope(maker) as session:
+        assert (await reset_for_reprocessing(session, call_id=call_id)).status == "ended"
+    await run_extraction(
+        call_id, session_maker=maker, extractor=FixedExtractor("Driving", 0), settings=settings
+    )
+    await stuck
+    async with session_scope(maker) as session:
+        call = await session.get(Call, call_id)
+        result = (await session.exec(select(CallResult).where(col(CallResult.call_id) == call_id))).one()
+    await engine.dispose()
+    assert call is not None and call.status == "completed"
+    assert result.data["driver_status"] == "Driving"  # the stalled worker's late "Delayed" never landed

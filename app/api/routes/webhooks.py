@@ -14,14 +14,22 @@ router = APIRouter(tags=["webhooks"])
 SIGNATURE_HEADER = "x-retell-signature"
 
 
+# A two-hour call's transcript with word timings is a few MB; far beyond that is not Retell.
+MAX_BODY_BYTES = 20_000_000
+
+
 class InvalidSignature(AppError):
     status_code = 401
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
 
 
 @router.post(
     "/webhook/retell",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(400, 401, 503),
+    responses=error_responses(400, 401, 413, 503),
 )
 async def retell_webhook(
     request: Request, session: SessionDep, context: ContextDep, background: BackgroundTasks
@@ -32,7 +40,11 @@ async def retell_webhook(
         raise ServiceUnavailable(
             "RETELL_API_KEY is not set: webhooks cannot be verified, so none are accepted"
         )
+    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"a delivery may be at most {MAX_BODY_BYTES // 1_000_000} MB")
     raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"a delivery may be at most {MAX_BODY_BYTES // 1_000_000} MB")
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
         raise InvalidSignature(f"the {SIGNATURE_HEADER} header is missing")
@@ -47,6 +59,10 @@ async def retell_webhook(
         payload = json.loads(body)
     except json.JSONDecodeError as exc:
         raise webhooks.InvalidWebhookPayload(f"the body is not JSON: {exc.msg}") from None
+    except (RecursionError, ValueError):
+        raise webhooks.InvalidWebhookPayload(
+            "the body is not JSON this service can read (nested too deep)"
+        ) from None
     outcome = await webhooks.record_delivery(session, webhooks.parse_delivery(payload))
     if outcome.extract and outcome.call_id is not None:
         context.schedule_extraction(background, outcome.call_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.schemas.extraction import CallExtraction, CheckInResult
 from app.services.extraction.rules.delays import _delay_facts, _delay_reason, _driver_status
 from app.services.extraction.rules.emergency_fields import _extract_emergency
@@ -50,7 +52,8 @@ class RulesExtractor:
     name = "rules"
 
     async def extract(self, transcript: str) -> CallExtraction:
-        return extract_with_rules(transcript)
+        # Regular expressions over a whole call are CPU work: keep them off the event loop.
+        return await asyncio.to_thread(extract_with_rules, transcript)
 
     async def aclose(self) -> None:
         """Nothing to release; present so the app can close any extractor the same way."""

@@ -15,6 +15,7 @@ class Turn:
 _ROLE_RE = re.compile(
     r"^\s*(?P<role>agent|assistant|dispatch(?:er)?|bot|user|driver|caller)\s*:\s*(?P<text>.*)$", re.I
 )
+MAX_TURN_CHARS = 2_000
 _AGENT_ROLES = {"agent", "assistant", "dispatch", "dispatcher", "bot"}
 # Speech-to-text leaves "[inaudible]", "[noise]" and trailing dots; they carry no meaning.
 _NOISE_RE = re.compile(r"\[[^\]]*\]|\.{2,}|…")
@@ -34,7 +35,9 @@ def parse_turns(transcript: str) -> list[Turn]:
         if match:
             role = "agent" if match["role"].lower() in _AGENT_ROLES else "user"
             raw = match["text"]
-        text = _clean(raw)
+        # Some patterns look back over a turn, so an absurdly long one would cost quadratic time;
+        # no spoken turn comes near this.
+        text = _clean(raw[:MAX_TURN_CHARS])
         if text:
             turns.append(Turn(role, text))
     return turns

@@ -16,18 +16,20 @@ from app.services.post_processing import recover_pending, run_extraction
 from tests.support import execute_sql
 
 
-class CountingExtractor:
-    """Stands in for the LLM (not the code under test): counts calls and yields to other tasks."""
+class FixedExtractor:
+    """Stands in for the LLM (not the code under test): one answer after a delay, and a call count."""
 
-    name = "counting"
+    name = "fixed"
 
-    def __init__(self) -> None:
-        self.calls = 0
+    def __init__(self, status: str = "Driving", delay: float = 0.05) -> None:
+        self.status, self.delay, self.calls = status, delay, 0
 
     async def extract(self, transcript: str) -> CallExtraction:
         self.calls += 1
-        await asyncio.sleep(0.05)
-        return CallExtraction(result=CheckInResult(call_outcome="In-Transit Update", driver_status="Driving"))
+        await asyncio.sleep(self.delay)  # yields, so concurrent workers really overlap
+        return CallExtraction(
+            result=CheckInResult(call_outcome="In-Transit Update", driver_status=self.status)
+        )
 
     async def aclose(self) -> None:
         return None
@@ -51,7 +53,7 @@ async def test_concurrent_workers_in_separate_processes_extract_once(
                 transcript="Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n",
             )
         )
-    extractor = CountingExtractor()
+    extractor = FixedExtractor()
     await asyncio.gather(
         *(
             run_extraction(
@@ -77,7 +79,7 @@ async def test_a_call_that_is_not_ended_is_left_alone(make_settings: Callable[..
     call_id = uuid.uuid4()
     async with session_scope(maker) as session:
         session.add(Call(id=call_id, driver_name="Ana", load_number="L-1", status=CallStatus.ONGOING.value))
-    extractor = CountingExtractor()
+    extractor = FixedExtractor()
     await run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
     await engine.dispose()
     assert extractor.calls == 0
@@ -110,7 +112,7 @@ async def test_restart_recovers_ended_and_stalled_calls(make_settings: Callable[
     # The stalled one was claimed an hour ago by a process that died.
     async with session_scope(maker) as session:
         await session.exec(update(Call).where(col(Call.id) == stalled).values(updated_at=long_ago))
-    extractor = CountingExtractor()
+    extractor = FixedExtractor()
     recovered = await recover_pending(
         session_maker=maker, extractor=extractor, settings=settings, stale_after=timedelta(minutes=10)
     )
@@ -125,24 +127,6 @@ async def test_restart_recovers_ended_and_stalled_calls(make_settings: Callable[
     ):
         sql = f"SELECT status FROM calls WHERE id = '{_db_id(settings, call_id)}'"
         assert await execute_sql(settings.database_url, sql) == status
-
-
-class FixedExtractor:
-    """Stands in for the LLM: answers one status after a delay."""
-
-    name = "fixed"
-
-    def __init__(self, status: str, delay: float) -> None:
-        self.status, self.delay = status, delay
-
-    async def extract(self, transcript: str) -> CallExtraction:
-        await asyncio.sleep(self.delay)
-        return CallExtraction(
-            result=CheckInResult(call_outcome="In-Transit Update", driver_status=self.status)
-        )
-
-    async def aclose(self) -> None:
-        return None
 
 
 async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dropped(

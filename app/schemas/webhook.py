@@ -10,14 +10,17 @@ MAX_EVENT_LENGTH = 60
 MAX_CALL_ID_LENGTH = 120
 
 
-def strip_nul(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL characters; a transcript never needs them."""
+def storable(value: Any) -> Any:
+    """The same JSON value with only text PostgreSQL can hold: no NUL characters, no lone surrogates.
+
+    JSON allows both ("\\u0000", "\\ud800"); a transcript never needs them.
+    """
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, list):
-        return [strip_nul(item) for item in value]
+        return [storable(item) for item in value]
     if isinstance(value, dict):
-        return {strip_nul(key): strip_nul(item) for key, item in value.items()}
+        return {storable(key): storable(item) for key, item in value.items()}
     return value
 
 

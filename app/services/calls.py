@@ -122,9 +122,13 @@ async def trigger_call(
 
 async def _mark_failed(session: AsyncSession, call: Call, detail: str) -> None:
     await session.rollback()
-    call.status = CallStatus.FAILED.value
-    call.status_detail = detail
-    session.add(call)
+    # Only a call nobody has heard of since: if Retell dialled anyway and its webhooks already moved
+    # the call on (even to `completed`), they know better than our timeout.
+    await session.exec(
+        update(Call)
+        .where(col(Call.id) == call.id, col(Call.status) == CallStatus.QUEUED)
+        .values(status=CallStatus.FAILED.value, status_detail=detail)
+    )
     await session.commit()
 
 
@@ -218,7 +222,9 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
         .where(
             col(Call.id) == call.id,
             or_(
-                col(Call.status).in_([CallStatus.ENDED, CallStatus.COMPLETED, CallStatus.FAILED]),
+                col(Call.status).in_(
+                    [CallStatus.ENDED, CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NOT_CONNECTED]
+                ),
                 # An extraction whose process died: take it over (its late writes are then refused).
                 and_(
                     col(Call.status) == CallStatus.PROCESSING,
@@ -226,7 +232,7 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
                 ),
             ),
         )
-        .values(status=CallStatus.ENDED.value, status_detail=None)
+        .values(status=CallStatus.ENDED.value, status_detail=None, call_outcome=None)
     )
     if claimed.rowcount != 1:
         raise ExtractionRunning("an extraction started for this call just now")

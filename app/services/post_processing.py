@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from loguru import logger
@@ -41,14 +42,26 @@ async def run_extraction(
     if claim is None:
         log.debug("call {} is not waiting for extraction; nothing to do", call_id)
         return
-    transcript, attempt = claim
-    extraction = await _extract_with_retries(call_id, transcript, extractor=extractor, settings=settings)
+    transcript, claim_number = claim
     # Write only while this claim still holds: a reprocess may have taken over a claim thought dead.
     still_ours = (
         col(Call.id) == call_id,
         col(Call.status) == CallStatus.PROCESSING,
-        col(Call.extraction_attempts) == attempt,
+        col(Call.extraction_attempts) == claim_number,
     )
+
+    async def renew_claim() -> bool:
+        """Touch the claim before each attempt, so a slow but live extraction never looks stalled."""
+        async with session_scope(session_maker) as session:
+            touched = await session.exec(update(Call).where(*still_ours).values(updated_at=utcnow()))
+        return touched.rowcount == 1
+
+    extraction = await _extract_with_retries(
+        call_id, transcript, extractor=extractor, settings=settings, renew_claim=renew_claim
+    )
+    if extraction is None:
+        log.warning("call {} was taken over while extracting; stopping", call_id)
+        return
     async with session_scope(session_maker) as session:
         if isinstance(extraction, CallExtraction):
             outcome = extraction.result.call_outcome
@@ -64,9 +77,11 @@ async def run_extraction(
             done = await session.exec(
                 update(Call)
                 .where(*still_ours)
-                .values(status=CallStatus.FAILED.value, status_detail=extraction)
+                .values(status=CallStatus.FAILED.value, status_detail=extraction, call_outcome=None)
             )
             if done.rowcount == 1:
+                # A failed re-run must not leave the previous result looking current.
+                await session.exec(delete(CallResult).where(col(CallResult.call_id) == call_id))
                 log.error("call {} extraction failed for good: {}", call_id, extraction)
         if done.rowcount != 1:
             log.warning("call {} was taken over while extracting; this result is dropped", call_id)
@@ -95,11 +110,18 @@ async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> tuple[str, 
 
 
 async def _extract_with_retries(
-    call_id: uuid.UUID, transcript: str, *, extractor: Extractor, settings: Settings
-) -> CallExtraction | str:
-    """The extraction, or the last error's description once every attempt failed."""
+    call_id: uuid.UUID,
+    transcript: str,
+    *,
+    extractor: Extractor,
+    settings: Settings,
+    renew_claim: Callable[[], Awaitable[bool]],
+) -> CallExtraction | str | None:
+    """The extraction; the last error's description once every attempt failed; None if taken over."""
     attempts = settings.extraction_max_attempts
     for attempt in range(1, attempts + 1):
+        if not await renew_claim():
+            return None
         try:
             return await extractor.extract(transcript)
         except Exception as exc:  # any LLM, network or schema failure is retried the same way

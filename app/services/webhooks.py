@@ -7,7 +7,7 @@ from typing import Any
 
 from loguru import logger
 from pydantic import ValidationError
-from sqlalchemy import case
+from sqlalchemy import and_, case, null
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,11 +15,12 @@ from app.core.database import dialect_insert
 from app.core.errors import BadRequest
 from app.models import AgentConfiguration, Call, CallStatus, WebhookEvent
 from app.models.call import statuses_before
-from app.schemas.webhook import MAX_CALL_ID_LENGTH, MAX_EVENT_LENGTH, RetellCall, strip_nul
+from app.schemas.webhook import MAX_CALL_ID_LENGTH, MAX_EVENT_LENGTH, RetellCall, storable
 
 # Retell's disconnection reasons for a dial that never reached anyone.
 DIAL_FAILURES = {"dial_failed", "dial_no_answer", "dial_busy", "invalid_destination", "no_valid_payment"}
 METADATA_CALL_ID_KEYS = ("call_id", "test_call_id")
+MAX_PHONE_LENGTH = 20  # calls.phone_number holds E.164
 NO_TRANSCRIPT = "the call ended without a transcript: there is nothing to extract"
 
 
@@ -46,7 +47,8 @@ def parse_delivery(payload: object) -> Delivery:
     """Check what identifies a delivery; anything else malformed is ignored, never a reason to lose it."""
     if not isinstance(payload, dict):
         raise InvalidWebhookPayload("the body must be a JSON object")
-    event, call = payload.get("event"), payload.get("call")
+    clean: dict[str, Any] = storable(payload)  # before any check, so what is checked is what is stored
+    event, call = clean.get("event"), clean.get("call")
     if not isinstance(event, str) or not 0 < len(event) <= MAX_EVENT_LENGTH:
         raise InvalidWebhookPayload(f"`event` must be a name of at most {MAX_EVENT_LENGTH} characters")
     if not isinstance(call, dict):
@@ -56,14 +58,14 @@ def parse_delivery(payload: object) -> Delivery:
         raise InvalidWebhookPayload(
             f"`call.call_id` must be a string of at most {MAX_CALL_ID_LENGTH} characters"
         )
-    parsed, ignored = _readable_fields(strip_nul(call))
+    parsed, ignored = _readable_fields(call)
     if ignored:
         logger.warning("{} for {}: ignored malformed field(s) {}", event, retell_call_id, ", ".join(ignored))
     return Delivery(
         event=event,
         retell_call_id=retell_call_id,
         call=parsed.model_dump(exclude_unset=True),
-        payload=strip_nul(payload),
+        payload=clean,
     )
 
 
@@ -167,7 +169,8 @@ async def _create_foreign_call(session: AsyncSession, delivery: Delivery) -> Cal
         "call_type": "web" if data.get("call_type") == "web_call" else "phone",
         "driver_name": str(variables.get("driver_name") or "Unknown driver")[:200],
         "load_number": str(variables.get("load_number") or "unknown")[:60],
-        "phone_number": phone if isinstance(phone, str) else None,
+        # A SIP URI or other non-phone address does not fit the column, and the call is kept without it.
+        "phone_number": phone if isinstance(phone, str) and len(phone) <= MAX_PHONE_LENGTH else None,
         "context": {k: str(v) for k, v in variables.items() if k not in ("driver_name", "load_number")},
         "created_at": datetime.now(UTC),
         "updated_at": datetime.now(UTC),
@@ -197,23 +200,32 @@ async def _apply(session: AsyncSession, call: Call, delivery: Delivery) -> bool:
     has_transcript = bool(values.get("transcript") or call.transcript)
     target = _target_status(delivery.event, data, call, values, has_transcript)
     if target is not None:
-        allowed_from = statuses_before(target)
-        if call.status == CallStatus.FAILED and not call.transcript:
-            # Retell placed the call although the trigger gave up on it (a timeout, say): follow Retell.
-            allowed_from.append(CallStatus.FAILED.value)
-            values["status_detail"] = None
-        if target == CallStatus.ENDED and has_transcript:
-            # Words were spoken after all: a thin early delivery must not pin the call as never connected.
-            allowed_from.append(CallStatus.NOT_CONNECTED.value)
-        # Move forward only: a late or replayed delivery never takes a call back.
-        values["status"] = case((col(Call.status).in_(allowed_from), target.value), else_=col(Call.status))
-        if target == CallStatus.ENDED and not has_transcript:
-            values["status_detail"] = NO_TRANSCRIPT
-        elif has_transcript and call.status_detail == NO_TRANSCRIPT:
-            values["status_detail"] = None
+        values |= _status_change(target, has_transcript=has_transcript)
     if values:
         await session.exec(update(Call).where(col(Call.id) == call.id).values(**values))
     return target == CallStatus.ENDED and has_transcript
+
+
+def _status_change(target: CallStatus, *, has_transcript: bool) -> dict[str, Any]:
+    """`status` and `status_detail` as CASE expressions, judged on the row as it is at UPDATE time.
+
+    Another delivery for the same call may have moved it since it was read; deciding in SQL keeps
+    concurrent deliveries from undoing each other.
+    """
+    status, transcript, detail = col(Call.status), col(Call.transcript), col(Call.status_detail)
+    # Retell placed the call although the trigger gave up on it (a timeout, say): follow Retell.
+    revived = and_(status == CallStatus.FAILED, transcript.is_(None))
+    # Move forward only: a late or replayed delivery never takes a call back.
+    moves = [(status.in_(statuses_before(target)), target.value), (revived, target.value)]
+    notes: list[tuple[Any, Any]] = []
+    if target == CallStatus.ENDED and has_transcript:
+        # Words were spoken after all: a thin early delivery must not pin the call as never connected.
+        moves.append((status == CallStatus.NOT_CONNECTED, target.value))
+        notes.append((detail == NO_TRANSCRIPT, null()))
+    if target == CallStatus.ENDED and not has_transcript:
+        notes.append((transcript.is_(None), NO_TRANSCRIPT))
+    notes.append((revived, null()))
+    return {"status": case(*moves, else_=status), "status_detail": case(*notes, else_=detail)}
 
 
 def _target_status(

@@ -188,6 +188,44 @@ async def test_deeply_nested_or_oversized_bodies_are_4xx(client: httpx.AsyncClie
     assert response.status_code == 413
 
 
+async def test_a_chunked_oversized_upload_is_cut_off(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(25):
+            yield b"a" * 1_000_000
+
+    response = await client.post(
+        "/webhook/retell", content=chunks(), headers={"x-retell-signature": "v=1,d=0"}
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(("call_id", "status"), [("\x00", 400), ("abc\x00", 204)])
+async def test_nul_in_the_call_id_is_handled_before_validation(
+    client: httpx.AsyncClient, clean_database: str, call_id: str, status: int
+) -> None:
+    body = json.dumps({"event": "call_started", "call": {"call_id": call_id}})  # NUL travels as an escape
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == status  # a call id of only NUL is no id at all
+    stored = await execute_sql(clean_database, "SELECT MAX(retell_call_id) FROM webhook_events")
+    assert stored == (None if status == 400 else "abc")
+
+
+async def test_lone_surrogates_and_long_addresses_still_store_the_event(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, llm: respx.Route
+) -> None:
+    payload = retell_event(
+        "call_ended", retell_call_id="call_sip", our_call_id=None, transcript_fixture=FIXTURE
+    )
+    payload["call"]["to_number"] = "sip:driver-7781@trunk.carrier.example.com"
+    body = json.dumps(payload).replace("Traffic's been pretty heavy", "Traffic\\ud800 pretty heavy")
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == 204
+    assert await count_rows(clean_database, "webhook_events") == 1
+    item = (await client.get("/api/call", headers=auth)).json()["items"][0]
+    assert item["phone_number"] is None
+    assert item["status"] == "completed"
+
+
 async def test_a_call_the_trigger_gave_up_on_follows_retell_when_it_did_happen(
     client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
 ) -> None:
@@ -359,6 +397,57 @@ async def test_llm_failing_every_attempt_fails_the_call_and_keeps_the_transcript
     assert detail["status"] == "completed"
     assert detail["status_detail"] is None
     assert detail["result"]["call_outcome"] == "In-Transit Update"
+
+
+async def test_a_trigger_timing_out_after_the_call_completed_does_not_fail_it(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    async def slow_placement(request: httpx.Request) -> httpx.Response:
+        # Retell dials and the whole call plays out before our request to it times out.
+        call_id = json.loads(request.content)["metadata"]["call_id"]
+        for event in ("call_started", "call_ended"):
+            assert (await deliver(client, event, call_id)).status_code == 204
+        raise httpx.ReadTimeout("too slow")
+
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
+        router.post("/v3/create-web-call").mock(side_effect=slow_placement)
+        response = await client.post(
+            "/api/call/trigger",
+            json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
+            headers=auth,
+        )
+    assert response.status_code == 502
+    call_id = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "completed"
+    assert detail["result"]["call_outcome"] == "In-Transit Update"
+
+
+async def test_a_failed_reprocess_does_not_leave_the_old_result_looking_current(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    await deliver(client, "call_ended", call_id)
+    assert (await get_call(client, auth, call_id))["status"] == "completed"
+    llm.respond(500, json={"error": {"message": "down"}})
+    assert (await client.post(f"/api/call/{call_id}/reprocess", headers=auth)).status_code == 202
+    detail = await get_call(client, auth, call_id)
+    assert (detail["status"], detail["call_outcome"], detail["result"]) == ("failed", None, None)
+    listed = await client.get("/api/call", params={"call_outcome": "In-Transit Update"}, headers=auth)
+    assert listed.json()["items"] == []
+
+
+async def test_a_not_connected_call_with_a_transcript_can_be_reprocessed(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, llm: respx.Route
+) -> None:
+    call_id = await trigger(client, auth)
+    await execute_sql(
+        clean_database, "UPDATE calls SET status = 'not_connected', transcript = 'User: I-80 near Reno'"
+    )
+    assert (await client.post(f"/api/call/{call_id}/reprocess", headers=auth)).status_code == 202
+    assert (await get_call(client, auth, call_id))["status"] == "completed"
 
 
 async def test_reprocess_is_refused_while_running_or_without_transcript(

@@ -11,7 +11,7 @@ from app.config import Settings
 from app.core.database import create_engine, create_session_maker, session_scope
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
-from app.services.calls import reset_for_reprocessing
+from app.services.calls import ExtractionRunning, reset_for_reprocessing
 from app.services.post_processing import recover_pending, run_extraction
 from tests.support import execute_sql
 
@@ -171,3 +171,78 @@ async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dro
     await engine.dispose()
     assert call is not None and call.status == "completed"
     assert result.data["driver_status"] == "Driving"  # the stalled worker's late "Delayed" never landed
+
+
+class FailingOnceExtractor:
+    """Fails its first attempt, then waits for the test before answering."""
+
+    name = "failing-once"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.first_attempt_started, self.first_may_fail = asyncio.Event(), asyncio.Event()
+        self.second_attempt_started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def extract(self, transcript: str) -> CallExtraction:
+        self.calls += 1
+        if self.calls == 1:
+            self.first_attempt_started.set()
+            await self.first_may_fail.wait()
+            raise RuntimeError("LLM overloaded")
+        self.second_attempt_started.set()
+        await self.release.wait()
+        return CallExtraction(result=CheckInResult(call_outcome="In-Transit Update", driver_status="Driving"))
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_slow_extraction_renews_its_claim_and_is_not_taken_over(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = uuid.uuid4()
+    async with session_scope(maker) as session:
+        session.add(
+            Call(
+                id=call_id,
+                driver_name="Ana",
+                load_number="L",
+                status=CallStatus.ENDED.value,
+                transcript="User: hi",
+            )
+        )
+    extractor = FailingOnceExtractor()
+    task = asyncio.create_task(
+        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    )
+    await asyncio.wait_for(extractor.first_attempt_started.wait(), timeout=10)
+    # The first attempt is slow: by the time it fails, the claim looks an hour old.
+    async with session_scope(maker) as session:
+        await session.exec(
+            update(Call)
+            .where(col(Call.id) == call_id)
+            .values(updated_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    extractor.first_may_fail.set()
+    await asyncio.wait_for(extractor.second_attempt_started.wait(), timeout=10)
+    async with session_scope(maker) as session:
+        call = await session.get(Call, call_id)
+        assert call is not None and call.status == "processing"
+        assert call.updated_at > datetime.now(UTC) - timedelta(minutes=1)  # renewed before attempt 2
+    async with session_scope(maker) as session:
+        try:
+            await reset_for_reprocessing(session, call_id=call_id)
+        except ExtractionRunning:
+            pass
+        else:
+            raise AssertionError("a live extraction was taken over")
+    extractor.release.set()
+    await task
+    async with session_scope(maker) as session:
+        call = await session.get(Call, call_id)
+    await engine.dispose()
+    assert call is not None and call.status == "completed"

@@ -26,6 +26,21 @@ class PayloadTooLarge(AppError):
     status_code = 413
 
 
+async def _read_capped(request: Request) -> bytes:
+    """The raw body, refusing it as soon as it passes the cap (a chunked upload has no length header)."""
+    too_large = PayloadTooLarge(f"a delivery may be at most {MAX_BODY_BYTES // 1_000_000} MB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @router.post(
     "/webhook/retell",
     status_code=status.HTTP_204_NO_CONTENT,
@@ -40,11 +55,7 @@ async def retell_webhook(
         raise ServiceUnavailable(
             "RETELL_API_KEY is not set: webhooks cannot be verified, so none are accepted"
         )
-    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"a delivery may be at most {MAX_BODY_BYTES // 1_000_000} MB")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"a delivery may be at most {MAX_BODY_BYTES // 1_000_000} MB")
+    raw = await _read_capped(request)
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
         raise InvalidSignature(f"the {SIGNATURE_HEADER} header is missing")

@@ -2,18 +2,20 @@
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import col, select, update
 
 from app.config import Settings
-from app.core.database import create_engine, create_session_maker, session_scope
+from app.core.database import SessionMaker, create_engine, create_session_maker, session_scope
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
 from app.services.post_processing import recover_pending, run_extraction
-from tests.support import execute_sql
+
+TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"
 
 
 class FixedExtractor:
@@ -35,24 +37,67 @@ class FixedExtractor:
         return None
 
 
+class FailingOnceExtractor(FixedExtractor):
+    """Fails its first attempt, then waits for the test before answering."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0)
+        self.first_attempt_started, self.first_may_fail = asyncio.Event(), asyncio.Event()
+        self.second_attempt_started, self.release = asyncio.Event(), asyncio.Event()
+
+    async def extract(self, transcript: str) -> CallExtraction:
+        if self.calls == 0:
+            self.calls += 1
+            self.first_attempt_started.set()
+            await self.first_may_fail.wait()
+            raise RuntimeError("LLM overloaded")
+        self.second_attempt_started.set()
+        await self.release.wait()
+        return await super().extract(transcript)
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def maker(settings: Settings) -> AsyncIterator[SessionMaker]:
+    """One server process's sessions."""
+    engine = create_engine(settings)
+    yield create_session_maker(engine)
+    await engine.dispose()
+
+
+async def add_call(maker: SessionMaker, status: CallStatus, transcript: str | None = TRANSCRIPT) -> uuid.UUID:
+    call = Call(driver_name="Ana", load_number="L-1", status=status.value, transcript=transcript)
+    async with session_scope(maker) as session:
+        session.add(call)
+    return call.id
+
+
+async def age_claim(maker: SessionMaker, call_id: uuid.UUID) -> None:
+    """Make the call look as if nothing had touched it for an hour."""
+    async with session_scope(maker) as session:
+        long_ago = datetime.now(UTC) - timedelta(hours=1)
+        await session.exec(update(Call).where(col(Call.id) == call_id).values(updated_at=long_ago))
+
+
+async def load(maker: SessionMaker, call_id: uuid.UUID) -> tuple[Call, list[CallResult]]:
+    async with session_scope(maker) as session:
+        call = await session.get(Call, call_id)
+        results = (await session.exec(select(CallResult).where(col(CallResult.call_id) == call_id))).all()
+    assert call is not None
+    return call, list(results)
+
+
 async def test_concurrent_workers_in_separate_processes_extract_once(
-    make_settings: Callable[..., Settings],
+    settings: Settings, maker: SessionMaker
 ) -> None:
-    settings = make_settings()
+    call_id = await add_call(maker, CallStatus.ENDED)
     # Each "process" has its own engine and connection pool, as separate uvicorn workers would.
     engines = [create_engine(settings) for _ in range(5)]
     makers = [create_session_maker(engine) for engine in engines]
-    call_id = uuid.uuid4()
-    async with session_scope(makers[0]) as session:
-        session.add(
-            Call(
-                id=call_id,
-                driver_name="Ana",
-                load_number="L-1",
-                status=CallStatus.ENDED.value,
-                transcript="Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n",
-            )
-        )
     extractor = FixedExtractor()
     await asyncio.gather(
         *(
@@ -64,88 +109,40 @@ async def test_concurrent_workers_in_separate_processes_extract_once(
     )
     for engine in engines:
         await engine.dispose()
+    call, results = await load(maker, call_id)
     assert extractor.calls == 1
-    status = await execute_sql(
-        settings.database_url, f"SELECT status FROM calls WHERE id = '{_db_id(settings, call_id)}'"
-    )
-    assert status == "completed"
-    assert await execute_sql(settings.database_url, "SELECT COUNT(*) FROM call_results") == 1
+    assert call.status == "completed"
+    assert len(results) == 1
 
 
-async def test_a_call_that_is_not_ended_is_left_alone(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings()
-    engine = create_engine(settings)
-    maker = create_session_maker(engine)
-    call_id = uuid.uuid4()
-    async with session_scope(maker) as session:
-        session.add(Call(id=call_id, driver_name="Ana", load_number="L-1", status=CallStatus.ONGOING.value))
+async def test_a_call_that_is_not_ended_is_left_alone(settings: Settings, maker: SessionMaker) -> None:
+    call_id = await add_call(maker, CallStatus.ONGOING, transcript=None)
     extractor = FixedExtractor()
     await run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
-    await engine.dispose()
     assert extractor.calls == 0
+    assert (await load(maker, call_id))[0].status == "ongoing"
 
 
-def _db_id(settings: Settings, call_id: uuid.UUID) -> str:
-    # SQLite stores UUIDs as 32 hex characters, PostgreSQL as native uuid.
-    return call_id.hex if settings.is_sqlite else str(call_id)
-
-
-async def test_restart_recovers_ended_and_stalled_calls(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings()
-    engine = create_engine(settings)
-    maker = create_session_maker(engine)
-    transcript = "Agent: Where are you?\nUser: I-80 near Reno.\n"
-    ended, stalled, fresh, done = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    long_ago = datetime.now(UTC) - timedelta(hours=1)
-    async with session_scope(maker) as session:
-        for call_id, status in (
-            (ended, CallStatus.ENDED),
-            (stalled, CallStatus.PROCESSING),
-            (fresh, CallStatus.PROCESSING),
-            (done, CallStatus.COMPLETED),
-        ):
-            session.add(
-                Call(
-                    id=call_id, driver_name="Ana", load_number="L", status=status.value, transcript=transcript
-                )
-            )
-    # The stalled one was claimed an hour ago by a process that died.
-    async with session_scope(maker) as session:
-        await session.exec(update(Call).where(col(Call.id) == stalled).values(updated_at=long_ago))
+async def test_restart_recovers_ended_and_stalled_calls(settings: Settings, maker: SessionMaker) -> None:
+    ended = await add_call(maker, CallStatus.ENDED)
+    stalled = await add_call(maker, CallStatus.PROCESSING)
+    fresh = await add_call(maker, CallStatus.PROCESSING)
+    done = await add_call(maker, CallStatus.COMPLETED)
+    await age_claim(maker, stalled)  # claimed an hour ago by a process that died
     extractor = FixedExtractor()
     recovered = await recover_pending(
         session_maker=maker, extractor=extractor, settings=settings, stale_after=timedelta(minutes=10)
     )
-    await engine.dispose()
     assert recovered == 2
     assert extractor.calls == 2
-    for call_id, status in (
-        (ended, "completed"),
-        (stalled, "completed"),
-        (fresh, "processing"),
-        (done, "completed"),
-    ):
-        sql = f"SELECT status FROM calls WHERE id = '{_db_id(settings, call_id)}'"
-        assert await execute_sql(settings.database_url, sql) == status
+    expected = {ended: "completed", stalled: "completed", fresh: "processing", done: "completed"}
+    assert {call_id: (await load(maker, call_id))[0].status for call_id in expected} == expected
 
 
 async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dropped(
-    make_settings: Callable[..., Settings],
+    settings: Settings, maker: SessionMaker
 ) -> None:
-    settings = make_settings()
-    engine = create_engine(settings)
-    maker = create_session_maker(engine)
-    call_id = uuid.uuid4()
-    async with session_scope(maker) as session:
-        session.add(
-            Call(
-                id=call_id,
-                driver_name="Ana",
-                load_number="L",
-                status=CallStatus.ENDED.value,
-                transcript="User: hi",
-            )
-        )
+    call_id = await add_call(maker, CallStatus.ENDED)
     # A worker claims the call and hangs for a long time.
     stuck = asyncio.create_task(
         run_extraction(
@@ -153,96 +150,38 @@ async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dro
         )
     )
     await asyncio.sleep(0.3)
-    async with session_scope(maker) as session:
-        await session.exec(
-            update(Call)
-            .where(col(Call.id) == call_id)
-            .values(updated_at=datetime.now(UTC) - timedelta(hours=1))
-        )
+    await age_claim(maker, call_id)
     async with session_scope(maker) as session:
         assert (await reset_for_reprocessing(session, call_id=call_id)).status == "ended"
     await run_extraction(
         call_id, session_maker=maker, extractor=FixedExtractor("Driving", 0), settings=settings
     )
     await stuck
-    async with session_scope(maker) as session:
-        call = await session.get(Call, call_id)
-        result = (await session.exec(select(CallResult).where(col(CallResult.call_id) == call_id))).one()
-    await engine.dispose()
-    assert call is not None and call.status == "completed"
-    assert result.data["driver_status"] == "Driving"  # the stalled worker's late "Delayed" never landed
-
-
-class FailingOnceExtractor:
-    """Fails its first attempt, then waits for the test before answering."""
-
-    name = "failing-once"
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.first_attempt_started, self.first_may_fail = asyncio.Event(), asyncio.Event()
-        self.second_attempt_started = asyncio.Event()
-        self.release = asyncio.Event()
-
-    async def extract(self, transcript: str) -> CallExtraction:
-        self.calls += 1
-        if self.calls == 1:
-            self.first_attempt_started.set()
-            await self.first_may_fail.wait()
-            raise RuntimeError("LLM overloaded")
-        self.second_attempt_started.set()
-        await self.release.wait()
-        return CallExtraction(result=CheckInResult(call_outcome="In-Transit Update", driver_status="Driving"))
-
-    async def aclose(self) -> None:
-        return None
+    call, results = await load(maker, call_id)
+    assert call.status == "completed"
+    assert [result.data["driver_status"] for result in results] == [
+        "Driving"
+    ]  # the late "Delayed" never landed
 
 
 async def test_a_slow_extraction_renews_its_claim_and_is_not_taken_over(
-    make_settings: Callable[..., Settings],
+    settings: Settings, maker: SessionMaker
 ) -> None:
-    settings = make_settings()
-    engine = create_engine(settings)
-    maker = create_session_maker(engine)
-    call_id = uuid.uuid4()
-    async with session_scope(maker) as session:
-        session.add(
-            Call(
-                id=call_id,
-                driver_name="Ana",
-                load_number="L",
-                status=CallStatus.ENDED.value,
-                transcript="User: hi",
-            )
-        )
+    call_id = await add_call(maker, CallStatus.ENDED)
     extractor = FailingOnceExtractor()
     task = asyncio.create_task(
         run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
     )
     await asyncio.wait_for(extractor.first_attempt_started.wait(), timeout=10)
-    # The first attempt is slow: by the time it fails, the claim looks an hour old.
-    async with session_scope(maker) as session:
-        await session.exec(
-            update(Call)
-            .where(col(Call.id) == call_id)
-            .values(updated_at=datetime.now(UTC) - timedelta(hours=1))
-        )
+    await age_claim(maker, call_id)  # the first attempt is slow: by the time it fails, the claim looks old
     extractor.first_may_fail.set()
     await asyncio.wait_for(extractor.second_attempt_started.wait(), timeout=10)
-    async with session_scope(maker) as session:
-        call = await session.get(Call, call_id)
-        assert call is not None and call.status == "processing"
-        assert call.updated_at > datetime.now(UTC) - timedelta(minutes=1)  # renewed before attempt 2
-    async with session_scope(maker) as session:
-        try:
+    call, _ = await load(maker, call_id)
+    assert call.status == "processing"
+    assert call.updated_at > datetime.now(UTC) - timedelta(minutes=1)  # renewed before attempt 2
+    with pytest.raises(ExtractionRunning):
+        async with session_scope(maker) as session:
             await reset_for_reprocessing(session, call_id=call_id)
-        except ExtractionRunning:
-            pass
-        else:
-            raise AssertionError("a live extraction was taken over")
     extractor.release.set()
     await task
-    async with session_scope(maker) as session:
-        call = await session.get(Call, call_id)
-    await engine.dispose()
-    assert call is not None and call.status == "completed"
+    assert (await load(maker, call_id))[0].status == "completed"

@@ -1,5 +1,6 @@
 """The parts of a Retell webhook delivery this backend reads, with the types and bounds it can store."""
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,17 +12,32 @@ MAX_CALL_ID_LENGTH = 120
 
 
 def storable(value: Any) -> Any:
-    """The same JSON value with only text PostgreSQL can hold: no NUL characters, no lone surrogates.
+    """The same JSON value with only what PostgreSQL can hold.
 
-    JSON allows both ("\\u0000", "\\ud800"); a transcript never needs them.
+    JSON allows NUL characters and lone surrogates ("\\u0000", "\\ud800") and numbers too large for
+    a float (1e400); a transcript never needs them. Text is cleaned, such numbers become null.
     """
     if isinstance(value, str):
-        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+        return _storable_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, list):
         return [storable(item) for item in value]
     if isinstance(value, dict):
-        return {storable(key): storable(item) for key, item in value.items()}
+        # Clean keys keep their place; a cleaned key never overwrites one that was already clean.
+        cleaned = {key: storable(item) for key, item in value.items() if _storable_text(key) == key}
+        for key, item in value.items():
+            new_key = _storable_text(key)
+            if new_key != key:
+                while new_key in cleaned:
+                    new_key += "~"
+                cleaned[new_key] = storable(item)
+        return cleaned
     return value
+
+
+def _storable_text(text: str) -> str:
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 class TranscriptTurn(BaseModel):

@@ -214,7 +214,8 @@ def _status_change(target: CallStatus, *, has_transcript: bool) -> dict[str, Any
     """
     status, transcript, detail = col(Call.status), col(Call.transcript), col(Call.status_detail)
     # Retell placed the call although the trigger gave up on it (a timeout, say): follow Retell.
-    revived = and_(status == CallStatus.FAILED, transcript.is_(None))
+    # No extraction ever ran on such a call, which tells it from one whose extraction failed.
+    revived = and_(status == CallStatus.FAILED, col(Call.extraction_attempts) == 0)
     # Move forward only: a late or replayed delivery never takes a call back.
     moves = [(status.in_(statuses_before(target)), target.value), (revived, target.value)]
     notes: list[tuple[Any, Any]] = []

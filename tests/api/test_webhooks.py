@@ -226,6 +226,56 @@ async def test_lone_surrogates_and_long_addresses_still_store_the_event(
     assert item["status"] == "completed"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            '{"event": "call_started", "call": {"call_id": "c3"}, "call\\u0000": 1}', id="dirty-key"
+        ),
+        pytest.param('{"event": "call_started", "call": {"call_id": "c3", "duration_ms": 1e400}}', id="inf"),
+        pytest.param(
+            '{"event": "call_started", "call": {"call_id": "c3", "metadata": {"x": NaN}}}', id="nan"
+        ),
+    ],
+)
+async def test_odd_but_identifiable_deliveries_are_stored(
+    client: httpx.AsyncClient, clean_database: str, body: str
+) -> None:
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == 204
+    assert await count_rows(clean_database, "webhook_events") == 1
+
+
+async def test_a_delivery_nested_too_deep_for_cleaning_is_a_400(client: httpx.AsyncClient) -> None:
+    body = '{"event": "call_started", "call": {"call_id": "c", "metadata": ' + "[" * 600 + "]" * 600 + "}}"
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == 400
+
+
+async def test_a_transcript_before_call_ended_does_not_strand_a_call_the_trigger_gave_up_on(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
+        router.post("/v3/create-web-call").mock(side_effect=httpx.ReadTimeout("slow"))
+        await client.post(
+            "/api/call/trigger",
+            json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
+            headers=auth,
+        )
+    call_id = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
+    update = retell_event(
+        "call_ended", retell_call_id="call_abc", our_call_id=call_id, transcript_fixture=FIXTURE
+    )
+    update["event"] = "transcript_updated"  # carries the transcript but sets no status
+    body, headers = signed_delivery(update)
+    assert (await client.post("/webhook/retell", content=body, headers=headers)).status_code == 204
+    await deliver(client, "call_ended", call_id)
+    assert (await get_call(client, auth, call_id))["status"] == "completed"
+    assert llm.call_count == 1
+
+
 async def test_a_call_the_trigger_gave_up_on_follows_retell_when_it_did_happen(
     client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
 ) -> None:

@@ -74,7 +74,11 @@ async def retell_webhook(
         raise webhooks.InvalidWebhookPayload(
             "the body is not JSON this service can read (nested too deep)"
         ) from None
-    outcome = await webhooks.record_delivery(session, webhooks.parse_delivery(payload))
+    try:
+        delivery = webhooks.parse_delivery(payload)
+    except RecursionError:
+        raise webhooks.InvalidWebhookPayload("the body is nested too deep to be a Retell delivery") from None
+    outcome = await webhooks.record_delivery(session, delivery)
     if outcome.extract and outcome.call_id is not None:
         context.schedule_extraction(background, outcome.call_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

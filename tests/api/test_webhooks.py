@@ -38,16 +38,29 @@ def llm() -> Any:
         )
 
 
-async def trigger(client: httpx.AsyncClient, auth: dict[str, str], retell_call_id: str = "call_abc") -> str:
+async def place_call(
+    client: httpx.AsyncClient, auth: dict[str, str], placement: Any
+) -> tuple[httpx.Response, respx.Route]:
+    """Trigger a call while Retell's create-web-call answers with `placement` (a response or side effect)."""
     with respx.mock(base_url=RETELL_BASE_URL) as router:
         router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
         router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
-        router.post("/v3/create-web-call").respond(201, json={"call_id": retell_call_id, "access_token": "t"})
+        route = router.post("/v3/create-web-call")
+        if isinstance(placement, httpx.Response):
+            route.return_value = placement
+        else:
+            route.side_effect = placement
         response = await client.post(
             "/api/call/trigger",
             json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
             headers=auth,
         )
+    return response, route
+
+
+async def trigger(client: httpx.AsyncClient, auth: dict[str, str], retell_call_id: str = "call_abc") -> str:
+    placed = httpx.Response(201, json={"call_id": retell_call_id, "access_token": "t"})
+    response, _ = await place_call(client, auth, placed)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -255,15 +268,7 @@ async def test_a_delivery_nested_too_deep_for_cleaning_is_a_400(client: httpx.As
 async def test_a_transcript_before_call_ended_does_not_strand_a_call_the_trigger_gave_up_on(
     client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
 ) -> None:
-    with respx.mock(base_url=RETELL_BASE_URL) as router:
-        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
-        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
-        router.post("/v3/create-web-call").mock(side_effect=httpx.ReadTimeout("slow"))
-        await client.post(
-            "/api/call/trigger",
-            json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
-            headers=auth,
-        )
+    await place_call(client, auth, httpx.ReadTimeout("slow"))
     call_id = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
     update = retell_event(
         "call_ended", retell_call_id="call_abc", our_call_id=call_id, transcript_fixture=FIXTURE
@@ -279,15 +284,7 @@ async def test_a_transcript_before_call_ended_does_not_strand_a_call_the_trigger
 async def test_a_call_the_trigger_gave_up_on_follows_retell_when_it_did_happen(
     client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
 ) -> None:
-    with respx.mock(base_url=RETELL_BASE_URL) as router:
-        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
-        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
-        place = router.post("/v3/create-web-call").mock(side_effect=httpx.ReadTimeout("slow"))
-        response = await client.post(
-            "/api/call/trigger",
-            json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
-            headers=auth,
-        )
+    response, place = await place_call(client, auth, httpx.ReadTimeout("slow"))
     assert response.status_code == 502
     assert place.call_count == 1  # a timed-out placement is never retried: it may have dialled already
     call_id = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
@@ -459,15 +456,7 @@ async def test_a_trigger_timing_out_after_the_call_completed_does_not_fail_it(
             assert (await deliver(client, event, call_id)).status_code == 204
         raise httpx.ReadTimeout("too slow")
 
-    with respx.mock(base_url=RETELL_BASE_URL) as router:
-        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
-        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
-        router.post("/v3/create-web-call").mock(side_effect=slow_placement)
-        response = await client.post(
-            "/api/call/trigger",
-            json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
-            headers=auth,
-        )
+    response, _ = await place_call(client, auth, slow_placement)
     assert response.status_code == 502
     call_id = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
     detail = await get_call(client, auth, call_id)

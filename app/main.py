@@ -16,10 +16,10 @@ from app.config import Settings, get_settings
 from app.core.database import create_engine, create_session_maker, session_scope
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
+from app.extraction.factory import build_extractor
+from app.retell.factory import build_retell_gateway
 from app.services import agent_configs, post_processing, users
 from app.services.calls import STALE_EXTRACTION
-from app.services.extraction.factory import build_extractor
-from app.services.retell_factory import build_retell_gateway
 
 DESCRIPTION = """\
 Backend of the dispatch voice agent: configure the agent, start test calls to drivers,
@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         )
         try:
-            yield {"context": AppContext(settings, session_maker, retell, extractor)}
+            scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings)
+            yield {"context": AppContext(settings, session_maker, retell, extractor, scheduler)}
         finally:
             recovery.cancel()
             await asyncio.gather(recovery, return_exceptions=True)

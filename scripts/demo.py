@@ -15,7 +15,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.config import DEVELOPMENT_ADMIN_PASSWORD, get_settings
-from app.services.simulator.personas import PERSONAS
+from app.retell.personas import PERSONAS
 
 FINAL = {"completed", "not_connected", "failed"}
 DRIVERS = ["Mike Johnson", "Sarah Lee", "Carlos Ramirez", "Linda Park", "Tom Becker", "Dave Miller"]

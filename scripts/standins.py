@@ -40,7 +40,7 @@ def load_fixture(name: str) -> dict[str, Any]:
 
 def persona_call(persona: str) -> dict[str, Any]:
     """A scripted call in the shape of a fixture (no labels): works without the shared fixtures."""
-    from app.services.simulator.personas import build_script
+    from app.retell.personas import build_script
 
     script = build_script(
         persona, driver_name="Carlos Ramirez", load_number="5521-C", context={}, rng=random.Random(7)
@@ -197,7 +197,7 @@ def tool_call_completion(tool: str, arguments: dict[str, Any], *, model: str) ->
 
 
 def read_with_rules(body: dict[str, Any]) -> dict[str, Any]:
-    from app.services.extraction.rules import extract_with_rules
+    from app.extraction.rules import extract_with_rules
 
     transcript = str(body["messages"][-1]["content"]).split("Transcript:", 1)[-1].strip()
     return extract_with_rules(transcript).result.model_dump()

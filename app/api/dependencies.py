@@ -1,11 +1,10 @@
 """Dependency aliases: every route reads what it needs from its signature."""
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,10 +12,12 @@ from app.config import Settings
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import Unauthorized
 from app.core.security import decode_access_token
+from app.extraction import Extractor
 from app.models import User
-from app.services import post_processing, users
-from app.services.extraction import Extractor
-from app.services.retell import RetellGateway
+from app.retell import RetellGateway
+from app.retell.webhook import Delivery, read_verified_delivery
+from app.services import users
+from app.services.post_processing import ExtractionScheduler
 
 
 @dataclass
@@ -27,16 +28,7 @@ class AppContext:
     session_maker: SessionMaker
     retell: RetellGateway
     extractor: Extractor | None
-
-    def schedule_extraction(self, background: BackgroundTasks, call_id: uuid.UUID) -> None:
-        """Extract after the response is sent, in a session of its own."""
-        background.add_task(
-            post_processing.run_extraction,
-            call_id,
-            session_maker=self.session_maker,
-            extractor=self.extractor,
-            settings=self.settings,
-        )
+    scheduler: ExtractionScheduler
 
 
 def get_context(request: Request) -> AppContext:
@@ -59,6 +51,14 @@ def get_extractor(context: ContextDep) -> Extractor | None:
     return context.extractor
 
 
+def get_session_maker(context: ContextDep) -> SessionMaker:
+    return context.session_maker
+
+
+def get_scheduler(context: ContextDep) -> ExtractionScheduler:
+    return context.scheduler
+
+
 async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
     """One session per request, committed after the handler and before the response is sent."""
     async with session_scope(context.session_maker) as session:
@@ -69,6 +69,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 RetellDep = Annotated[RetellGateway, Depends(get_retell)]
 ExtractorDep = Annotated[Extractor | None, Depends(get_extractor)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SessionMakerDep = Annotated[SessionMaker, Depends(get_session_maker)]
+SchedulerDep = Annotated[ExtractionScheduler, Depends(get_scheduler)]
+
+
+async def read_delivery(request: Request, retell: RetellDep) -> Delivery:
+    """A Retell delivery read capped and verified on its raw body; refused before anything is stored."""
+    return await read_verified_delivery(request, key=retell.webhook_key)
+
+
+VerifiedDelivery = Annotated[Delivery, Depends(read_delivery)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
 

@@ -1,15 +1,54 @@
 """Agent configurations: one row is one Retell single-prompt agent."""
 
 from datetime import datetime
+from typing import Literal
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from pydantic import Field as PydanticField
+from sqlmodel import Field, SQLModel
 
+from app.core.phone import E164Phone
+from app.core.prompts import DEFAULT_BEGIN_MESSAGE
 from app.models.base import IdMixin, TimestampMixin, UTCDateTime
-from app.schemas.agent_config import AgentConfigBase
+
+AmbientSound = Literal[
+    "coffee-shop", "convention-hall", "summer-outdoor", "mountain-outdoor", "static-noise", "call-center"
+]
+
+DEFAULT_VOICE_ID = "11labs-Adrian"
+DEFAULT_BACKCHANNEL_WORDS = ["yeah", "uh-huh", "got it", "okay", "right"]
 
 
-class AgentConfiguration(AgentConfigBase, IdMixin, TimestampMixin, table=True):
+class AgentConfigBase(SQLModel):
+    """The fields a dispatcher sets; all but name and prompt have defaults tuned for truck drivers."""
+
+    name: str = Field(min_length=1, max_length=120)
+    general_prompt: str = Field(
+        min_length=1, description="The agent's system prompt (Retell `general_prompt`)."
+    )
+    begin_message: str = Field(default=DEFAULT_BEGIN_MESSAGE, description="What the agent says first.")
+    voice_id: str = Field(default=DEFAULT_VOICE_ID, max_length=120, description="A Retell voice id.")
+    enable_backchannel: bool = True
+    backchannel_frequency: float = Field(default=0.8, ge=0, le=1)
+    backchannel_words: list[str] = PydanticField(default_factory=lambda: list(DEFAULT_BACKCHANNEL_WORDS))
+    # Road and engine noise: a lower sensitivity keeps the agent from stopping at every rumble.
+    interruption_sensitivity: float = Field(default=0.7, ge=0, le=1)
+    responsiveness: float = Field(default=0.9, ge=0, le=1)
+    natural_filler_words: bool = Field(
+        default=True, description="Retell `handbook_config.natural_filler_words`: um, uh, like a person."
+    )
+    voice_speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    voice_temperature: float = Field(default=1.0, ge=0, le=2.0)
+    ambient_sound: AmbientSound | None = None
+    end_call_after_silence_ms: int = Field(default=30_000, ge=10_000, le=3_600_000)
+    max_call_duration_ms: int = Field(default=600_000, ge=60_000, le=7_200_000)
+    dispatcher_transfer_number: E164Phone | None = Field(
+        default=None, description="E.164 number of the human dispatcher emergencies are transferred to."
+    )
+    is_default: bool = Field(default=False, description="The configuration used when a call names none.")
+
+
+class AgentConfig(AgentConfigBase, IdMixin, TimestampMixin, table=True):
     __tablename__ = "agent_configurations"
 
     name: str = Field(max_length=120, unique=True, index=True)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from app.models.base import IdMixin, TimestampMixin, UTCDateTime, utcnow
+from app.models.base import IdMixin, StrEnumColumn, TimestampMixin, UTCDateTime, utcnow
 
 
 class CallStatus(StrEnum):
@@ -49,7 +49,7 @@ class Call(IdMixin, TimestampMixin, table=True):
     )
     retell_call_id: str | None = Field(default=None, max_length=120, unique=True)
     retell_agent_id: str | None = Field(default=None, max_length=120)
-    status: str = Field(default=CallStatus.QUEUED.value, max_length=20, index=True)
+    status: CallStatus = Field(default=CallStatus.QUEUED, sa_type=StrEnumColumn(CallStatus, 20), index=True)
     call_type: str = Field(default="web", max_length=10)
     driver_name: str = Field(max_length=200, index=True)
     phone_number: str | None = Field(default=None, max_length=20)

@@ -2,28 +2,38 @@
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.schemas.common import E164Phone
-from app.services.simulator.personas import PERSONAS
+from app.core.phone import E164Phone
 
 MAX_CONTEXT_ITEMS = 20
 MAX_CONTEXT_VALUE = 500
 
 
+class PersonaName(StrEnum):
+    """The scripted drivers the simulated Retell can play (offline mode)."""
+
+    ON_TIME = "on_time"
+    TRAFFIC_DELAY = "traffic_delay"
+    WEATHER_DELAY = "weather_delay"
+    UNLOADING_POD = "unloading_pod"
+    WAITING_LUMPER = "waiting_lumper"
+    BLOWOUT = "blowout"
+    ACCIDENT_INJURY = "accident_injury"
+    MEDICAL = "medical"
+    UNCOOPERATIVE = "uncooperative"
+    NOISY_LINE = "noisy_line"
+    GPS_CONFLICT = "gps_conflict"
+    NO_ANSWER = "no_answer"
+
+
 class SimulationOptions(BaseModel):
     """Offline mode only: which scripted driver the simulated Retell plays."""
 
-    persona: str = Field(description="One of the persona keys listed in the README, e.g. `traffic_delay`.")
-
-    @field_validator("persona")
-    @classmethod
-    def _known_persona(cls, value: str) -> str:
-        if value not in PERSONAS:
-            raise ValueError(f"unknown persona; choose one of: {', '.join(PERSONAS)}")
-        return value
+    persona: PersonaName = Field(description="Which scripted driver answers, e.g. `traffic_delay`.")
 
 
 class CallTrigger(BaseModel):
@@ -110,8 +120,10 @@ class CallPage(BaseModel):
 
 
 class TranscriptTurn(BaseModel):
-    role: str
-    content: str
+    """One turn of the conversation, as Retell's `transcript_object` gives it (word timings left out)."""
+
+    role: str = Field(default="", max_length=40, description="`agent` or `user`.")
+    content: str = Field(default="", description="What was said.")
 
 
 class CallDetail(CallSummary):

@@ -9,11 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.database import dialect_insert
 from app.core.errors import Conflict, NotFound
-from app.models import AgentConfiguration
+from app.core.prompts import DEFAULT_AGENT_NAME, DEFAULT_BEGIN_MESSAGE, DEFAULT_GENERAL_PROMPT
+from app.models import AgentConfig
 from app.models.base import utcnow
+from app.retell import RetellGateway
 from app.schemas.agent_config import AgentConfigCreate, AgentConfigUpdate
-from app.services.prompts import DEFAULT_AGENT_NAME, DEFAULT_BEGIN_MESSAGE, DEFAULT_GENERAL_PROMPT
-from app.services.retell import RetellGateway
 
 
 class AgentConfigNotFound(NotFound):
@@ -24,31 +24,29 @@ class AgentConfigNameTaken(Conflict):
     pass
 
 
-async def list_configs(session: AsyncSession) -> list[AgentConfiguration]:
-    result = await session.exec(select(AgentConfiguration).order_by(col(AgentConfiguration.name)))
+async def list_configs(session: AsyncSession) -> list[AgentConfig]:
+    result = await session.exec(select(AgentConfig).order_by(col(AgentConfig.name)))
     return list(result.all())
 
 
-async def get_config(session: AsyncSession, config_id: uuid.UUID) -> AgentConfiguration:
-    config = await session.get(AgentConfiguration, config_id)
+async def get_config(session: AsyncSession, config_id: uuid.UUID) -> AgentConfig:
+    config = await session.get(AgentConfig, config_id)
     if config is None:
         raise AgentConfigNotFound(f"agent configuration {config_id} does not exist")
     return config
 
 
-async def get_default_config(session: AsyncSession) -> AgentConfiguration:
+async def get_default_config(session: AsyncSession) -> AgentConfig:
     """The configuration marked default, else the oldest one."""
-    query = select(AgentConfiguration).order_by(
-        col(AgentConfiguration.is_default).desc(), col(AgentConfiguration.created_at)
-    )
+    query = select(AgentConfig).order_by(col(AgentConfig.is_default).desc(), col(AgentConfig.created_at))
     config = (await session.exec(query)).first()
     if config is None:
         raise AgentConfigNotFound("no agent configuration exists: create one first")
     return config
 
 
-async def create_config(session: AsyncSession, *, data: AgentConfigCreate) -> AgentConfiguration:
-    config = AgentConfiguration.model_validate(data)
+async def create_config(session: AsyncSession, *, data: AgentConfigCreate) -> AgentConfig:
+    config = AgentConfig.model_validate(data)
     if config.is_default:
         await _clear_default(session)
     session.add(config)
@@ -58,7 +56,7 @@ async def create_config(session: AsyncSession, *, data: AgentConfigCreate) -> Ag
 
 async def update_config(
     session: AsyncSession, *, config_id: uuid.UUID, data: AgentConfigUpdate
-) -> AgentConfiguration:
+) -> AgentConfig:
     config = await get_config(session, config_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("is_default"):
@@ -77,7 +75,7 @@ async def delete_config(session: AsyncSession, *, config_id: uuid.UUID) -> None:
 
 async def sync_config(
     session: AsyncSession, *, config_id: uuid.UUID, retell: RetellGateway, webhook_url: str
-) -> AgentConfiguration:
+) -> AgentConfig:
     """Push the configuration to Retell: create the LLM and agent on first sync, update them after."""
     config = await get_config(session, config_id)
     ids = await retell.sync_agent(config, webhook_url=webhook_url)
@@ -92,9 +90,9 @@ async def sync_config(
 
 async def seed_default_config(session: AsyncSession) -> None:
     """Create "Dispatch check-in" once, when no configuration exists; later edits are never overwritten."""
-    if (await session.exec(select(AgentConfiguration.id).limit(1))).first() is not None:
+    if (await session.exec(select(AgentConfig.id).limit(1))).first() is not None:
         return
-    seed = AgentConfiguration(
+    seed = AgentConfig(
         name=DEFAULT_AGENT_NAME,
         general_prompt=DEFAULT_GENERAL_PROMPT,
         begin_message=DEFAULT_BEGIN_MESSAGE,
@@ -102,7 +100,7 @@ async def seed_default_config(session: AsyncSession) -> None:
     )
     # Several workers start at once on an empty database: the first insert wins, the others do nothing.
     statement = (
-        dialect_insert(session)(AgentConfiguration)
+        dialect_insert(session)(AgentConfig)
         .values(seed.model_dump())
         .on_conflict_do_nothing(index_elements=["name"])
     )
@@ -111,9 +109,9 @@ async def seed_default_config(session: AsyncSession) -> None:
 
 
 async def _clear_default(session: AsyncSession, keep: uuid.UUID | None = None) -> None:
-    statement = update(AgentConfiguration).where(col(AgentConfiguration.is_default)).values(is_default=False)
+    statement = update(AgentConfig).where(col(AgentConfig.is_default)).values(is_default=False)
     if keep is not None:
-        statement = statement.where(col(AgentConfiguration.id) != keep)
+        statement = statement.where(col(AgentConfig.id) != keep)
     await session.exec(statement)
 
 

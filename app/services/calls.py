@@ -12,13 +12,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.core.database import SessionMaker, session_scope
 from app.core.errors import BadRequest, Conflict, NotFound, UpstreamError
-from app.models import Call, CallResult, CallStatus
+from app.models import AgentConfig, Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.models.call import statuses_before
+from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs
-from app.services.retell import CallRequest, RetellGateway
 
 MAX_PAGE_SIZE = 100
 # An extraction still `processing` this long after its last update died with its process.
@@ -48,37 +49,27 @@ class InvalidCursor(BadRequest):
 
 
 async def trigger_call(
-    session: AsyncSession, *, data: CallTrigger, retell: RetellGateway, settings: Settings
+    session_maker: SessionMaker, *, data: CallTrigger, retell: RetellGateway, settings: Settings
 ) -> CallTriggered:
-    """Store the call, make sure its agent exists in Retell, then ask Retell to place it."""
+    """Store the call, make sure its agent exists in Retell, then ask Retell to place it.
+
+    Each step commits in its own scope: the call is durable as `queued` before Retell is asked (so a
+    webhook racing the answer finds it), the Retell ids are kept even if placing the call fails, and
+    a Retell failure leaves a `failed` call with the error instead of nothing.
+    """
     if data.call_type == "phone" and retell.mode == "live" and not settings.retell_from_number:
         raise RetellNotConfigured(
             "RETELL_FROM_NUMBER is not set: phone calls need a Retell number to call from"
         )
-    config = (
-        await agent_configs.get_config(session, data.agent_config_id)
-        if data.agent_config_id
-        else await agent_configs.get_default_config(session)
-    )
-    call = Call(
-        agent_config_id=config.id,
-        call_type=data.call_type,
-        driver_name=data.driver_name,
-        phone_number=data.phone_number,
-        load_number=data.load_number,
-        context=data.context,
-    )
-    session.add(call)
-    # The call is made durable before Retell is asked, so a webhook that races the response finds it,
-    # and a Retell failure leaves a `failed` call behind instead of nothing.
-    await session.commit()
+    async with session_scope(session_maker) as session:
+        call, config = await _store_queued_call(session, data)
     log = logger.bind(call_id=str(call.id))
     try:
         if not config.retell_agent_id:
-            await agent_configs.sync_config(
-                session, config_id=config.id, retell=retell, webhook_url=settings.webhook_url
-            )
-            await session.commit()  # keep the Retell ids even if placing the call fails next
+            async with session_scope(session_maker) as session:
+                config = await agent_configs.sync_config(
+                    session, config_id=config.id, retell=retell, webhook_url=settings.webhook_url
+                )
         started = await retell.start_call(
             CallRequest(
                 call_type=data.call_type,
@@ -96,18 +87,12 @@ async def trigger_call(
             )
         )
     except (UpstreamError, Conflict) as exc:
-        await _mark_failed(session, call, exc.detail)
+        async with session_scope(session_maker) as session:
+            await _mark_failed(session, call.id, exc.detail)
         log.warning("Retell refused call {}: {}", call.id, exc.detail)
         raise
-    await session.exec(
-        update(Call)
-        .where(col(Call.id) == call.id, col(Call.status).in_(statuses_before(CallStatus.REGISTERED)))
-        .values(status=CallStatus.REGISTERED.value)
-    )
-    await session.exec(
-        update(Call).where(col(Call.id) == call.id).values(retell_call_id=started.retell_call_id)
-    )
-    await session.refresh(call)
+    async with session_scope(session_maker) as session:
+        call = await _mark_registered(session, call.id, retell_call_id=started.retell_call_id)
     log.info("call {} registered with Retell as {} ({})", call.id, started.retell_call_id, retell.mode)
     return CallTriggered(
         id=call.id,
@@ -120,16 +105,44 @@ async def trigger_call(
     )
 
 
-async def _mark_failed(session: AsyncSession, call: Call, detail: str) -> None:
-    await session.rollback()
+async def _store_queued_call(session: AsyncSession, data: CallTrigger) -> tuple[Call, AgentConfig]:
+    config = (
+        await agent_configs.get_config(session, data.agent_config_id)
+        if data.agent_config_id
+        else await agent_configs.get_default_config(session)
+    )
+    call = Call(
+        agent_config_id=config.id,
+        call_type=data.call_type,
+        driver_name=data.driver_name,
+        phone_number=data.phone_number,
+        load_number=data.load_number,
+        context=data.context,
+    )
+    session.add(call)
+    await session.flush()
+    return call, config
+
+
+async def _mark_registered(session: AsyncSession, call_id: uuid.UUID, *, retell_call_id: str) -> Call:
+    # Only forward: Retell's webhooks may already have moved the call on while we waited for its answer.
+    await session.exec(
+        update(Call)
+        .where(col(Call.id) == call_id, col(Call.status).in_(statuses_before(CallStatus.REGISTERED)))
+        .values(status=CallStatus.REGISTERED.value)
+    )
+    await session.exec(update(Call).where(col(Call.id) == call_id).values(retell_call_id=retell_call_id))
+    return await get_call(session, call_id)
+
+
+async def _mark_failed(session: AsyncSession, call_id: uuid.UUID, detail: str) -> None:
     # Only a call nobody has heard of since: if Retell dialled anyway and its webhooks already moved
     # the call on (even to `completed`), they know better than our timeout.
     await session.exec(
         update(Call)
-        .where(col(Call.id) == call.id, col(Call.status) == CallStatus.QUEUED)
+        .where(col(Call.id) == call_id, col(Call.status) == CallStatus.QUEUED)
         .values(status=CallStatus.FAILED.value, status_detail=detail)
     )
-    await session.commit()
 
 
 async def get_call(session: AsyncSession, call_id: uuid.UUID) -> Call:

@@ -3,8 +3,10 @@
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
+from fastapi import BackgroundTasks
 from loguru import logger
 from sqlalchemy import or_
 from sqlmodel import col, delete, select, update
@@ -12,12 +14,30 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.core.database import SessionMaker, session_scope
+from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.schemas.extraction import CallExtraction
-from app.services.extraction import Extractor
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
+
+
+@dataclass(frozen=True)
+class ExtractionScheduler:
+    """Runs a call's extraction after the response is sent, in a session of its own (ids, not objects)."""
+
+    session_maker: SessionMaker
+    extractor: Extractor | None
+    settings: Settings
+
+    def schedule(self, background: BackgroundTasks, call_id: uuid.UUID) -> None:
+        background.add_task(
+            run_extraction,
+            call_id,
+            session_maker=self.session_maker,
+            extractor=self.extractor,
+            settings=self.settings,
+        )
 
 
 async def run_extraction(

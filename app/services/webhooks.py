@@ -6,16 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
-from pydantic import ValidationError
 from sqlalchemy import and_, case, null
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.database import dialect_insert
-from app.core.errors import BadRequest
-from app.models import AgentConfiguration, Call, CallStatus, WebhookEvent
+from app.models import AgentConfig, Call, CallStatus, WebhookEvent
 from app.models.call import statuses_before
-from app.schemas.webhook import MAX_CALL_ID_LENGTH, MAX_EVENT_LENGTH, RetellCall, storable
+from app.retell.webhook import Delivery
 
 # Retell's disconnection reasons for a dial that never reached anyone.
 DIAL_FAILURES = {"dial_failed", "dial_no_answer", "dial_busy", "invalid_destination", "no_valid_payment"}
@@ -24,62 +22,11 @@ MAX_PHONE_LENGTH = 20  # calls.phone_number holds E.164
 NO_TRANSCRIPT = "the call ended without a transcript: there is nothing to extract"
 
 
-class InvalidWebhookPayload(BadRequest):
-    pass
-
-
-@dataclass(frozen=True)
-class Delivery:
-    event: str
-    retell_call_id: str
-    call: dict[str, Any]
-    payload: dict[str, Any]
-
-
 @dataclass(frozen=True)
 class DeliveryOutcome:
     call_id: uuid.UUID | None
     duplicate: bool
     extract: bool
-
-
-def parse_delivery(payload: object) -> Delivery:
-    """Check what identifies a delivery; anything else malformed is ignored, never a reason to lose it."""
-    if not isinstance(payload, dict):
-        raise InvalidWebhookPayload("the body must be a JSON object")
-    clean: dict[str, Any] = storable(payload)  # before any check, so what is checked is what is stored
-    event, call = clean.get("event"), clean.get("call")
-    if not isinstance(event, str) or not 0 < len(event) <= MAX_EVENT_LENGTH:
-        raise InvalidWebhookPayload(f"`event` must be a name of at most {MAX_EVENT_LENGTH} characters")
-    if not isinstance(call, dict):
-        raise InvalidWebhookPayload("`call` is missing or not an object")
-    retell_call_id = call.get("call_id")
-    if not isinstance(retell_call_id, str) or not 0 < len(retell_call_id) <= MAX_CALL_ID_LENGTH:
-        raise InvalidWebhookPayload(
-            f"`call.call_id` must be a string of at most {MAX_CALL_ID_LENGTH} characters"
-        )
-    parsed, ignored = _readable_fields(call)
-    if ignored:
-        logger.warning("{} for {}: ignored malformed field(s) {}", event, retell_call_id, ", ".join(ignored))
-    return Delivery(
-        event=event,
-        retell_call_id=retell_call_id,
-        call=parsed.model_dump(exclude_unset=True),
-        payload=clean,
-    )
-
-
-def _readable_fields(call: dict[str, Any]) -> tuple[RetellCall, list[str]]:
-    """The call object without the fields that fail validation (and the names of those dropped)."""
-    ignored: list[str] = []
-    for _ in range(len(RetellCall.model_fields)):
-        try:
-            return RetellCall.model_validate(call), ignored
-        except ValidationError as exc:
-            bad = sorted({str(error["loc"][0]) for error in exc.errors() if error["loc"]})
-            ignored += bad
-            call = {key: value for key, value in call.items() if key not in bad}
-    return RetellCall.model_validate({"call_id": call["call_id"]}), ignored
 
 
 async def record_delivery(session: AsyncSession, delivery: Delivery) -> DeliveryOutcome:
@@ -154,9 +101,7 @@ async def _create_foreign_call(session: AsyncSession, delivery: Delivery) -> Cal
     config_id = None
     if agent_id:
         config_id = (
-            await session.exec(
-                select(AgentConfiguration.id).where(col(AgentConfiguration.retell_agent_id) == agent_id)
-            )
+            await session.exec(select(AgentConfig.id).where(col(AgentConfig.retell_agent_id) == agent_id))
         ).first()
     inbound = data.get("direction") == "inbound"
     phone = data.get("from_number") if inbound else data.get("to_number")

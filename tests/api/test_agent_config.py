@@ -8,7 +8,7 @@ import pytest
 import respx
 
 from app.config import Settings
-from app.services.prompts import DEFAULT_AGENT_NAME
+from app.core.prompts import DEFAULT_AGENT_NAME
 from tests.conftest import login, running_app
 from tests.support import RETELL_API_KEY, RETELL_BASE_URL
 

@@ -12,13 +12,13 @@ import respx
 
 from app.config import Settings
 from app.models.call import STATUS_RANK, CallStatus
-from app.services.extraction.factory import build_extractor
-from app.services.extraction.llm import LLMExtractor
-from app.services.extraction.rules import RulesExtractor
-from app.services.retell import LiveRetell
-from app.services.retell_factory import build_retell_gateway
-from app.services.simulator.gateway import SimulatedRetell
-from app.services.simulator.personas import PERSONAS
+from app.extraction.factory import build_extractor
+from app.extraction.llm import LLMExtractor
+from app.extraction.rules import RulesExtractor
+from app.retell.live import LiveRetell
+from app.retell.factory import build_retell_gateway
+from app.retell.simulated import SimulatedRetell
+from app.retell.personas import PERSONAS
 from tests.conftest import login, running_app
 from tests.support import RETELL_BASE_URL, count_rows, execute_sql, wait_until_final
 

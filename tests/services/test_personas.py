@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from app.services.simulator.personas import (
+from app.retell.personas import (
     DEFAULT_PERSONA,
     PERSONAS,
     ScriptedCall,

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from app.services.extraction.rules import extract_with_rules
-from app.services.simulator.personas import PERSONAS, ScriptedCall, build_script
+from app.extraction.rules import extract_with_rules
+from app.retell.personas import PERSONAS, ScriptedCall, build_script
 
 SEEDS = range(30)
 CONTEXTS: dict[str, dict[str, str]] = {

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from app.api.dependencies import CurrentUser, RetellDep, SessionDep, SettingsDep
 from app.core.errors import error_responses
-from app.models import AgentConfiguration
+from app.models import AgentConfig
 from app.schemas.agent_config import AgentConfigCreate, AgentConfigPublic, AgentConfigUpdate
 from app.services import agent_configs
 
@@ -60,5 +60,5 @@ async def sync_agent_config(
     return _public(config)
 
 
-def _public(config: AgentConfiguration) -> AgentConfigPublic:
+def _public(config: AgentConfig) -> AgentConfigPublic:
     return AgentConfigPublic.model_validate(config, from_attributes=True)

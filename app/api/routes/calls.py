@@ -6,7 +6,14 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from app.api.dependencies import ContextDep, CurrentUser, RetellDep, SessionDep, SettingsDep
+from app.api.dependencies import (
+    CurrentUser,
+    RetellDep,
+    SchedulerDep,
+    SessionDep,
+    SessionMakerDep,
+    SettingsDep,
+)
 from app.core.errors import error_responses
 from app.models import CallStatus
 from app.schemas.call import CallDetail, CallPage, CallTrigger, CallTriggered
@@ -19,10 +26,14 @@ router = APIRouter(prefix="/api/call", tags=["calls"])
 
 @router.post("/trigger", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409, 422, 502))
 async def trigger_call(
-    data: CallTrigger, session: SessionDep, retell: RetellDep, settings: SettingsDep, _user: CurrentUser
+    data: CallTrigger,
+    session_maker: SessionMakerDep,
+    retell: RetellDep,
+    settings: SettingsDep,
+    _user: CurrentUser,
 ) -> CallTriggered:
     """Start a test call (web by default, or phone) with the chosen or the default agent configuration."""
-    return await calls.trigger_call(session, data=data, retell=retell, settings=settings)
+    return await calls.trigger_call(session_maker, data=data, retell=retell, settings=settings)
 
 
 @router.get("", responses=error_responses(400, 422))
@@ -53,12 +64,16 @@ async def get_call(call_id: uuid.UUID, session: SessionDep, _user: CurrentUser) 
     responses={200: {"content": {"text/event-stream": {}}}, **error_responses(404)},
 )
 async def call_events(
-    call_id: uuid.UUID, request: Request, session: SessionDep, context: ContextDep, _user: CurrentUser
+    call_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    session_maker: SessionMakerDep,
+    _user: CurrentUser,
 ) -> StreamingResponse:
     """Live status updates as Server-Sent Events: a `status` event on every change, `end` when final."""
     await calls.get_call(session, call_id)  # 404 before the stream starts
     stream = call_events_service.stream_call_events(
-        call_id, session_maker=context.session_maker, is_disconnected=request.is_disconnected
+        call_id, session_maker=session_maker, is_disconnected=request.is_disconnected
     )
     return StreamingResponse(stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
@@ -69,11 +84,11 @@ async def call_events(
 async def reprocess_call(
     call_id: uuid.UUID,
     session: SessionDep,
-    context: ContextDep,
+    scheduler: SchedulerDep,
     background: BackgroundTasks,
     _user: CurrentUser,
 ) -> CallDetail:
     """Run the extraction again on the stored transcript (409 while one is running)."""
     call = await calls.reset_for_reprocessing(session, call_id=call_id)
-    context.schedule_extraction(background, call.id)
+    scheduler.schedule(background, call.id)
     return await calls.get_call_detail(session, call.id)

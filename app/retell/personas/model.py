@@ -6,10 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from app.schemas.call import PersonaName
+
 
 @dataclass(frozen=True)
 class Persona:
-    key: str
+    key: PersonaName
     title: str
     phone_suffix: str
     description: str
@@ -39,69 +41,72 @@ class ScriptedCall:
 
 
 _PERSONA_LIST = (
-    Persona("on_time", "On time", "0101", "In transit with no delays and a firm ETA."),
+    Persona(PersonaName.ON_TIME, "On time", "0101", "In transit with no delays and a firm ETA."),
     Persona(
-        "traffic_delay", "Delayed by traffic", "0102", "Stuck in traffic or construction and gives a new ETA."
+        PersonaName.TRAFFIC_DELAY,
+        "Delayed by traffic",
+        "0102",
+        "Stuck in traffic or construction and gives a new ETA.",
     ),
     Persona(
-        "weather_delay",
+        PersonaName.WEATHER_DELAY,
         "Delayed by weather",
         "0103",
         "Slowed by snow, rain, wind or fog and gives a new ETA.",
     ),
     Persona(
-        "unloading_pod",
+        PersonaName.UNLOADING_POD,
         "Unloading at the receiver",
         "0104",
         "Arrived, in a door and unloading; acknowledges the POD reminder.",
     ),
     Persona(
-        "waiting_lumper",
+        PersonaName.WAITING_LUMPER,
         "Waiting for a lumper",
         "0105",
         "Arrived at the receiver but waiting on a lumper, sometimes close to detention.",
     ),
     Persona(
-        "blowout",
+        PersonaName.BLOWOUT,
         "Tire blowout",
         "0106",
         "Emergency mid check-in: a tire blowout, nobody hurt, load secure; transferred to a human.",
     ),
     Persona(
-        "accident_injury",
+        PersonaName.ACCIDENT_INJURY,
         "Accident with injury",
         "0107",
         "Emergency mid check-in: a collision in which the driver is hurt; transferred to a human.",
     ),
     Persona(
-        "medical",
+        PersonaName.MEDICAL,
         "Medical emergency",
         "0108",
         "Emergency mid check-in: chest pain and dizziness, driver pulls over; transferred to a human.",
     ),
     Persona(
-        "uncooperative",
+        PersonaName.UNCOOPERATIVE,
         "Uncooperative driver",
         "0109",
         "Answers in single words; the agent probes, then ends the call politely.",
     ),
     Persona(
-        "noisy_line",
+        PersonaName.NOISY_LINE,
         "Noisy line",
         "0110",
         "A bad connection: the agent asks the driver to repeat before getting location and ETA.",
     ),
     Persona(
-        "gps_conflict",
+        PersonaName.GPS_CONFLICT,
         "Location conflicts with GPS",
         "0111",
         "States a location that disagrees with GPS, then corrects it when the agent asks.",
     ),
-    Persona("no_answer", "No answer", "0112", "The driver never picks up.", connects=False),
+    Persona(PersonaName.NO_ANSWER, "No answer", "0112", "The driver never picks up.", connects=False),
 )
 
 PERSONAS: dict[str, Persona] = {persona.key: persona for persona in _PERSONA_LIST}
-DEFAULT_PERSONA: str = "on_time"
+DEFAULT_PERSONA: str = PersonaName.ON_TIME
 
 _BY_SUFFIX = {persona.phone_suffix: persona for persona in _PERSONA_LIST}
 _RESERVED_NUMBER = re.compile(r"\+1[2-9]\d{2}555(01\d{2})")

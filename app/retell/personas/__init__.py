@@ -1,7 +1,7 @@
 """Scripted driver personas that the offline Retell simulator plays, one reserved test number each."""
 
-from app.services.simulator.personas.build import build_script
-from app.services.simulator.personas.model import (
+from app.retell.personas.build import build_script
+from app.retell.personas.model import (
     DEFAULT_PERSONA,
     PERSONAS,
     Persona,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from app.services.simulator.personas.lanes import _LANES, _spoken
-from app.services.simulator.personas.model import Persona, ScriptedCall, Turn
+from app.retell.personas.lanes import _LANES, _spoken
+from app.retell.personas.model import Persona, ScriptedCall, Turn
 
 _OPENING_ASKS = (
     "Can you give me a quick status update?",

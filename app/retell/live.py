@@ -1,64 +1,20 @@
-"""The Retell gateway: one interface, a live implementation over AsyncRetell, payload builders."""
+"""Live Retell over the official AsyncRetell SDK, with the payload builders for its LLM and agent."""
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import retell
 from loguru import logger
 from retell import AsyncRetell
-from retell.lib import webhook_auth
 
 from app.core.errors import Conflict, UpstreamError
-from app.models import AgentConfiguration
+from app.models import AgentConfig
+from app.retell.gateway import CallRequest, RetellAgentIds, StartedCall
 
 RETELL_TIMEOUT_SECONDS = 20.0
 RETELL_MAX_RETRIES = 2
 
 
-@dataclass(frozen=True)
-class RetellAgentIds:
-    llm_id: str
-    agent_id: str
-
-
-@dataclass(frozen=True)
-class CallRequest:
-    """Everything Retell needs to place one call."""
-
-    call_type: Literal["web", "phone"]
-    agent_id: str
-    to_number: str | None
-    from_number: str | None
-    dynamic_variables: dict[str, str]
-    metadata: dict[str, str]
-    persona: str | None = None  # only the simulator reads it
-
-
-@dataclass(frozen=True)
-class StartedCall:
-    retell_call_id: str
-    access_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class RetellGateway(Protocol):
-    """What the routes need from Retell; live and simulated Retell both provide it."""
-
-    mode: Literal["live", "simulated"]
-
-    @property
-    def webhook_key(self) -> str | None:
-        """The key Retell signs webhooks with (its API key), or None when none is configured."""
-        ...
-
-    async def sync_agent(self, config: AgentConfiguration, *, webhook_url: str) -> RetellAgentIds: ...
-
-    async def start_call(self, request: CallRequest) -> StartedCall: ...
-
-    async def aclose(self) -> None: ...
-
-
-def build_llm_payload(config: AgentConfiguration) -> dict[str, Any]:
+def build_llm_payload(config: AgentConfig) -> dict[str, Any]:
     """The Retell LLM: the prompt, the greeting, and the tools the prompt refers to."""
     tools: list[dict[str, Any]] = [
         {
@@ -85,7 +41,7 @@ def build_llm_payload(config: AgentConfiguration) -> dict[str, Any]:
     }
 
 
-def build_agent_payload(config: AgentConfiguration, *, llm_id: str, webhook_url: str) -> dict[str, Any]:
+def build_agent_payload(config: AgentConfig, *, llm_id: str, webhook_url: str) -> dict[str, Any]:
     """The Retell agent: voice, conversation feel, limits, and where webhooks go."""
     return {
         "agent_name": config.name,
@@ -104,16 +60,6 @@ def build_agent_payload(config: AgentConfiguration, *, llm_id: str, webhook_url:
         "max_call_duration_ms": config.max_call_duration_ms,
         "webhook_url": webhook_url,
     }
-
-
-def verify_retell_signature(body: str, key: str, signature: str) -> bool:
-    """Retell's own verifier (HMAC-SHA256 over body + timestamp, five-minute window)."""
-    return bool(webhook_auth.verify(body, key, signature))
-
-
-def sign_retell_body(body: str, key: str, *, timestamp_ms: int | None = None) -> str:
-    """The `x-retell-signature` value Retell would send for this body (the simulator and tests use it)."""
-    return str(webhook_auth.symmetric["sign"](body, key, timestamp_ms))
 
 
 def _retell_message(exc: retell.APIError) -> str:
@@ -154,7 +100,7 @@ class LiveRetell:
             )
         return self._client
 
-    async def sync_agent(self, config: AgentConfiguration, *, webhook_url: str) -> RetellAgentIds:
+    async def sync_agent(self, config: AgentConfig, *, webhook_url: str) -> RetellAgentIds:
         client = self._require_client()
         llm_payload = build_llm_payload(config)
         try:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
-from app.schemas.extraction import CallExtraction, CheckInResult
-from app.services.extraction.rules.delays import _delay_facts, _delay_reason, _driver_status
-from app.services.extraction.rules.emergency_fields import _extract_emergency
-from app.services.extraction.rules.emergency_type import _detect_emergency
-from app.services.extraction.rules.eta import _eta
-from app.services.extraction.rules.locations import _current_location
-from app.services.extraction.rules.statements import _stated_now
-from app.services.extraction.rules.turns import Turn, parse_turns
-from app.services.extraction.rules.unloading import (
+from app.extraction.rules.delays import _delay_facts, _delay_reason, _driver_status
+from app.extraction.rules.emergency_fields import _extract_emergency
+from app.extraction.rules.emergency_type import _detect_emergency
+from app.extraction.rules.eta import _eta
+from app.extraction.rules.locations import _current_location
+from app.extraction.rules.statements import _stated_now
+from app.extraction.rules.turns import Turn, parse_turns
+from app.extraction.rules.unloading import (
     _ARRIVED_RE,
     _pod_acknowledged,
     _unloading_status,
     _unloading_under_way,
 )
+from app.schemas.extraction import CallExtraction, CheckInResult
 
 
 def _extract_check_in(turns: list[Turn]) -> CheckInResult:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.services.simulator.personas.call import _Call
-from app.services.simulator.personas.model import ScriptedCall
+from app.retell.personas.call import _Call
+from app.retell.personas.model import ScriptedCall
 
 
 def _interrupted_start(c: _Call, alarms: tuple[str, ...]) -> None:

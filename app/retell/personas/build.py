@@ -5,17 +5,17 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 
-from app.services.simulator.personas.call import _Call
-from app.services.simulator.personas.check_ins import (
+from app.retell.personas.call import _Call
+from app.retell.personas.check_ins import (
     _on_time,
     _traffic_delay,
     _unloading_pod,
     _waiting_lumper,
     _weather_delay,
 )
-from app.services.simulator.personas.emergencies import _accident_injury, _blowout, _medical
-from app.services.simulator.personas.hard_calls import _gps_conflict, _noisy_line, _uncooperative
-from app.services.simulator.personas.model import PERSONAS, ScriptedCall
+from app.retell.personas.emergencies import _accident_injury, _blowout, _medical
+from app.retell.personas.hard_calls import _gps_conflict, _noisy_line, _uncooperative
+from app.retell.personas.model import PERSONAS, ScriptedCall
 
 _SCRIPTS: dict[str, Callable[[_Call], ScriptedCall]] = {
     "on_time": _on_time,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from app.services.extraction.rules.turns import Turn, _clause_prefix
-from app.services.extraction.rules.vocabulary import _HOUR_WORD_ALT, _HOUR_WORDS
+from app.extraction.rules.turns import Turn, _clause_prefix
+from app.extraction.rules.vocabulary import _HOUR_WORD_ALT, _HOUR_WORDS
 
 _CLOCK_RE = re.compile(r"\b(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<mer>[ap])\.?\s?m\b\.?", re.I)
 _HH_MM_RE = re.compile(r"\b(?P<h>\d{1,2}):(?P<m>\d{2})\b(?!\s*[ap]\.?\s?m\b)", re.I)

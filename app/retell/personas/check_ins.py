@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.services.simulator.personas.call import _Call, _cap, _close, _eta
-from app.services.simulator.personas.model import ScriptedCall
+from app.retell.personas.call import _Call, _cap, _close, _eta
+from app.retell.personas.model import ScriptedCall
 
 _DELAYS = (
     "about an hour",

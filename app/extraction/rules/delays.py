@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.services.extraction.rules.statements import _first_unnegated, _negated, _stated_now, _yes_no
-from app.services.extraction.rules.turns import Turn, _clauses
-from app.services.extraction.rules.vocabulary import _PAST_EVENT, _TRAFFIC_TALK
+from app.extraction.rules.statements import _first_unnegated, _negated, _stated_now, _yes_no
+from app.extraction.rules.turns import Turn, _clauses
+from app.extraction.rules.vocabulary import _PAST_EVENT, _TRAFFIC_TALK
 
 # Events that are over are not what is slowing the truck today.
 _PAST_EVENT_RE = re.compile(rf"\b(?:{_PAST_EVENT})\b", re.I)

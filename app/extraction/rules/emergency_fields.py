@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from app.schemas.extraction import EmergencyResult
-from app.services.extraction.rules.locations import _current_location
-from app.services.extraction.rules.statements import (
+from app.extraction.rules.locations import _current_location
+from app.extraction.rules.statements import (
     _FILLER_RE,
     _NEGATION_RE,
     _answer_to,
@@ -14,7 +13,8 @@ from app.services.extraction.rules.statements import (
     _first_unnegated,
     _negated,
 )
-from app.services.extraction.rules.turns import Turn, _clauses, _reply_to, _user_turns
+from app.extraction.rules.turns import Turn, _clauses, _reply_to, _user_turns
+from app.schemas.extraction import EmergencyResult
 
 _SAFE_SELF_RE = re.compile(
     r"\b(?:I'm|I am)\s+(?:\w+\s+)?(?:ok(?:ay)?|fine|safe|alright|all right|good|unhurt)\b", re.I

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from app.services.extraction.rules.statements import _answer_to, _negated, _stated_now, _yes_no
-from app.services.extraction.rules.turns import Turn, _clauses, _reply_to
-from app.services.extraction.rules.vocabulary import _HOUR_WORD_ALT, _HOUR_WORDS
+from app.extraction.rules.statements import _answer_to, _negated, _stated_now, _yes_no
+from app.extraction.rules.turns import Turn, _clauses, _reply_to
+from app.extraction.rules.vocabulary import _HOUR_WORD_ALT, _HOUR_WORDS
 
 # Unloading under way, in the words drivers use for it: the verb, freight coming off, or the forklift at work.
 # "unloading crew" is a lumper, not an activity.

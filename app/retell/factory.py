@@ -4,8 +4,9 @@ import hashlib
 import hmac
 
 from app.config import Settings
-from app.services.retell import LiveRetell, RetellGateway
-from app.services.simulator.gateway import SimulatedRetell
+from app.retell.gateway import RetellGateway
+from app.retell.live import LiveRetell
+from app.retell.simulated import SimulatedRetell
 
 
 def simulated_webhook_key(settings: Settings) -> str:

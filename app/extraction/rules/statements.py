@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.services.extraction.rules.turns import Turn, _clauses, _reply_to
+from app.extraction.rules.turns import Turn, _clauses, _reply_to
 
 _NEGATION_RE = re.compile(
     r"\b(?:no|not|never|without|nothing|nobody|none|neither|nor|zero|no one|nowhere)\b|n't\b", re.I

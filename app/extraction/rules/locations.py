@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.services.extraction.rules.statements import _FUTURE_RE, _negated
-from app.services.extraction.rules.turns import Turn, _clause_prefix, _user_turns
-from app.services.extraction.rules.vocabulary import _STATE_ABBRS, CITY_ALIASES, MAJOR_CITIES, US_STATES
+from app.extraction.rules.statements import _FUTURE_RE, _negated
+from app.extraction.rules.turns import Turn, _clause_prefix, _user_turns
+from app.extraction.rules.vocabulary import _STATE_ABBRS, CITY_ALIASES, MAJOR_CITIES, US_STATES
 
 _HIGHWAY_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # "I 40" but not "I 5 minutes": a unit after the number means it was never a road.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from app.services.extraction.rules.statements import _first_unnegated
-from app.services.extraction.rules.turns import Turn, _clauses, _user_turns
-from app.services.extraction.rules.vocabulary import _PAST_EVENT, _TRAFFIC_TALK
+from app.extraction.rules.statements import _first_unnegated
+from app.extraction.rules.turns import Turn, _clauses, _user_turns
+from app.extraction.rules.vocabulary import _PAST_EVENT, _TRAFFIC_TALK
 
 # Linking words between a part and its failure: "my brakes are failing", "engine just died".
 _LINK = r"(?:\s+(?:is|are|was|were|just|has|have|keeps?|kept|totally|completely|kinda|kind of|sort of))*\s+"

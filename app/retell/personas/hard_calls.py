@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from app.services.simulator.personas.call import _Call, _cap, _close, _eta
-from app.services.simulator.personas.lanes import _LANES
-from app.services.simulator.personas.model import ScriptedCall
+from app.retell.personas.call import _Call, _cap, _close, _eta
+from app.retell.personas.lanes import _LANES
+from app.retell.personas.model import ScriptedCall
 
 # The interstate in a GPS reading, so the wrong town the driver names is on the same road.
 _HIGHWAY = re.compile(r"\b(I-\d+)\b")

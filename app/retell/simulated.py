@@ -10,9 +10,10 @@ from typing import Any, Literal
 import httpx
 from loguru import logger
 
-from app.models import AgentConfiguration
-from app.services.retell import CallRequest, RetellAgentIds, StartedCall, sign_retell_body
-from app.services.simulator.personas import DEFAULT_PERSONA, ScriptedCall, build_script, persona_for_phone
+from app.models import AgentConfig
+from app.retell.gateway import CallRequest, RetellAgentIds, StartedCall
+from app.retell.personas import DEFAULT_PERSONA, ScriptedCall, build_script, persona_for_phone
+from app.retell.signature import sign_retell_body
 
 DELIVERY_ATTEMPTS = 4
 SIMULATED_FROM_NUMBER = "+14155550100"
@@ -42,7 +43,7 @@ class SimulatedRetell:
     def webhook_key(self) -> str:
         return self._key
 
-    async def sync_agent(self, config: AgentConfiguration, *, webhook_url: str) -> RetellAgentIds:
+    async def sync_agent(self, config: AgentConfig, *, webhook_url: str) -> RetellAgentIds:
         def keep_or_new(current: str | None, prefix: str) -> str:
             return current if current and current.startswith(prefix) else f"{prefix}{secrets.token_hex(10)}"
 

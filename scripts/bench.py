@@ -37,8 +37,8 @@ import httpx
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # runnable as `python scripts/bench.py` from the repo root
 
-from app.models import CallStatus  # noqa: E402
 from app.extraction.rules import extract_with_rules  # noqa: E402
+from app.models import CallStatus  # noqa: E402
 from app.retell.signature import sign_retell_body  # noqa: E402
 from scripts.fixtures import RETELL_DIR, TRANSCRIPTS_DIR  # noqa: E402
 

@@ -11,14 +11,14 @@ import pytest
 import respx
 
 from app.config import Settings
-from app.models.call import STATUS_RANK, CallStatus
 from app.extraction.factory import build_extractor
 from app.extraction.llm import LLMExtractor
 from app.extraction.rules import RulesExtractor
-from app.retell.live import LiveRetell
+from app.models.call import STATUS_RANK, CallStatus
 from app.retell.factory import build_retell_gateway
-from app.retell.simulated import SimulatedRetell
+from app.retell.live import LiveRetell
 from app.retell.personas import PERSONAS
+from app.retell.simulated import SimulatedRetell
 from tests.conftest import login, running_app
 from tests.support import RETELL_BASE_URL, count_rows, execute_sql, wait_until_final
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.schemas.extraction import CheckInResult, EmergencyResult
 from app.extraction.rules import RulesExtractor, extract_with_rules
+from app.schemas.extraction import CheckInResult, EmergencyResult
 from scripts.fixtures import TRANSCRIPTS_DIR
 
 FIXTURES_DIR = TRANSCRIPTS_DIR

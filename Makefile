@@ -24,9 +24,10 @@ migrate: $(BIN)/.runtime
 run: migrate ## Start the API on http://localhost:$(PORT) (SQLite and simulated Retell unless configured)
 	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --timeout-keep-alive 75
 
-test: $(BIN)/.dev ## Lint, check formatting, run the whole suite (SQLite, and PostgreSQL when reachable)
+test: $(BIN)/.dev ## Lint, check formatting and types, run the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy app
 	$(BIN)/pytest
 
 demo: $(BIN)/.runtime ## With `make run` going in another terminal: one call per persona, then a table

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO_ROOT))  # runnable as `python scripts/bench.py` from
 from app.extraction.rules import extract_with_rules  # noqa: E402
 from app.models import CallStatus  # noqa: E402
 from app.retell.signature import sign_retell_body  # noqa: E402
-from scripts.fixtures import RETELL_DIR, TRANSCRIPTS_DIR  # noqa: E402
+from tests.support.fixtures import RETELL_DIR, TRANSCRIPTS_DIR  # noqa: E402
 
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 HOST = "127.0.0.1"  # the only host this script ever sends HTTP requests to

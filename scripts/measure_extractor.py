@@ -9,7 +9,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # runnable as `python scripts/measure_extractor.py` from the repo root
 
 from app.extraction.rules import extract_with_rules  # noqa: E402
-from scripts.fixtures import TRANSCRIPTS_DIR  # noqa: E402
+from tests.support.fixtures import TRANSCRIPTS_DIR  # noqa: E402
 
 
 def measure(fixtures_dir: Path) -> tuple[Counter[str], Counter[str]]:

@@ -7,9 +7,7 @@ import asyncio
 import os
 import socket
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,8 +16,6 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
-from alembic.config import Config
-from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -28,6 +24,8 @@ from alembic import command
 from app.config import Settings
 from app.main import create_app
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, OPENAI_BASE_URL, RETELL_API_KEY, RETELL_BASE_URL
+from tests.support.app import free_port, login, running_app
+from tests.support.database import alembic_config, run_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -51,31 +49,6 @@ POSTGRES_URL = _postgres_url()
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
-def _run_in_thread(fn: Callable[[], Any]) -> None:
-    """Alembic's env.py runs its own event loop; keep it off pytest-asyncio's."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            fn()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-
-
-def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "alembic"))
-    config.set_main_option("sqlalchemy.url", url)
-    config.attributes["configure_logging"] = False
-    return config
-
-
 async def _admin_execute(admin_url: str, *statements: str) -> None:
     parts = urlsplit(admin_url.replace("postgresql+asyncpg", "postgresql"))
     connection = await asyncpg.connect(parts.geturl())
@@ -96,12 +69,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         admin_url = POSTGRES_URL
         assert admin_url is not None
         drop = f"DROP DATABASE IF EXISTS {PG_TEST_DATABASE} WITH (FORCE)"
-        _run_in_thread(
+        run_in_thread(
             lambda: asyncio.run(_admin_execute(admin_url, drop, f"CREATE DATABASE {PG_TEST_DATABASE}"))
         )
-        request.addfinalizer(lambda: _run_in_thread(lambda: asyncio.run(_admin_execute(admin_url, drop))))
+        request.addfinalizer(lambda: run_in_thread(lambda: asyncio.run(_admin_execute(admin_url, drop))))
         url = admin_url.rsplit("/", 1)[0] + f"/{PG_TEST_DATABASE}"
-    _run_in_thread(lambda: command.upgrade(alembic_config(url), "head"))
+    run_in_thread(lambda: command.upgrade(alembic_config(url), "head"))
     return url
 
 
@@ -146,39 +119,15 @@ def make_settings(clean_database: str) -> Callable[..., Settings]:
     return build
 
 
-@asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan, behind an in-process HTTP client."""
-    app = create_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
-
-
 @pytest.fixture
 async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
     async with running_app(make_settings()) as client:
         yield client
 
 
-async def login(client: httpx.AsyncClient) -> dict[str, str]:
-    response = await client.post(
-        "/api/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 @pytest.fixture
 async def auth(client: httpx.AsyncClient) -> dict[str, str]:
     return await login(client)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -208,7 +157,3 @@ def live_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[...
     for server, thread in servers:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())

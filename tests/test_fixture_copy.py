@@ -2,7 +2,7 @@
 
 import pytest
 
-from scripts.fixtures import SHARED_FIXTURES, VENDORED_FIXTURES
+from tests.support.fixtures import SHARED_FIXTURES, VENDORED_FIXTURES
 
 
 @pytest.mark.skipif(not SHARED_FIXTURES.is_dir(), reason="no ../shared beside this clone")

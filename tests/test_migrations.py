@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
 from alembic import command
-from tests.conftest import _run_in_thread, alembic_config
+from tests.support.database import alembic_config, run_in_thread
 
 
 async def test_migrations_match_models(database_url: str) -> None:
@@ -29,13 +29,13 @@ async def test_migrations_match_models(database_url: str) -> None:
 async def test_migrations_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'roundtrip.db'}"
     config = alembic_config(url)
-    _run_in_thread(lambda: command.upgrade(config, "head"))
-    _run_in_thread(lambda: command.downgrade(config, "base"))
+    run_in_thread(lambda: command.upgrade(config, "head"))
+    run_in_thread(lambda: command.downgrade(config, "base"))
     engine = create_async_engine(url, poolclass=NullPool)
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: sa.inspect(sync).get_table_names())
     assert set(tables) <= {"alembic_version"}
-    _run_in_thread(lambda: command.upgrade(config, "head"))
+    run_in_thread(lambda: command.upgrade(config, "head"))
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: sa.inspect(sync).get_table_names())
     await engine.dispose()

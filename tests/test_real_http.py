@@ -6,9 +6,9 @@ from typing import Any
 import httpx
 import pytest
 
-from scripts.standins import load_fixture, openai_standin, retell_standin, serve_in_thread
-from tests.conftest import free_port, login
 from tests.support import wait_until_final
+from tests.support.app import free_port, login
+from tests.support.standins import load_fixture, openai_standin, retell_standin, serve_in_thread
 
 KEY = "standin-retell-key-for-tests"
 

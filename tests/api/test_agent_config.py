@@ -9,8 +9,8 @@ import respx
 
 from app.config import Settings
 from app.core.prompts import DEFAULT_AGENT_NAME
-from tests.conftest import login, running_app
 from tests.support import RETELL_API_KEY, RETELL_BASE_URL
+from tests.support.app import login, running_app
 
 NEW_CONFIG = {"name": "Night shift", "general_prompt": "You are Dispatch calling {{driver_name}}."}
 

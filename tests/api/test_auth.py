@@ -8,8 +8,8 @@ import jwt
 import pytest
 
 from app.config import Settings
-from tests.conftest import login, running_app
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.app import login, running_app
 
 PROTECTED = [
     ("GET", "/api/auth/me"),

@@ -10,8 +10,8 @@ import pytest
 import respx
 
 from app.config import Settings
-from tests.conftest import login, running_app
 from tests.support import RETELL_BASE_URL, execute_sql
+from tests.support.app import login, running_app
 
 DRIVER = {"driver_name": "Sarah Lee", "phone_number": "214 555 0177", "load_number": "4410-A"}
 

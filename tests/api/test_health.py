@@ -8,7 +8,7 @@ from asgi_lifespan import LifespanManager
 from app.config import Settings
 from app.core.database import create_engine, create_session_maker
 from app.main import create_app
-from tests.conftest import running_app
+from tests.support.app import running_app
 
 
 async def test_liveness(client: httpx.AsyncClient) -> None:

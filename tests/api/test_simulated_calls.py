@@ -19,8 +19,8 @@ from app.retell.factory import build_retell_gateway
 from app.retell.live import LiveRetell
 from app.retell.personas import PERSONAS
 from app.retell.simulated import SimulatedRetell
-from tests.conftest import login, running_app
 from tests.support import RETELL_BASE_URL, count_rows, execute_sql, wait_until_final
+from tests.support.app import login, running_app
 
 OFFLINE = {"retell_mode": None, "retell_api_key": None, "extractor": None, "openai_api_key": None}
 # What every run of each persona must show on the dashboard, whatever the wording.

@@ -11,7 +11,6 @@ import pytest
 import respx
 
 from app.config import Settings
-from tests.conftest import login, running_app
 from tests.support import (
     OPENAI_BASE_URL,
     RETELL_BASE_URL,
@@ -24,6 +23,7 @@ from tests.support import (
     sign,
     signed_delivery,
 )
+from tests.support.app import login, running_app
 
 FIXTURE = load_transcript_fixture(
     next(p for p in TRANSCRIPT_FIXTURES if p.stem == "checkin_in_transit_traffic")

@@ -9,7 +9,7 @@ import pytest
 
 from app.extraction.rules import RulesExtractor, extract_with_rules
 from app.schemas.extraction import CheckInResult, EmergencyResult
-from scripts.fixtures import TRANSCRIPTS_DIR
+from tests.support.fixtures import TRANSCRIPTS_DIR
 
 FIXTURES_DIR = TRANSCRIPTS_DIR
 FIXTURES = sorted(FIXTURES_DIR.glob("*.json"))

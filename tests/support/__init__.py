@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from scripts.fixtures import RETELL_DIR, TRANSCRIPTS_DIR
-from scripts.standins import tool_call_completion
+from tests.support.fixtures import RETELL_DIR, TRANSCRIPTS_DIR
+from tests.support.standins import tool_call_completion
 
 TRANSCRIPT_FIXTURES = sorted(TRANSCRIPTS_DIR.glob("*.json"))
 RETELL_API_KEY = "test-retell-key-0123456789abcdef"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 # A copy travels with the repository so a clone on its own still tests; tests/test_fixture_copy.py
 # fails when it drifts from the shared originals.

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1)  # uvicorn worker processes; uvicorn reads it too
     public_base_url: str = ""
+    # Every request body is capped while it is read (413 beyond); the webhook has its own larger cap.
+    max_request_body_bytes: int = Field(default=1_000_000, ge=1_000)
 
     retell_mode: Literal["live", "simulated"] | None = None
     retell_api_key: str | None = None

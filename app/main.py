@@ -13,11 +13,13 @@ from loguru import logger
 from app.api.dependencies import AppContext
 from app.api.routes import agent_config, auth, calls, health, webhooks
 from app.config import Settings, get_settings
+from app.core.body_limit import BodyLimitMiddleware
 from app.core.database import create_engine, create_session_maker, session_scope
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.extraction.factory import build_extractor
 from app.retell.factory import build_retell_gateway
+from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from app.services import agent_configs, post_processing, users
 from app.services.calls import STALE_EXTRACTION
 
@@ -76,6 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+    )
+    # Innermost of the three: a 413 still gets CORS headers and a request id.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        overrides={"/webhook/": WEBHOOK_MAX_BODY_BYTES},  # a long call's transcript runs to megabytes
     )
     app.add_middleware(
         CORSMiddleware,

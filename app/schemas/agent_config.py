@@ -7,11 +7,15 @@ from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.phone import E164Phone
+from app.core.text import refuse_nul_anywhere
 from app.models.agent_config import AgentConfigBase, AmbientSound
 
 
 class AgentConfigCreate(AgentConfigBase):
-    pass
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        return refuse_nul_anywhere(value)
 
 
 class AgentConfigUpdate(SQLModel):
@@ -58,6 +62,11 @@ class AgentConfigUpdate(SQLModel):
         if value is None:
             raise ValueError("cannot be null; leave the field out to keep its value")
         return value
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        return refuse_nul_anywhere(value)
 
 
 class AgentConfigPublic(AgentConfigBase):

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.core.phone import E164Phone
+from app.core.text import refuse_nul_anywhere
 
 MAX_CONTEXT_ITEMS = 20
 MAX_CONTEXT_VALUE = 500
@@ -63,6 +64,11 @@ class CallTrigger(BaseModel):
         description="Extra prompt variables, e.g. origin, destination, gps_location.",
     )
     simulation: SimulationOptions | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        return refuse_nul_anywhere(value)
 
     @field_validator("driver_name", "load_number")
     @classmethod

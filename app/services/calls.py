@@ -230,14 +230,16 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
         raise ExtractionRunning("an extraction is already running for this call")
     if not call.transcript:
         raise NothingToExtract(f"call is {call.status} and has no transcript to extract from")
+    if call.status == CallStatus.ENDED:
+        raise ExtractionRunning("the call is already waiting for its extraction")
+    # `ended` is the claim itself, so it is not a state to claim from: of concurrent requests only the
+    # one whose update moves the call there gets a row back; the rest find it `ended` and get a 409.
     claimed = await session.exec(
         update(Call)
         .where(
             col(Call.id) == call.id,
             or_(
-                col(Call.status).in_(
-                    [CallStatus.ENDED, CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NOT_CONNECTED]
-                ),
+                col(Call.status).in_([CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NOT_CONNECTED]),
                 # An extraction whose process died: take it over (its late writes are then refused).
                 and_(
                     col(Call.status) == CallStatus.PROCESSING,

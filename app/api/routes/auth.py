@@ -3,11 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.dependencies import CurrentUser, SessionDep, SettingsDep
 from app.core.errors import Unauthorized
 from app.core.security import create_access_token
+from app.core.text import NUL_MESSAGE
 from app.schemas.auth import Token, UserPublic
 from app.services import users
 
@@ -19,6 +21,11 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
 ) -> Token:
     """Exchange an email (as `username`) and password for a bearer token."""
+    if "\x00" in form.username:
+        # The same answer on both databases (PostgreSQL could not even compare it).
+        raise RequestValidationError(
+            [{"loc": ("body", "username"), "msg": NUL_MESSAGE, "type": "value_error"}]
+        )
     user = await users.authenticate(session, email=form.username, password=form.password)
     if user is None:
         raise Unauthorized("wrong email or password")

@@ -15,6 +15,7 @@ from app.api.dependencies import (
     SettingsDep,
 )
 from app.core.errors import error_responses
+from app.core.text import NulFreeStr
 from app.models import CallStatus
 from app.schemas.call import CallDetail, CallPage, CallTrigger, CallTriggered
 from app.services import call_events as call_events_service
@@ -41,11 +42,13 @@ async def list_calls(
     session: SessionDep,
     _user: CurrentUser,
     status: CallStatus | None = None,
-    call_outcome: str | None = None,
-    load_number: str | None = None,
-    driver: Annotated[str | None, Query(max_length=200, description="Part of the driver's name")] = None,
+    call_outcome: NulFreeStr | None = None,
+    load_number: NulFreeStr | None = None,
+    driver: Annotated[
+        NulFreeStr | None, Query(max_length=200, description="Part of the driver's name")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[NulFreeStr | None, Query(description="`next_cursor` of the previous page")] = None,
 ) -> CallPage:
     """Calls, newest first, with filters; follow `next_cursor` for older ones."""
     filters = CallFilters(status=status, call_outcome=call_outcome, load_number=load_number, driver=driver)

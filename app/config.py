@@ -4,6 +4,7 @@ import secrets
 from functools import lru_cache
 from typing import Literal
 
+import limits
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(default=60, ge=1)
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
+    # Login attempts allowed in a moving window ("10 per 15 minutes"); a full window answers 429.
+    login_limit_per_account: str = "10 per 15 minutes"
+    login_limit_per_address: str = "50 per 15 minutes"
+    # Where the counts live: redis://host:6379/0 shares them across workers; unset counts per process.
+    rate_limit_storage_url: str | None = None
 
     cors_origins: str = "http://localhost:5173"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -57,6 +63,7 @@ class Settings(BaseSettings):
     @field_validator(
         "secret_key",
         "admin_password",
+        "rate_limit_storage_url",
         "retell_mode",
         "retell_api_key",
         "retell_base_url",
@@ -70,6 +77,15 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         # An empty line in .env ("OPENAI_API_KEY=") means "not configured", not an empty value.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("login_limit_per_account", "login_limit_per_address")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit like '10 per 15 minutes'") from None
+        return value
 
     @field_validator("public_base_url")
     @classmethod

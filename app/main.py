@@ -22,6 +22,7 @@ from app.retell.factory import build_retell_gateway
 from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from app.services import agent_configs, post_processing, users
 from app.services.calls import STALE_EXTRACTION
+from app.services.login_throttle import LoginThrottle
 
 DESCRIPTION = """\
 Backend of the dispatch voice agent: configure the agent, start test calls to drivers,
@@ -62,10 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stale_after=STALE_EXTRACTION,
             )
         )
+        login_throttle = LoginThrottle(settings)
         try:
             scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings)
-            yield {"context": AppContext(settings, session_maker, retell, extractor, scheduler)}
+            yield {
+                "context": AppContext(settings, session_maker, retell, extractor, scheduler, login_throttle)
+            }
         finally:
+            login_throttle.close()
             recovery.cancel()
             await asyncio.gather(recovery, return_exceptions=True)
             await retell.aclose()

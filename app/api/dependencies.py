@@ -17,6 +17,7 @@ from app.models import User
 from app.retell import RetellGateway
 from app.retell.webhook import Delivery, read_verified_delivery
 from app.services import users
+from app.services.login_throttle import LoginThrottle
 from app.services.post_processing import ExtractionScheduler
 
 
@@ -29,6 +30,7 @@ class AppContext:
     retell: RetellGateway
     extractor: Extractor | None
     scheduler: ExtractionScheduler
+    login_throttle: LoginThrottle
 
 
 def get_context(request: Request) -> AppContext:
@@ -59,6 +61,10 @@ def get_scheduler(context: ContextDep) -> ExtractionScheduler:
     return context.scheduler
 
 
+def get_login_throttle(context: ContextDep) -> LoginThrottle:
+    return context.login_throttle
+
+
 async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
     """One session per request, committed after the handler and before the response is sent."""
     async with session_scope(context.session_maker) as session:
@@ -71,6 +77,7 @@ ExtractorDep = Annotated[Extractor | None, Depends(get_extractor)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SessionMakerDep = Annotated[SessionMaker, Depends(get_session_maker)]
 SchedulerDep = Annotated[ExtractionScheduler, Depends(get_scheduler)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 
 
 async def read_delivery(request: Request, retell: RetellDep) -> Delivery:
@@ -87,9 +94,10 @@ async def get_current_user(
     token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep, settings: SettingsDep
 ) -> User:
     assert settings.secret_key is not None
-    email = decode_access_token(token, secret_key=settings.secret_key)
-    user = await users.get_by_email(session, email=email) if email else None
-    if user is None or not user.is_active:
+    claims = decode_access_token(token, secret_key=settings.secret_key)
+    # A token for a deleted, deactivated or re-passworded account names an id or version that is gone.
+    user = await users.get_by_token(session, claims) if claims else None
+    if user is None:
         raise Unauthorized("the access token is invalid or expired; log in again")
     return user
 

@@ -16,6 +16,7 @@ class AppError(Exception):
     """Base of every expected failure; the class name is the `error` the client sees."""
 
     status_code = 400
+    headers: dict[str, str] | None = None  # e.g. Retry-After on a 429
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -55,7 +56,7 @@ def error_body(error: str, detail: object) -> dict[str, object]:
 async def _app_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     logger.info("request failed: {} ({})", type(exc).__name__, exc.detail)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else exc.headers
     return JSONResponse(
         error_body(type(exc).__name__, exc.detail), status_code=exc.status_code, headers=headers
     )
@@ -121,6 +122,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflicts with the current state",
     413: "The body is too large",
+    429: "Too many attempts; `Retry-After` says when to try again",
     422: "Invalid input; `detail` names each field",
     502: "Retell or the LLM failed; `detail` carries its message",
     503: "Not configured or not ready",

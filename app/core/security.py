@@ -1,6 +1,10 @@
 """Password hashing (pwdlib, argon2) and access tokens (PyJWT, HS256)."""
 
+import secrets
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from pwdlib import PasswordHash
@@ -17,17 +21,40 @@ def verify_password(password: str, password_hash: str) -> bool:
     return _password_hash.verify(password, password_hash)
 
 
-def create_access_token(subject: str, *, secret_key: str, expires_minutes: int) -> str:
+@lru_cache(maxsize=1)
+def dummy_password_hash() -> str:
+    """A hash no password matches: checked for unknown emails, so they take as long as known ones."""
+    return _password_hash.hash(secrets.token_urlsafe(32))
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """Whom a token names: the user's id and the token version it was issued under."""
+
+    user_id: uuid.UUID
+    version: int
+
+
+def create_access_token(user_id: uuid.UUID, version: int, *, secret_key: str, expires_minutes: int) -> str:
     now = datetime.now(UTC)
-    payload = {"sub": subject, "iat": now, "exp": now + timedelta(minutes=expires_minutes)}
+    payload = {
+        "sub": str(user_id),
+        "ver": version,
+        "iat": now,
+        "exp": now + timedelta(minutes=expires_minutes),
+    }
     return jwt.encode(payload, secret_key, algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, *, secret_key: str) -> str | None:
-    """The token's subject, or None when the token is malformed, forged or expired."""
+def decode_access_token(token: str, *, secret_key: str) -> TokenClaims | None:
+    """The token's claims, or None when the token is malformed, forged, expired or of an older kind."""
     try:
-        payload = jwt.decode(token, secret_key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
-    except jwt.PyJWTError:
+        payload = jwt.decode(
+            token, secret_key, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "ver"]}
+        )
+        version = payload["ver"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            return None
+        return TokenClaims(user_id=uuid.UUID(str(payload["sub"])), version=version)
+    except (jwt.PyJWTError, ValueError):
         return None
-    subject = payload.get("sub")
-    return subject if isinstance(subject, str) else None

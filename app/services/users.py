@@ -1,14 +1,16 @@
-"""Dashboard users: the first admin at start-up, and password login."""
+"""Dashboard users: the first admin at start-up, password login, and what revokes their tokens."""
 
 import asyncio
+import uuid
 
 from loguru import logger
-from sqlmodel import func, select
+from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import DEVELOPMENT_ADMIN_PASSWORD, Settings
 from app.core.database import dialect_insert
-from app.core.security import hash_password, verify_password
+from app.core.errors import NotFound
+from app.core.security import TokenClaims, dummy_password_hash, hash_password, verify_password
 from app.models import User
 
 
@@ -34,15 +36,63 @@ async def ensure_first_admin(session: AsyncSession, *, settings: Settings) -> No
         logger.info("created the first admin user {}", settings.admin_email)
 
 
+class UserNotFound(NotFound):
+    pass
+
+
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None; the same work whichever it is.
+
+    An unknown email is checked against a dummy hash and an inactive account's password is checked
+    too, so the answer takes as long (argon2, ~100 ms) and nobody learns which emails exist.
+    """
     user = await get_by_email(session, email=email)
-    if user is None or not user.is_active:
-        return None
-    # argon2 is deliberately slow (~100 ms): verify in a thread so webhooks are not held up meanwhile.
-    if not await asyncio.to_thread(verify_password, password, user.hashed_password):
+    hashed = user.hashed_password if user is not None else dummy_password_hash()
+    # argon2 is deliberately slow: verify in a thread so webhooks are not held up meanwhile.
+    matches = await asyncio.to_thread(verify_password, password, hashed)
+    if user is None or not user.is_active or not matches:
         return None
     return user
 
 
 async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
     return (await session.exec(select(User).where(User.email == email.lower()))).first()
+
+
+async def get_by_token(session: AsyncSession, claims: TokenClaims) -> User | None:
+    """The active user a token names, if the token was issued under the account's current version."""
+    user = await session.get(User, claims.user_id)
+    if user is None or not user.is_active or user.token_version != claims.version:
+        return None
+    return user
+
+
+# Each change below revokes every token issued before it: the database bumps `token_version`
+# (a trigger on is_active and hashed_password), and a deleted user's id is never reused.
+
+
+async def set_active(session: AsyncSession, *, user_id: uuid.UUID, active: bool) -> User:
+    await _update(session, user_id, is_active=active)
+    return await _reload(session, user_id)
+
+
+async def change_password(session: AsyncSession, *, user_id: uuid.UUID, new_password: str) -> User:
+    hashed = await asyncio.to_thread(hash_password, new_password)
+    await _update(session, user_id, hashed_password=hashed)
+    return await _reload(session, user_id)
+
+
+async def delete_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    if (await session.exec(delete(User).where(col(User.id) == user_id))).rowcount != 1:
+        raise UserNotFound(f"user {user_id} does not exist")
+
+
+async def _update(session: AsyncSession, user_id: uuid.UUID, **values: object) -> None:
+    if (await session.exec(update(User).where(col(User.id) == user_id).values(**values))).rowcount != 1:
+        raise UserNotFound(f"user {user_id} does not exist")
+
+
+async def _reload(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id, populate_existing=True)
+    assert user is not None
+    return user

@@ -1,13 +1,13 @@
-"""Dashboard login: OAuth2 password flow returning a bearer JWT."""
+"""Dashboard login: OAuth2 password flow returning a bearer JWT, throttled per account and address."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.dependencies import CurrentUser, SessionDep, SettingsDep
-from app.core.errors import Unauthorized
+from app.api.dependencies import CurrentUser, LoginThrottleDep, SessionDep, SettingsDep
+from app.core.errors import Unauthorized, error_responses
 from app.core.security import create_access_token
 from app.core.text import NUL_MESSAGE
 from app.schemas.auth import Token, UserPublic
@@ -16,22 +16,32 @@ from app.services import users
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/token", responses={401: {"description": "Wrong email or password"}})
+@router.post("/token", responses=error_responses(401, 413, 422, 429))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    throttle: LoginThrottleDep,
 ) -> Token:
-    """Exchange an email (as `username`) and password for a bearer token."""
+    """Exchange an email (as `username`) and password for a bearer token (429 after repeated attempts)."""
     if "\x00" in form.username:
         # The same answer on both databases (PostgreSQL could not even compare it).
         raise RequestValidationError(
             [{"loc": ("body", "username"), "msg": NUL_MESSAGE, "type": "value_error"}]
         )
+    address = request.client.host if request.client else "unknown"
+    await throttle.attempt(email=form.username, address=address)
     user = await users.authenticate(session, email=form.username, password=form.password)
     if user is None:
         raise Unauthorized("wrong email or password")
+    await throttle.succeeded(email=form.username)
     assert settings.secret_key is not None
     token = create_access_token(
-        user.email, secret_key=settings.secret_key, expires_minutes=settings.access_token_expire_minutes
+        user.id,
+        user.token_version,
+        secret_key=settings.secret_key,
+        expires_minutes=settings.access_token_expire_minutes,
     )
     return Token(access_token=token)
 

@@ -156,10 +156,6 @@ class Settings(BaseSettings):
     def webhook_url(self) -> str:
         return f"{self.public_base_url}/webhook/retell"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 @lru_cache
 def get_settings() -> Settings:

@@ -1,7 +1,10 @@
 """Application settings: the only place that reads the environment."""
 
+import contextlib
+import os
 import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import limits
@@ -26,6 +29,9 @@ class Settings(BaseSettings):
     db_null_pool: bool = False
 
     secret_key: str | None = None
+    # Without SECRET_KEY outside production: the key generated once and kept here (git-ignored), so
+    # every worker, however the server was started, and every reload sign with the same key.
+    dev_secret_key_file: Path = Path(".secret_key")
     access_token_expire_minutes: int = Field(default=60, ge=1)
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
@@ -58,7 +64,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
-    _secret_key_generated: bool = PrivateAttr(default=False)
+    _secret_key_from_file: bool = PrivateAttr(default=False)
 
     @field_validator(
         "secret_key",
@@ -117,12 +123,10 @@ class Settings(BaseSettings):
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         elif self.secret_key is None:
-            if self.web_concurrency > 1:
-                # Each worker would invent its own key and refuse the others' tokens and webhooks.
-                raise ValueError("SECRET_KEY must be set when WEB_CONCURRENCY > 1")
-            # Logged at start-up (logging is not configured yet): tokens die with the process.
-            self.secret_key = secrets.token_urlsafe(48)
-            self._secret_key_generated = True
+            # Never a per-process random key: `uvicorn --workers 2` sets no WEB_CONCURRENCY to warn
+            # about, and workers with keys of their own refuse each other's tokens and webhooks.
+            self.secret_key = load_or_create_key(self.dev_secret_key_file)
+            self._secret_key_from_file = True
         return self
 
     @staticmethod
@@ -130,9 +134,9 @@ class Settings(BaseSettings):
         return value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH
 
     @property
-    def secret_key_generated(self) -> bool:
-        """True when SECRET_KEY was unset and a random per-process key is in use."""
-        return self._secret_key_generated
+    def secret_key_from_file(self) -> bool:
+        """True when SECRET_KEY was unset and the key kept in `dev_secret_key_file` is used."""
+        return self._secret_key_from_file
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -155,6 +159,35 @@ class Settings(BaseSettings):
     @property
     def webhook_url(self) -> str:
         return f"{self.public_base_url}/webhook/retell"
+
+
+def load_or_create_key(path: Path) -> str:
+    """The key kept in `path`, created on first use; processes starting together all get the same one.
+
+    The key is written whole to a private temporary file and then hard-linked into place: linking
+    never replaces an existing file, so exactly one process's key wins and nobody reads a half-written one.
+    """
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        if path.exists():
+            return _read_key(path)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48) + "\n")
+        with contextlib.suppress(FileExistsError):  # another process got there first: its key wins
+            os.link(temporary, path)
+        return _read_key(path)
+    except OSError as exc:
+        raise ValueError(f"cannot keep the development key in {path} ({exc}); set SECRET_KEY") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{path} does not hold a usable key: delete it, or set SECRET_KEY")
+    return key
 
 
 @lru_cache

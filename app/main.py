@@ -38,9 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        if settings.secret_key_generated:
-            logger.warning(
-                "SECRET_KEY is not set: using a random key, so logins end when the server restarts"
+        if settings.secret_key_from_file:
+            logger.info(
+                "SECRET_KEY is not set: using the development key kept in {}", settings.dev_secret_key_file
             )
         engine = create_engine(settings)
         session_maker = create_session_maker(engine)

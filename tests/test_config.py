@@ -1,9 +1,17 @@
 """Settings: defaults, mode selection, and what production refuses."""
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from app.config import Settings
+
+
+@pytest.fixture(autouse=True)
+def _key_file_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Settings without SECRET_KEY keep a development key in a file: here, never in the checkout.
+    monkeypatch.setenv("DEV_SECRET_KEY_FILE", str(tmp_path / ".secret_key"))
 
 
 def settings(**values: object) -> Settings:
@@ -21,7 +29,7 @@ def test_defaults_need_no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
     s = settings()
-    assert s.secret_key_generated
+    assert s.secret_key_from_file
     assert s.database_url == "sqlite+aiosqlite:///./voice_agent.db"
     assert s.access_token_expire_minutes == 60
     assert s.cors_origin_list == ["http://localhost:5173"]
@@ -31,12 +39,7 @@ def test_defaults_need_no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.effective_retell_mode == "simulated"
     assert s.effective_extractor == "rules"
     assert s.secret_key and len(s.secret_key) >= 32
-    assert not settings(secret_key="k" * 40).secret_key_generated
-
-
-def test_random_development_secret_differs_per_process_settings() -> None:
-    first, second = settings(), settings()
-    assert first.secret_key != second.secret_key
+    assert not settings(secret_key="k" * 40).secret_key_from_file
 
 
 def test_keys_select_live_modes_and_explicit_modes_win() -> None:
@@ -98,11 +101,38 @@ def test_a_copied_env_example_with_blank_values_starts(monkeypatch: pytest.Monke
     for name in ("SECRET_KEY", "RETELL_MODE", "EXTRACTOR", "RETELL_FROM_NUMBER", "ADMIN_PASSWORD"):
         monkeypatch.setenv(name, "")
     s = settings()
-    assert s.secret_key_generated and s.secret_key
+    assert s.secret_key_from_file and s.secret_key
     assert (s.retell_mode, s.extractor, s.retell_from_number, s.admin_password) == (None, None, None, None)
 
 
-def test_several_workers_need_a_shared_secret_key() -> None:
-    with pytest.raises(ValidationError, match="WEB_CONCURRENCY"):
-        settings(web_concurrency=2)
-    assert settings(web_concurrency=2, secret_key="k" * 40).web_concurrency == 2
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_without_secret_key_every_process_uses_the_same_kept_key(environment: str, tmp_path: Path) -> None:
+    # Not a random key per process: two workers (two Settings) must sign alike, in any environment.
+    key_file = tmp_path / "keys" / ".secret_key"
+    key_file.parent.mkdir()
+    first = settings(environment=environment, dev_secret_key_file=key_file, web_concurrency=2)
+    second = settings(environment=environment, dev_secret_key_file=key_file)
+    assert first.secret_key == second.secret_key == key_file.read_text().strip()
+    assert len(first.secret_key or "") >= 32
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in key_file.parent.iterdir()] == [".secret_key"]  # no temporary left
+
+
+def test_an_explicit_secret_key_wins_and_writes_no_file(tmp_path: Path) -> None:
+    s = settings(secret_key="k" * 40, dev_secret_key_file=tmp_path / "unused")
+    assert s.secret_key == "k" * 40
+    assert not (tmp_path / "unused").exists()
+
+
+def test_an_unusable_key_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "short").write_text("abc\n")
+    with pytest.raises(ValidationError, match="usable key"):
+        settings(dev_secret_key_file=tmp_path / "short")
+    with pytest.raises(ValidationError, match="set SECRET_KEY"):
+        settings(dev_secret_key_file=tmp_path / "missing-dir" / ".secret_key")
+
+
+def test_production_never_falls_back_to_a_key_file(tmp_path: Path) -> None:
+    (tmp_path / ".secret_key").write_text("s" * 48 + "\n")
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        settings(environment="production", dev_secret_key_file=tmp_path / ".secret_key")

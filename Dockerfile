@@ -14,8 +14,8 @@ COPY app ./app
 RUN useradd --create-home --uid 10001 app && chown -R app /app
 USER app
 
-# One process fills one core: raise WEB_CONCURRENCY to the cores you have (SECRET_KEY must then be set,
-# so all workers accept the same tokens). Extraction stays exactly-once across workers (see README).
+# One process fills one core: raise WEB_CONCURRENCY to the cores you have (all workers sign with
+# SECRET_KEY, or outside production with the one key kept in /app/.secret_key). Extraction stays exactly-once across workers (see README).
 # Keep-alive above common load-balancer idle timeouts (60 s), so a reused connection is never cut.
 ENV PORT=8000 WEB_CONCURRENCY=1
 EXPOSE 8000

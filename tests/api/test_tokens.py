@@ -125,7 +125,7 @@ async def test_unknown_and_known_emails_take_the_same_time(client: httpx.AsyncCl
     known = await median_login_seconds([ADMIN_EMAIL] * 5)
     unknown = await median_login_seconds([f"nobody-{n}@example.com" for n in range(5)])
     # Before: 4.5 ms for an unknown email against ~100 ms for a known one (argon2).
-    assert 0.5 < unknown / known < 2, (unknown, known)
+    assert 1 / 3 < unknown / known < 3, (unknown, known)
     assert ADMIN_PASSWORD  # the known account really exists: the right password logs in
     assert (
         await client.post("/api/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})

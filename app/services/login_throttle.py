@@ -72,7 +72,7 @@ class LoginThrottle:
             for item, key in refused:
                 stats = await self._use(Limiter.get_window_stats, item, key)
                 retry_after = max(retry_after, math.ceil(stats.reset_time - time.time()))
-            logger.warning("login throttled for {} ({} s)", ", ".join(key for _, key in refused), retry_after)
+            logger.info("login throttled for {} ({} s)", ", ".join(key for _, key in refused), retry_after)
             raise TooManyLoginAttempts(retry_after)
 
     async def succeeded(self, *, email: str) -> None:

@@ -19,7 +19,6 @@ from app.core.logging import configure_logging
 from app.extraction.factory import build_extractor
 from app.retell.factory import build_retell_gateway
 from app.services import agent_configs, post_processing, users
-from app.services.calls import STALE_EXTRACTION
 
 DESCRIPTION = """\
 Backend of the dispatch voice agent: configure the agent, start test calls to drivers,
@@ -52,20 +51,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retell.mode,
             extractor.name if extractor else "not configured",
         )
-        recovery = asyncio.create_task(
-            post_processing.recover_pending(
-                session_maker=session_maker,
-                extractor=extractor,
-                settings=settings,
-                stale_after=STALE_EXTRACTION,
-            )
+        # Every process sweeps for calls a dead or cut-off process left mid-extraction: no restart needed.
+        sweeper = post_processing.ExtractionSweeper(
+            session_maker=session_maker, extractor=extractor, settings=settings
         )
+        sweeping = asyncio.create_task(sweeper.run_forever())
         try:
             scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings)
             yield {"context": AppContext(settings, session_maker, retell, extractor, scheduler)}
         finally:
-            recovery.cancel()
-            await asyncio.gather(recovery, return_exceptions=True)
+            sweeping.cancel()
+            await asyncio.gather(sweeping, return_exceptions=True)
+            await sweeper.aclose()
             await retell.aclose()
             if extractor is not None:
                 await extractor.aclose()

@@ -4,6 +4,7 @@ initdb/pg_ctl come from /usr/lib/postgresql/*/bin (or PATH). PostgreSQL refuses 
 under root every command runs as the `postgres` user through `runuser`.
 """
 
+import contextlib
 import glob
 import os
 import shutil
@@ -100,15 +101,11 @@ class PrivateCluster:
 
     def resume(self) -> None:
         for pid in self._frozen:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         self._frozen = []
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
             self.stop()
-        except (subprocess.SubprocessError, OSError):
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     db_null_pool: bool = False
     # Bounded waits (seconds): a hung or unreachable database is a 503 within a few seconds, never a hang.
     db_connect_timeout_seconds: float = Field(default=2.0, gt=0)
-    db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=1.0, gt=0)
     db_statement_timeout_seconds: float = Field(default=3.0, gt=0)
 
     secret_key: str | None = None

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.config import Settings
 from tests.faults.conftest import (
     LEASE_SECONDS,
     SWEEP_SECONDS,
@@ -63,3 +64,14 @@ async def test_a_call_whose_process_is_killed_mid_llm_call_is_completed_by_anoth
     # The survivor takes over once the lease lapses, at its next sweep: seconds, with no restart.
     assert finished_in < LEASE_SECONDS + SWEEP_SECONDS + 3.0, finished_in
     print(f"killed mid-extraction: completed by the other process {finished_in:.1f} s later")
+
+
+def test_the_default_windows_keep_the_promises_in_the_readme() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    # A stranded call is taken over within a minute of its lease's last renewal.
+    assert settings.extraction_lease_seconds + settings.extraction_sweep_seconds < 60
+    # A hung database holds a request for at most a pool wait plus one connect or statement timeout.
+    worst = settings.db_pool_timeout_seconds + max(
+        settings.db_connect_timeout_seconds, settings.db_statement_timeout_seconds
+    )
+    assert worst < 5

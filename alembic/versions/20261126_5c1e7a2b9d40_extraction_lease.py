@@ -17,8 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Nullable: a call `processing` without a lease (claimed before this migration) counts as lapsed,
-    # so the first sweep after the upgrade finishes it.
+    # Nullable: a call `processing` without a lease (claimed before this migration) counts as lapsed
+    # a minute after its last update, so a sweep after the upgrade finishes it.
     with op.batch_alter_table('calls', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True))
 

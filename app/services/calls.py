@@ -20,7 +20,7 @@ from app.models.call import statuses_before
 from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs
-from app.services.post_processing import lease_lapsed
+from app.services.post_processing import has_lapsed, lease_lapsed
 
 MAX_PAGE_SIZE = 100
 # Prompt variables the seeded prompt refers to; Retell would read an unset one out loud as "{{origin}}".
@@ -224,8 +224,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -> Call:
     """Put a call with a transcript back to `ended` so the extractor runs again."""
     call = await get_call(session, call_id)
-    lapsed = call.lease_expires_at is None or call.lease_expires_at < utcnow()
-    if call.status == CallStatus.PROCESSING and not lapsed:
+    if call.status == CallStatus.PROCESSING and not has_lapsed(call, utcnow()):
         raise ExtractionRunning("an extraction is already running for this call")
     if not call.transcript:
         raise NothingToExtract(f"call is {call.status} and has no transcript to extract from")

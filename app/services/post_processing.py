@@ -34,16 +34,29 @@ MAX_SAVE_PAUSE_SECONDS = 5.0
 # On shutdown a worker hands its call back at once, if the database answers within this.
 RELEASE_TIMEOUT_SECONDS = 2.0
 
+# A `processing` call with no lease at all (claimed before leases existed, or set by hand) is judged
+# by its last update instead.
+UNLEASED_GRACE = timedelta(minutes=1)
+
 T = TypeVar("T")
 
 
 def lease_lapsed(now: datetime) -> ColumnElement[bool]:
-    """A `processing` call whose worker stopped renewing its lease: the process died or lost the database.
-
-    A call claimed before leases existed has none, and counts as lapsed.
-    """
+    """A `processing` call whose worker stopped renewing its lease: the process died or lost the database."""
     lease = col(Call.lease_expires_at)
-    return and_(col(Call.status) == CallStatus.PROCESSING, or_(lease.is_(None), lease < now))
+    return and_(
+        col(Call.status) == CallStatus.PROCESSING,
+        or_(lease < now, and_(lease.is_(None), col(Call.updated_at) < now - UNLEASED_GRACE)),
+    )
+
+
+def has_lapsed(call: Call, now: datetime) -> bool:
+    """`lease_lapsed`, for a call already loaded."""
+    if call.status != CallStatus.PROCESSING:
+        return False
+    if call.lease_expires_at is None:
+        return call.updated_at < now - UNLEASED_GRACE
+    return call.lease_expires_at < now
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -94,14 +107,10 @@ async def run_extraction(
         transcript, claim_number = claim
         lease = Lease(session_maker, call_id, claim_number, settings)
         try:
-            saved = await lease.hold(
-                _extract_and_save(lease, transcript, extractor=extractor, settings=settings)
-            )
+            await lease.hold(_extract_and_save(lease, transcript, extractor=extractor, settings=settings))
         except asyncio.CancelledError:
             await lease.release()  # shutting down: hand the call back now rather than when the lease lapses
             raise
-        if saved is None:
-            log.warning("call {} was taken over while extracting; stopping", call_id)
     except Exception as exc:
         if is_database_unavailable(exc):
             log.warning(
@@ -174,7 +183,12 @@ class Lease:
         renewing = asyncio.ensure_future(self._renew_until_lost())
         try:
             await asyncio.wait({working, renewing}, return_when=asyncio.FIRST_COMPLETED)
-            return working.result() if working.done() else None
+            if working.done():
+                return working.result()
+            logger.bind(call_id=str(self.call_id)).warning(
+                "call {} was taken over while extracting; stopping", self.call_id
+            )
+            return None
         finally:
             for task in (working, renewing):
                 task.cancel()

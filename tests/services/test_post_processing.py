@@ -133,23 +133,35 @@ async def test_a_sweep_takes_ended_and_lapsed_calls_and_leaves_live_ones(
     live = await add_call(maker, CallStatus.PROCESSING)
     done = await add_call(maker, CallStatus.COMPLETED)
     no_transcript = await add_call(maker, CallStatus.ENDED, transcript=None)
+    # Claimed without a lease (before leases existed): judged by the last update.
+    unleased_recent = await add_call(maker, CallStatus.PROCESSING)
+    unleased_old = await add_call(maker, CallStatus.PROCESSING)
     await lapse_lease(maker, lapsed)  # claimed by a process that died
     async with session_scope(maker) as session:
         soon = datetime.now(UTC) + timedelta(minutes=1)
         await session.exec(update(Call).where(col(Call.id) == live).values(lease_expires_at=soon))
+        long_ago = datetime.now(UTC) - timedelta(hours=1)
+        await session.exec(
+            update(Call)
+            .where(col(Call.id) == unleased_old)
+            .values(lease_expires_at=None, updated_at=long_ago)
+        )
     extractor = FixedExtractor()
     sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
-    assert await sweeper.sweep() == 2
+    assert await sweeper.sweep() == 3
+    taken = (ended, lapsed, unleased_old)
     for _ in range(200):  # the sweep starts extractions in the background
-        if [(await load(maker, call_id))[0].status for call_id in (ended, lapsed)] == ["completed"] * 2:
+        if [(await load(maker, call_id))[0].status for call_id in taken] == ["completed"] * 3:
             break
         await asyncio.sleep(0.05)
     await sweeper.aclose()
-    assert extractor.calls == 2
+    assert extractor.calls == 3
     expected = {
         ended: "completed",
         lapsed: "completed",
+        unleased_old: "completed",
         live: "processing",
+        unleased_recent: "processing",
         done: "completed",
         no_transcript: "ended",
     }

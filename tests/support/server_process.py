@@ -1,6 +1,7 @@
 """The app as a real server process (uvicorn in a subprocess), so a test can SIGKILL it mid-work."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,6 +63,7 @@ class ServerProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-5000:]

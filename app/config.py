@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_null_pool: bool = False
+    # Bounded waits (seconds): a hung or unreachable database is a 503 within a few seconds, never a hang.
+    db_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=1.0, gt=0)
+    db_statement_timeout_seconds: float = Field(default=3.0, gt=0)
 
     secret_key: str | None = None
     # Without SECRET_KEY outside production: the key generated once and kept here (git-ignored), so
@@ -52,6 +56,7 @@ class Settings(BaseSettings):
     retell_api_key: str | None = None
     retell_base_url: str | None = None
     retell_from_number: str | None = None
+    retell_timeout_seconds: float = Field(default=20.0, gt=0)
     simulated_call_seconds: float = Field(default=4.0, ge=0)
 
     extractor: Literal["openai", "rules"] | None = None
@@ -60,6 +65,12 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     extraction_max_attempts: int = Field(default=3, ge=1, le=10)
     extraction_backoff_seconds: float = Field(default=1.0, ge=0)
+    openai_timeout_seconds: float = Field(default=60.0, gt=0)
+    # An extraction holds a lease it renews while it works; every process sweeps for lapsed leases and
+    # unclaimed ended calls, so a call whose process died is finished within lease + sweep seconds.
+    extraction_lease_seconds: float = Field(default=30.0, gt=0)
+    extraction_sweep_seconds: float = Field(default=15.0, gt=0)
+    extraction_save_retry_seconds: float = Field(default=60.0, ge=0)
 
     log_level: str = "INFO"
     log_json: bool = False

@@ -21,7 +21,6 @@ from app.extraction.factory import build_extractor
 from app.retell.factory import build_retell_gateway
 from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from app.services import agent_configs, post_processing, users
-from app.services.calls import STALE_EXTRACTION
 from app.services.login_throttle import LoginThrottle
 
 DESCRIPTION = """\
@@ -55,15 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retell.mode,
             extractor.name if extractor else "not configured",
         )
-        recovery = asyncio.create_task(
-            post_processing.recover_pending(
-                session_maker=session_maker,
-                extractor=extractor,
-                settings=settings,
-                stale_after=STALE_EXTRACTION,
-            )
+        # Every process sweeps for calls a dead or cut-off process left mid-extraction: no restart needed.
+        sweeper = post_processing.ExtractionSweeper(
+            session_maker=session_maker, extractor=extractor, settings=settings
         )
         login_throttle = LoginThrottle(settings)
+        sweeping = asyncio.create_task(sweeper.run_forever())
         try:
             scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings)
             yield {
@@ -71,8 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
         finally:
             login_throttle.close()
-            recovery.cancel()
-            await asyncio.gather(recovery, return_exceptions=True)
+            sweeping.cancel()
+            await asyncio.gather(sweeping, return_exceptions=True)
+            await sweeper.aclose()
             await retell.aclose()
             if extractor is not None:
                 await extractor.aclose()

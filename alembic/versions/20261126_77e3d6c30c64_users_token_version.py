@@ -1,7 +1,7 @@
 """users.token_version: tokens are revoked by deactivation, reactivation and password changes
 
 Revision ID: 77e3d6c30c64
-Revises: 86e09a0abeb6
+Revises: 5c1e7a2b9d40
 Create Date: 2026-11-26 15:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '77e3d6c30c64'
-down_revision: str | None = '86e09a0abeb6'
+down_revision: str | None = '5c1e7a2b9d40'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,15 +6,18 @@ a request's session dependency commits after the handler and before the response
 a multi-step use case) or rolls it back when it raises.
 """
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
@@ -23,42 +26,101 @@ SessionMaker = async_sessionmaker[AsyncSession]
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Build the engine for the configured database, pooled for a long-running server."""
+    """Build the engine for the configured database, pooled, with every wait bounded.
+
+    Connecting, waiting for a pooled connection and each statement all have a timeout (settings), so
+    a database that is down or hung turns into an error within seconds, which callers answer as a 503.
+    """
     url = settings.database_url
     if url.startswith("sqlite"):
-        # SQLite serialises writers; a busy timeout makes concurrent webhooks wait instead of failing.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # SQLite serialises writers; a busy timeout makes concurrent webhooks wait briefly instead of failing.
+        busy_seconds = settings.db_statement_timeout_seconds
+        # An in-memory database lives in one shared connection (no pool, so no pool timeout).
+        pooled = ":memory:" not in url and "mode=memory" not in url
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": busy_seconds},
+            hide_parameters=True,
+            **({"pool_timeout": settings.db_pool_timeout_seconds} if pooled else {}),
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_seconds))
         return engine
+    timeouts: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout_seconds,  # connecting, including authentication
+        "command_timeout": settings.db_statement_timeout_seconds,  # client side: holds when the server hangs
+    }
     if settings.db_null_pool:
         # Supabase's transaction pooler (port 6543) hands each transaction to any backend:
         # no client-side pool and no prepared-statement cache, or statements collide.
-        return create_async_engine(
+        engine = create_async_engine(
             url,
             poolclass=NullPool,
             hide_parameters=True,
             connect_args={
+                **timeouts,
                 "statement_cache_size": 0,
                 "prepared_statement_cache_size": 0,
                 # Unique names, so two clients' statements never collide on one pooled backend.
                 "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4()}__",
             },
         )
-    return create_async_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
-        hide_parameters=True,  # parameters hold transcripts and password hashes: keep them out of logs
-    )
+    else:
+        statement_ms = int(settings.db_statement_timeout_seconds * 1000)
+        engine = create_async_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            pool_pre_ping=True,
+            hide_parameters=True,  # parameters hold transcripts and password hashes: keep them out of logs
+            # The server cancels a slow statement too, so it stops holding locks and a backend.
+            connect_args={**timeouts, "server_settings": {"statement_timeout": str(statement_ms)}},
+        )
+    event.listen(engine.sync_engine, "handle_error", _timeout_is_a_disconnect)
+    event.listen(engine.sync_engine.pool, "invalidate", _drop_timed_out_connection)
+    return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(busy_seconds: float) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        cursor.close()
+
+    return on_connect
+
+
+def _timeout_is_a_disconnect(context: ExceptionContext) -> None:
+    # A statement that timed out leaves its connection mid-protocol with a server that may never answer:
+    # discard it (and the pool's older connections) instead of handing it to the next request.
+    if isinstance(context.original_exception, TimeoutError):
+        context.is_disconnect = True
+
+
+def _drop_timed_out_connection(dbapi_connection: Any, _record: ConnectionPoolEntry, exc: Any) -> None:
+    # SQLAlchemy closes an invalidated connection politely and waits up to 2 s for a hung server to
+    # acknowledge; after a timeout or a cancellation, cut it at once so the error reaches the client now.
+    if isinstance(exc, TimeoutError | asyncio.CancelledError):
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and hasattr(driver, "terminate"):
+            driver.terminate()
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "the database is down, hung or overloaded": worth a retry, a 503."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        # 08 connection exception, 53 insufficient resources, 57 operator intervention (statement timeout,
+        # shutdown), 40001/40P01 serialization failure and deadlock: all pass if tried again.
+        if sqlstate[:2] in {"08", "53", "57"} or sqlstate in {"40001", "40P01"}:
+            return True
+        return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    # A pool checkout that timed out; a refused or dropped socket; a driver-side timeout.
+    return isinstance(exc, sa_exc.TimeoutError | OSError | TimeoutError)
 
 
 def dialect_insert(session: AsyncSession) -> Any:

@@ -8,8 +8,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+
+from app.core.database import is_database_unavailable
+
+# What a 503 for a database outage tells the client (and Retell) to wait before trying again.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class AppError(Exception):
@@ -90,12 +96,13 @@ async def _database_error_handler(_request: Request, exc: Exception) -> JSONResp
             ),
             status_code=422,
         )
-    if isinstance(exc, ConnectionError | TimeoutError | OperationalError | InterfaceError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
-        logger.error("database unreachable: {}", type(orig).__name__)
+    if is_database_unavailable(exc):
+        # Down, hung (a timeout) or overloaded: the client, and Retell, should simply try again.
+        logger.error("database unavailable: {}", type(orig).__name__)
         return JSONResponse(
-            error_body("DatabaseUnavailable", "the database did not answer; try again"), status_code=503
+            error_body("DatabaseUnavailable", "the database did not answer; try again"),
+            status_code=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
     # Anything else is a bug: keep the traceback (parameters are hidden by the engine).
     logger.opt(exception=exc).error("unexpected database error")
@@ -105,8 +112,10 @@ async def _database_error_handler(_request: Request, exc: Exception) -> JSONResp
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error_handler)
     app.add_exception_handler(DBAPIError, _database_error_handler)
-    # A refused connection surfaces from the driver as a plain ConnectionError, not a DBAPIError.
-    app.add_exception_handler(ConnectionError, _database_error_handler)
+    # A refused connection surfaces from the driver as a plain OSError, a hung database as a TimeoutError
+    # (statement or connect timeout) or SQLAlchemy's TimeoutError (no pooled connection freed in time).
+    for error in (OSError, TimeoutError, PoolTimeout):
+        app.add_exception_handler(error, _database_error_handler)
     app.add_exception_handler(HTTPException, _http_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
 

@@ -18,5 +18,8 @@ def build_extractor(settings: Settings) -> Extractor | None:
     from app.extraction.llm import LLMExtractor
 
     return LLMExtractor(
-        api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.openai_model
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        model=settings.openai_model,
+        timeout_seconds=settings.openai_timeout_seconds,
     )

@@ -1,11 +1,13 @@
 """The production extractor: instructor over AsyncOpenAI chat completions (any OpenAI-compatible server)."""
 
+import httpx
 import instructor
 from openai import AsyncOpenAI
 
 from app.schemas.extraction import CallExtraction
 
-LLM_TIMEOUT_SECONDS = 60.0
+# Reaching the server at all should be quick; the answer itself may take up to OPENAI_TIMEOUT_SECONDS.
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 SYSTEM_PROMPT = """\
 You read the transcript of a phone call between Dispatch's voice agent ("Agent") and a truck driver ("User")
@@ -36,10 +38,13 @@ class LLMExtractor:
 
     name = "openai"
 
-    def __init__(self, *, api_key: str, base_url: str | None, model: str) -> None:
+    def __init__(self, *, api_key: str, base_url: str | None, model: str, timeout_seconds: float) -> None:
         # Retries are the caller's (bounded, with backoff, and recorded on the call), not the SDK's.
         self._openai = AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=LLM_TIMEOUT_SECONDS, max_retries=0
+            api_key=api_key,
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds)),
+            max_retries=0,
         )
         self._client = instructor.from_openai(self._openai, mode=instructor.Mode.TOOLS)
         self.model = model

@@ -70,6 +70,9 @@ class Call(IdMixin, TimestampMixin, table=True):
     # Why the call is where it is: the Retell or LLM error, or "extraction not configured".
     status_detail: str | None = Field(default=None, sa_type=sa.Text)
     extraction_attempts: int = Field(default=0)
+    # While `processing`: until when the extraction that claimed the call holds it. Its worker renews the
+    # lease as it goes; once it lapses, any process may take the call over (see services/post_processing).
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CallResult(IdMixin, TimestampMixin, table=True):

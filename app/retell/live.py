@@ -2,6 +2,7 @@
 
 from typing import Any, Literal
 
+import httpx
 import retell
 from loguru import logger
 from retell import AsyncRetell
@@ -10,8 +11,8 @@ from app.core.errors import Conflict, UpstreamError
 from app.models import AgentConfig
 from app.retell.gateway import CallRequest, RetellAgentIds, StartedCall
 
-RETELL_TIMEOUT_SECONDS = 20.0
 RETELL_MAX_RETRIES = 2
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def build_llm_payload(config: AgentConfig) -> dict[str, Any]:
@@ -76,13 +77,13 @@ class LiveRetell:
 
     mode: Literal["live", "simulated"] = "live"
 
-    def __init__(self, *, api_key: str | None, base_url: str | None) -> None:
+    def __init__(self, *, api_key: str | None, base_url: str | None, timeout_seconds: float = 20.0) -> None:
         self._api_key = api_key
         self._client = (
             AsyncRetell(
                 api_key=api_key,
                 base_url=base_url,
-                timeout=RETELL_TIMEOUT_SECONDS,
+                timeout=httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds)),
                 max_retries=RETELL_MAX_RETRIES,
             )
             if api_key

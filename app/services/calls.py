@@ -4,7 +4,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from loguru import logger
 from sqlalchemy import and_, or_, update
@@ -20,10 +20,9 @@ from app.models.call import statuses_before
 from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs
+from app.services.post_processing import has_lapsed, lease_lapsed
 
 MAX_PAGE_SIZE = 100
-# An extraction still `processing` this long after its last update died with its process.
-STALE_EXTRACTION = timedelta(minutes=10)
 # Prompt variables the seeded prompt refers to; Retell would read an unset one out loud as "{{origin}}".
 DEFAULT_PROMPT_VARIABLES = {"origin": "unknown", "destination": "unknown", "gps_location": "unknown"}
 
@@ -225,8 +224,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -> Call:
     """Put a call with a transcript back to `ended` so the extractor runs again."""
     call = await get_call(session, call_id)
-    stalled = call.status == CallStatus.PROCESSING and call.updated_at < utcnow() - STALE_EXTRACTION
-    if call.status == CallStatus.PROCESSING and not stalled:
+    if call.status == CallStatus.PROCESSING and not has_lapsed(call, utcnow()):
         raise ExtractionRunning("an extraction is already running for this call")
     if not call.transcript:
         raise NothingToExtract(f"call is {call.status} and has no transcript to extract from")
@@ -240,14 +238,12 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
             col(Call.id) == call.id,
             or_(
                 col(Call.status).in_([CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NOT_CONNECTED]),
-                # An extraction whose process died: take it over (its late writes are then refused).
-                and_(
-                    col(Call.status) == CallStatus.PROCESSING,
-                    col(Call.updated_at) < utcnow() - STALE_EXTRACTION,
-                ),
+                # An extraction whose worker stopped renewing its lease: take it over at once (the
+                # next claim bumps the claim number, so that worker's late writes are refused).
+                lease_lapsed(utcnow()),
             ),
         )
-        .values(status=CallStatus.ENDED.value, status_detail=None, call_outcome=None)
+        .values(status=CallStatus.ENDED.value, status_detail=None, call_outcome=None, lease_expires_at=None)
     )
     if claimed.rowcount != 1:
         raise ExtractionRunning("an extraction started for this call just now")

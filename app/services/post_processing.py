@@ -1,25 +1,69 @@
-"""Post-processing: turn an ended call's transcript into its structured result, exactly once."""
+"""Post-processing: turn an ended call's transcript into its structured result, exactly once, always.
+
+Claiming a call takes a lease (`calls.lease_expires_at`) that the worker renews while it works, the
+LLM call included. Every process runs a sweeper that takes over lapsed leases and ended calls nobody
+claimed, so an extraction whose process died, or lost the database, is finished by whichever process
+is alive within `EXTRACTION_LEASE_SECONDS + EXTRACTION_SWEEP_SECONDS`, with no restart.
+"""
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from fastapi import BackgroundTasks
 from loguru import logger
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.core.database import SessionMaker, session_scope
+from app.core.database import SessionMaker, is_database_unavailable, session_scope
 from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.schemas.extraction import CallExtraction
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
+# Calls one sweep starts at most, per process; the next sweep (or another process) takes the rest.
+SWEEP_BATCH = 20
+# Saving a result during a database outage is retried with doubling pauses up to this long.
+MAX_SAVE_PAUSE_SECONDS = 5.0
+# On shutdown a worker hands its call back at once, if the database answers within this.
+RELEASE_TIMEOUT_SECONDS = 2.0
+
+# A `processing` call with no lease at all (claimed before leases existed, or set by hand) is judged
+# by its last update instead.
+UNLEASED_GRACE = timedelta(minutes=1)
+
+T = TypeVar("T")
+
+
+def lease_lapsed(now: datetime) -> ColumnElement[bool]:
+    """A `processing` call whose worker stopped renewing its lease: the process died or lost the database."""
+    lease = col(Call.lease_expires_at)
+    return and_(
+        col(Call.status) == CallStatus.PROCESSING,
+        or_(lease < now, and_(lease.is_(None), col(Call.updated_at) < now - UNLEASED_GRACE)),
+    )
+
+
+def has_lapsed(call: Call, now: datetime) -> bool:
+    """`lease_lapsed`, for a call already loaded."""
+    if call.status != CallStatus.PROCESSING:
+        return False
+    if call.lease_expires_at is None:
+        return call.updated_at < now - UNLEASED_GRACE
+    return call.lease_expires_at < now
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Waiting for an extraction and held by no live worker."""
+    return and_(
+        col(Call.transcript).is_not(None), or_(col(Call.status) == CallStatus.ENDED, lease_lapsed(now))
+    )
 
 
 @dataclass(frozen=True)
@@ -43,84 +87,62 @@ class ExtractionScheduler:
 async def run_extraction(
     call_id: uuid.UUID, *, session_maker: SessionMaker, extractor: Extractor | None, settings: Settings
 ) -> None:
-    """Background task: claim the call, extract with bounded retries, store the result.
+    """Claim the call, extract with bounded retries while holding the lease, store the result.
 
-    The claim is a compare-and-set on the status (`ended` -> `processing`) in the database, so however
-    many deliveries, retries or server processes schedule this for one call, only one runs it.
+    The claim is a compare-and-set in the database (`ended`, or `processing` with a lapsed lease, ->
+    `processing` with a fresh lease and the next claim number), so however many deliveries, sweeps or
+    processes ask for one call, one worker holds it at a time, and only the current holder may write.
+    Never raises: a failure leaves the call for the sweep.
     """
     log = logger.bind(call_id=str(call_id))
-    if extractor is None:
-        async with session_scope(session_maker) as session:
-            await session.exec(
-                update(Call)
-                .where(col(Call.id) == call_id, col(Call.status) == CallStatus.ENDED)
-                .values(status_detail=NOT_CONFIGURED)
+    try:
+        if extractor is None:
+            await _note_not_configured(session_maker, call_id)
+            log.warning("call {} ended but {}", call_id, NOT_CONFIGURED)
+            return
+        claim = await _claim(session_maker, call_id, settings=settings)
+        if claim is None:
+            log.debug("call {} is not waiting for extraction; nothing to do", call_id)
+            return
+        transcript, claim_number = claim
+        lease = Lease(session_maker, call_id, claim_number, settings)
+        try:
+            await lease.hold(_extract_and_save(lease, transcript, extractor=extractor, settings=settings))
+        except asyncio.CancelledError:
+            await lease.release()  # shutting down: hand the call back now rather than when the lease lapses
+            raise
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            log.warning(
+                "call {}: the database is unavailable ({}); the sweep retries", call_id, type(exc).__name__
             )
-        log.warning("call {} ended but {}", call_id, NOT_CONFIGURED)
-        return
-    claim = await _claim(session_maker, call_id)
-    if claim is None:
-        log.debug("call {} is not waiting for extraction; nothing to do", call_id)
-        return
-    transcript, claim_number = claim
-    # Write only while this claim still holds: a reprocess may have taken over a claim thought dead.
-    still_ours = (
-        col(Call.id) == call_id,
-        col(Call.status) == CallStatus.PROCESSING,
-        col(Call.extraction_attempts) == claim_number,
-    )
-
-    async def renew_claim() -> bool:
-        """Touch the claim before each attempt, so a slow but live extraction never looks stalled."""
-        async with session_scope(session_maker) as session:
-            touched = await session.exec(update(Call).where(*still_ours).values(updated_at=utcnow()))
-        return touched.rowcount == 1
-
-    extraction = await _extract_with_retries(
-        call_id, transcript, extractor=extractor, settings=settings, renew_claim=renew_claim
-    )
-    if extraction is None:
-        log.warning("call {} was taken over while extracting; stopping", call_id)
-        return
-    async with session_scope(session_maker) as session:
-        if isinstance(extraction, CallExtraction):
-            outcome = extraction.result.call_outcome
-            done = await session.exec(
-                update(Call)
-                .where(*still_ours)
-                .values(status=CallStatus.COMPLETED.value, call_outcome=outcome, status_detail=None)
-            )
-            if done.rowcount == 1:
-                await _store_result(session, call_id, extraction, extractor_name=extractor.name)
-                log.info("call {} completed: {}", call_id, outcome)
         else:
-            done = await session.exec(
-                update(Call)
-                .where(*still_ours)
-                .values(status=CallStatus.FAILED.value, status_detail=extraction, call_outcome=None)
-            )
-            if done.rowcount == 1:
-                # A failed re-run must not leave the previous result looking current.
-                await session.exec(delete(CallResult).where(col(CallResult.call_id) == call_id))
-                log.error("call {} extraction failed for good: {}", call_id, extraction)
-        if done.rowcount != 1:
-            log.warning("call {} was taken over while extracting; this result is dropped", call_id)
+            log.opt(exception=exc).error("call {}: extraction crashed; the sweep retries", call_id)
 
 
-async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> tuple[str, int] | None:
-    """Take the call for extraction: its transcript and this claim's attempt number, or None if taken."""
+async def _note_not_configured(session_maker: SessionMaker, call_id: uuid.UUID) -> None:
+    async with session_scope(session_maker) as session:
+        await session.exec(
+            update(Call)
+            .where(col(Call.id) == call_id, col(Call.status) == CallStatus.ENDED)
+            .values(status_detail=NOT_CONFIGURED)
+        )
+
+
+async def _claim(
+    session_maker: SessionMaker, call_id: uuid.UUID, *, settings: Settings
+) -> tuple[str, int] | None:
+    """Take the call for extraction: its transcript and this claim's number, or None if someone holds it."""
+    now = utcnow()
     async with session_scope(session_maker) as session:
         claimed = await session.exec(
             update(Call)
-            .where(
-                col(Call.id) == call_id,
-                col(Call.status) == CallStatus.ENDED,
-                col(Call.transcript).is_not(None),
-            )
+            .where(col(Call.id) == call_id, _claimable(now))
             .values(
                 status=CallStatus.PROCESSING.value,
                 status_detail=None,
                 extraction_attempts=Call.extraction_attempts + 1,
+                lease_expires_at=now + timedelta(seconds=settings.extraction_lease_seconds),
             )
             .returning(col(Call.transcript), col(Call.extraction_attempts))
         )
@@ -129,19 +151,100 @@ async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> tuple[str, 
         return (row[0], row[1]) if row is not None else None
 
 
+@dataclass(frozen=True)
+class Lease:
+    """One worker's hold on one call: renewed while it works, and the condition of every write it makes."""
+
+    session_maker: SessionMaker
+    call_id: uuid.UUID
+    claim_number: int
+    settings: Settings
+
+    def still_ours(self) -> tuple[ColumnElement[bool], ...]:
+        # A takeover bumps the claim number, so a worker that lost its lease can never write again.
+        return (
+            col(Call.id) == self.call_id,
+            col(Call.status) == CallStatus.PROCESSING,
+            col(Call.extraction_attempts) == self.claim_number,
+        )
+
+    async def renew(self) -> bool:
+        """Push the expiry forward; False once another worker has taken the call over."""
+        expires = utcnow() + timedelta(seconds=self.settings.extraction_lease_seconds)
+        async with session_scope(self.session_maker) as session:
+            renewed = await session.exec(
+                update(Call).where(*self.still_ours()).values(lease_expires_at=expires)
+            )
+        return renewed.rowcount == 1
+
+    async def hold(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """Run `work` while renewing the lease; None, with `work` cancelled, if the call is taken over."""
+        working = asyncio.ensure_future(work)
+        renewing = asyncio.ensure_future(self._renew_until_lost())
+        try:
+            await asyncio.wait({working, renewing}, return_when=asyncio.FIRST_COMPLETED)
+            if working.done():
+                return working.result()
+            logger.bind(call_id=str(self.call_id)).warning(
+                "call {} was taken over while extracting; stopping", self.call_id
+            )
+            return None
+        finally:
+            for task in (working, renewing):
+                task.cancel()
+            await asyncio.gather(working, renewing, return_exceptions=True)
+
+    async def _renew_until_lost(self) -> None:
+        log = logger.bind(call_id=str(self.call_id))
+        while True:
+            await asyncio.sleep(self.settings.extraction_lease_seconds / 3)
+            try:
+                if not await self.renew():
+                    return
+            except Exception as exc:  # the database is away for a moment: keep working, renew next time
+                log.warning("could not renew the lease on call {}: {}", self.call_id, type(exc).__name__)
+
+    async def release(self) -> None:
+        """Hand the call back (`ended`, no lease) so any process takes it at once; best effort."""
+        try:
+            async with asyncio.timeout(RELEASE_TIMEOUT_SECONDS), session_scope(self.session_maker) as session:
+                await session.exec(
+                    update(Call)
+                    .where(*self.still_ours())
+                    .values(status=CallStatus.ENDED.value, lease_expires_at=None)
+                )
+        except Exception as exc:  # the lease lapses by itself and the sweep takes the call
+            logger.bind(call_id=str(self.call_id)).warning("could not release call {}: {}", self.call_id, exc)
+
+
+async def _extract_and_save(
+    lease: Lease, transcript: str, *, extractor: Extractor, settings: Settings
+) -> CallStatus | None:
+    """The extraction's outcome, stored; the status written, or None if the call was taken over."""
+    log = logger.bind(call_id=str(lease.call_id))
+    extraction = await _extract_with_retries(
+        lease.call_id, transcript, extractor=extractor, settings=settings
+    )
+    status = await _retry_while_database_unavailable(
+        lambda: _save(lease, extraction, extractor_name=extractor.name),
+        seconds=settings.extraction_save_retry_seconds,
+        what=f"saving call {lease.call_id}'s result",
+    )
+    if status is None:
+        log.warning("call {} was taken over while extracting; this result is dropped", lease.call_id)
+    elif isinstance(extraction, CallExtraction):
+        log.info("call {} completed: {}", lease.call_id, extraction.result.call_outcome)
+    else:
+        log.error("call {} extraction failed for good: {}", lease.call_id, extraction)
+    return status
+
+
 async def _extract_with_retries(
-    call_id: uuid.UUID,
-    transcript: str,
-    *,
-    extractor: Extractor,
-    settings: Settings,
-    renew_claim: Callable[[], Awaitable[bool]],
-) -> CallExtraction | str | None:
-    """The extraction; the last error's description once every attempt failed; None if taken over."""
+    call_id: uuid.UUID, transcript: str, *, extractor: Extractor, settings: Settings
+) -> CallExtraction | str:
+    """The extraction, or the last error's description once every attempt failed."""
     attempts = settings.extraction_max_attempts
     for attempt in range(1, attempts + 1):
-        if not await renew_claim():
-            return None
         try:
             return await extractor.extract(transcript)
         except Exception as exc:  # any LLM, network or schema failure is retried the same way
@@ -155,6 +258,56 @@ async def _extract_with_retries(
                 return error[:2000]
             await asyncio.sleep(settings.extraction_backoff_seconds * 2 ** (attempt - 1))
     raise AssertionError("unreachable")
+
+
+async def _retry_while_database_unavailable(
+    action: Callable[[], Awaitable[T]], *, seconds: float, what: str
+) -> T:
+    """Run `action`, again and again with doubling pauses while the database is unavailable, for `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    pause = 0.25
+    while True:
+        try:
+            return await action()
+        except Exception as exc:
+            if not is_database_unavailable(exc) or loop.time() + pause > deadline:
+                raise
+            logger.warning("{} failed ({}); retrying in {:.2f} s", what, type(exc).__name__, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, MAX_SAVE_PAUSE_SECONDS)
+
+
+async def _save(lease: Lease, extraction: CallExtraction | str, *, extractor_name: str) -> CallStatus | None:
+    """Write the outcome in one transaction, only while the lease is ours; the status written, or None."""
+    async with session_scope(lease.session_maker) as session:
+        if isinstance(extraction, CallExtraction):
+            status = CallStatus.COMPLETED
+            done = await session.exec(
+                update(Call)
+                .where(*lease.still_ours())
+                .values(
+                    status=status.value,
+                    call_outcome=extraction.result.call_outcome,
+                    status_detail=None,
+                    lease_expires_at=None,
+                )
+            )
+            if done.rowcount == 1:
+                await _store_result(session, lease.call_id, extraction, extractor_name=extractor_name)
+        else:
+            status = CallStatus.FAILED
+            done = await session.exec(
+                update(Call)
+                .where(*lease.still_ours())
+                .values(
+                    status=status.value, status_detail=extraction, call_outcome=None, lease_expires_at=None
+                )
+            )
+            if done.rowcount == 1:
+                # A failed re-run must not leave the previous result looking current.
+                await session.exec(delete(CallResult).where(col(CallResult.call_id) == lease.call_id))
+    return status if done.rowcount == 1 else None
 
 
 async def _store_result(
@@ -174,36 +327,86 @@ async def _store_result(
     await session.flush()
 
 
-async def recover_pending(
-    *, session_maker: SessionMaker, extractor: Extractor | None, settings: Settings, stale_after: timedelta
-) -> int:
-    """At start-up, finish what a stopped process left: ended calls never extracted, stalled extractions.
+class ExtractionSweeper:
+    """Every process runs one: it finishes what a dead or cut-off process left, with no restart.
 
-    Background tasks live in the process that scheduled them; without this sweep a restart between
-    a webhook's 204 and its extraction would leave the call `ended` forever.
+    It sweeps at start-up and then every `EXTRACTION_SWEEP_SECONDS`, starting an extraction for each
+    ended call nobody claimed and each `processing` call whose lease lapsed.
     """
-    async with session_scope(session_maker) as session:
-        await session.exec(
-            update(Call)
-            .where(col(Call.status) == CallStatus.PROCESSING, col(Call.updated_at) < utcnow() - stale_after)
-            .values(status=CallStatus.ENDED.value)
-        )
-        pending = list(
-            (
-                await session.exec(
-                    select(Call.id).where(
-                        col(Call.status) == CallStatus.ENDED,
-                        col(Call.transcript).is_not(None),
-                        # Calls left waiting for an extractor are picked up once one is configured.
-                        or_(col(Call.status_detail).is_(None), col(Call.status_detail) == NOT_CONFIGURED)
-                        if extractor is not None
-                        else col(Call.status_detail).is_(None),
+
+    def __init__(
+        self, *, session_maker: SessionMaker, extractor: Extractor | None, settings: Settings
+    ) -> None:
+        self.session_maker, self.extractor, self.settings = session_maker, extractor, settings
+        self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception as exc:  # a database outage must not end the sweeping
+                if is_database_unavailable(exc):
+                    logger.warning(
+                        "extraction sweep skipped: the database is unavailable ({})", type(exc).__name__
                     )
+                else:
+                    logger.opt(exception=exc).error("extraction sweep failed")
+            await asyncio.sleep(self.settings.extraction_sweep_seconds)
+
+    async def sweep(self) -> int:
+        """Start an extraction for every call waiting with no live claim; returns how many it started."""
+        if self.extractor is None:
+            await self._note_not_configured()
+            return 0
+        async with session_scope(self.session_maker) as session:
+            waiting = (
+                await session.exec(
+                    select(Call.id)
+                    .where(_claimable(utcnow()))
+                    .order_by(col(Call.updated_at))
+                    .limit(SWEEP_BATCH)
                 )
             ).all()
-        )
-    for call_id in pending:
-        await run_extraction(call_id, session_maker=session_maker, extractor=extractor, settings=settings)
-    if pending:
-        logger.info("recovered {} call(s) waiting for extraction", len(pending))
-    return len(pending)
+        started = [call_id for call_id in waiting if call_id not in self._running]
+        for call_id in started:
+            task = asyncio.create_task(
+                run_extraction(
+                    call_id,
+                    session_maker=self.session_maker,
+                    extractor=self.extractor,
+                    settings=self.settings,
+                )
+            )
+            self._running[call_id] = task
+            task.add_done_callback(self._forget(call_id))
+        if started:
+            logger.info(
+                "sweep: {} call(s) waiting for extraction with no live claim; taking them", len(started)
+            )
+        return len(started)
+
+    def _forget(self, call_id: uuid.UUID) -> Callable[[asyncio.Task[None]], None]:
+        def forget(_task: asyncio.Task[None]) -> None:
+            self._running.pop(call_id, None)
+
+        return forget
+
+    async def _note_not_configured(self) -> None:
+        # Calls ended while no extractor is configured say so; one configured later picks them up.
+        async with session_scope(self.session_maker) as session:
+            await session.exec(
+                update(Call)
+                .where(
+                    col(Call.status) == CallStatus.ENDED,
+                    col(Call.transcript).is_not(None),
+                    col(Call.status_detail).is_(None),
+                )
+                .values(status_detail=NOT_CONFIGURED)
+            )
+
+    async def aclose(self) -> None:
+        """Stop the extractions this sweeper started; each hands its call back on the way out."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""Exactly one extraction per call, even across server processes sharing one database."""
+"""Exactly one extraction per call, even across server processes sharing one database; and always one."""
 
 import asyncio
 import uuid
@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import col, select, update
 
 from app.config import Settings
@@ -13,7 +15,7 @@ from app.core.database import SessionMaker, create_engine, create_session_maker,
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
-from app.services.post_processing import recover_pending, run_extraction
+from app.services.post_processing import ExtractionSweeper, run_extraction
 
 TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"
 
@@ -76,11 +78,11 @@ async def add_call(maker: SessionMaker, status: CallStatus, transcript: str | No
     return call.id
 
 
-async def age_claim(maker: SessionMaker, call_id: uuid.UUID) -> None:
-    """Make the call look as if nothing had touched it for an hour."""
+async def lapse_lease(maker: SessionMaker, call_id: uuid.UUID) -> None:
+    """Make the call's lease look as if its worker had stopped renewing it a minute ago."""
     async with session_scope(maker) as session:
-        long_ago = datetime.now(UTC) - timedelta(hours=1)
-        await session.exec(update(Call).where(col(Call.id) == call_id).values(updated_at=long_ago))
+        long_ago = datetime.now(UTC) - timedelta(minutes=1)
+        await session.exec(update(Call).where(col(Call.id) == call_id).values(lease_expires_at=long_ago))
 
 
 async def load(maker: SessionMaker, call_id: uuid.UUID) -> tuple[Call, list[CallResult]]:
@@ -123,20 +125,48 @@ async def test_a_call_that_is_not_ended_is_left_alone(settings: Settings, maker:
     assert (await load(maker, call_id))[0].status == "ongoing"
 
 
-async def test_restart_recovers_ended_and_stalled_calls(settings: Settings, maker: SessionMaker) -> None:
+async def test_a_sweep_takes_ended_and_lapsed_calls_and_leaves_live_ones(
+    settings: Settings, maker: SessionMaker
+) -> None:
     ended = await add_call(maker, CallStatus.ENDED)
-    stalled = await add_call(maker, CallStatus.PROCESSING)
-    fresh = await add_call(maker, CallStatus.PROCESSING)
+    lapsed = await add_call(maker, CallStatus.PROCESSING)
+    live = await add_call(maker, CallStatus.PROCESSING)
     done = await add_call(maker, CallStatus.COMPLETED)
-    await age_claim(maker, stalled)  # claimed an hour ago by a process that died
+    no_transcript = await add_call(maker, CallStatus.ENDED, transcript=None)
+    # Claimed without a lease (before leases existed): judged by the last update.
+    unleased_recent = await add_call(maker, CallStatus.PROCESSING)
+    unleased_old = await add_call(maker, CallStatus.PROCESSING)
+    await lapse_lease(maker, lapsed)  # claimed by a process that died
+    async with session_scope(maker) as session:
+        soon = datetime.now(UTC) + timedelta(minutes=1)
+        await session.exec(update(Call).where(col(Call.id) == live).values(lease_expires_at=soon))
+        long_ago = datetime.now(UTC) - timedelta(hours=1)
+        await session.exec(
+            update(Call)
+            .where(col(Call.id) == unleased_old)
+            .values(lease_expires_at=None, updated_at=long_ago)
+        )
     extractor = FixedExtractor()
-    recovered = await recover_pending(
-        session_maker=maker, extractor=extractor, settings=settings, stale_after=timedelta(minutes=10)
-    )
-    assert recovered == 2
-    assert extractor.calls == 2
-    expected = {ended: "completed", stalled: "completed", fresh: "processing", done: "completed"}
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    assert await sweeper.sweep() == 3
+    taken = (ended, lapsed, unleased_old)
+    for _ in range(200):  # the sweep starts extractions in the background
+        if [(await load(maker, call_id))[0].status for call_id in taken] == ["completed"] * 3:
+            break
+        await asyncio.sleep(0.05)
+    await sweeper.aclose()
+    assert extractor.calls == 3
+    expected = {
+        ended: "completed",
+        lapsed: "completed",
+        unleased_old: "completed",
+        live: "processing",
+        unleased_recent: "processing",
+        done: "completed",
+        no_transcript: "ended",
+    }
     assert {call_id: (await load(maker, call_id))[0].status for call_id in expected} == expected
+    assert (await load(maker, lapsed))[0].lease_expires_at is None
 
 
 async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dropped(
@@ -150,7 +180,7 @@ async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dro
         )
     )
     await asyncio.sleep(0.3)
-    await age_claim(maker, call_id)
+    await lapse_lease(maker, call_id)
     async with session_scope(maker) as session:
         assert (await reset_for_reprocessing(session, call_id=call_id)).status == "ended"
     await run_extraction(
@@ -164,24 +194,74 @@ async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dro
     ]  # the late "Delayed" never landed
 
 
-async def test_a_slow_extraction_renews_its_claim_and_is_not_taken_over(
-    settings: Settings, maker: SessionMaker
+async def test_a_slow_extraction_renews_its_lease_and_is_not_taken_over(
+    make_settings: Callable[..., Settings], maker: SessionMaker
 ) -> None:
+    settings = make_settings(extraction_lease_seconds=0.6)  # renewed every 0.2 s
     call_id = await add_call(maker, CallStatus.ENDED)
-    extractor = FailingOnceExtractor()
+    extractor = FixedExtractor(delay=2.0)  # an LLM call three leases long
     task = asyncio.create_task(
         run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
     )
-    await asyncio.wait_for(extractor.first_attempt_started.wait(), timeout=10)
-    await age_claim(maker, call_id)  # the first attempt is slow: by the time it fails, the claim looks old
-    extractor.first_may_fail.set()
-    await asyncio.wait_for(extractor.second_attempt_started.wait(), timeout=10)
-    call, _ = await load(maker, call_id)
-    assert call.status == "processing"
-    assert call.updated_at > datetime.now(UTC) - timedelta(minutes=1)  # renewed before attempt 2
-    with pytest.raises(ExtractionRunning):
-        async with session_scope(maker) as session:
-            await reset_for_reprocessing(session, call_id=call_id)
-    extractor.release.set()
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=FixedExtractor("Delayed"), settings=settings)
+    for _ in range(6):
+        await asyncio.sleep(0.25)
+        call, _ = await load(maker, call_id)
+        assert call.status == "processing"
+        assert call.lease_expires_at is not None and call.lease_expires_at > datetime.now(UTC)
+        assert await sweeper.sweep() == 0
+        with pytest.raises(ExtractionRunning):
+            async with session_scope(maker) as session:
+                await reset_for_reprocessing(session, call_id=call_id)
     await task
-    assert (await load(maker, call_id))[0].status == "completed"
+    call, results = await load(maker, call_id)
+    assert (call.status, extractor.calls, [r.data["driver_status"] for r in results]) == (
+        "completed",
+        1,
+        ["Driving"],
+    )
+
+
+async def test_a_shut_down_worker_hands_its_call_back_at_once(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    task = asyncio.create_task(
+        run_extraction(call_id, session_maker=maker, extractor=FixedExtractor(delay=30), settings=settings)
+    )
+    await asyncio.sleep(0.3)
+    assert (await load(maker, call_id))[0].status == "processing"
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    call, _ = await load(maker, call_id)
+    assert (call.status, call.lease_expires_at) == ("ended", None)  # any process's next sweep takes it
+
+
+async def test_a_result_that_cannot_be_saved_at_first_is_retried_not_dropped(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    # Statements give up after 0.2 s, so a locked table is, to the worker, a database that is away.
+    settings = make_settings(db_statement_timeout_seconds=0.2, extraction_lease_seconds=30)
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = FixedExtractor(delay=0.5)
+    task = asyncio.create_task(
+        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    )
+    await asyncio.sleep(0.2)  # claimed; the LLM is answering
+    blocker = create_async_engine(clean_database, poolclass=NullPool)
+    async with blocker.connect() as connection:
+        if clean_database.startswith("sqlite"):
+            await connection.exec_driver_sql("BEGIN EXCLUSIVE")
+        else:
+            await connection.exec_driver_sql("BEGIN")
+            await connection.exec_driver_sql("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+        await asyncio.sleep(2.0)  # the answer arrives and its first saves fail
+        assert not task.done()
+        await connection.rollback()
+    await blocker.dispose()
+    await asyncio.wait_for(task, timeout=15)
+    call, results = await load(maker, call_id)
+    await engine.dispose()
+    assert (call.status, extractor.calls, len(results)) == ("completed", 1, 1)

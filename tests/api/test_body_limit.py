@@ -32,7 +32,7 @@ async def _raw_post(base_url: str, path: str, head: list[str], chunks: int, chun
     except (ConnectionResetError, BrokenPipeError):
         try:
             line = await asyncio.wait_for(status, timeout=10)
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             # The server answered and closed while we were still sending: TCP may then reset the
             # connection before its answer is read. It stopped reading, which is the point; the
             # caller tries again to see the answer itself.

@@ -1,7 +1,10 @@
 """Application settings: the only place that reads the environment."""
 
+import os
 import secrets
+import time
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -25,6 +28,9 @@ class Settings(BaseSettings):
     db_null_pool: bool = False
 
     secret_key: str | None = None
+    # Development without SECRET_KEY: the key generated once and kept here (git-ignored), so a reload
+    # or a second worker keeps everyone logged in.
+    dev_secret_key_file: Path = Path(".secret_key")
     access_token_expire_minutes: int = Field(default=60, ge=1)
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
@@ -51,6 +57,7 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     _secret_key_generated: bool = PrivateAttr(default=False)
+    _secret_key_from_file: bool = PrivateAttr(default=False)
 
     @field_validator(
         "secret_key",
@@ -98,6 +105,9 @@ class Settings(BaseSettings):
                 )
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
+        elif self.secret_key is None and self.environment == "development":
+            self.secret_key = load_or_create_key(self.dev_secret_key_file)
+            self._secret_key_from_file = True
         elif self.secret_key is None:
             if self.web_concurrency > 1:
                 # Each worker would invent its own key and refuse the others' tokens and webhooks.
@@ -115,6 +125,11 @@ class Settings(BaseSettings):
     def secret_key_generated(self) -> bool:
         """True when SECRET_KEY was unset and a random per-process key is in use."""
         return self._secret_key_generated
+
+    @property
+    def secret_key_from_file(self) -> bool:
+        """True when SECRET_KEY was unset in development and the key kept in `dev_secret_key_file` is used."""
+        return self._secret_key_from_file
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -141,6 +156,33 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def load_or_create_key(path: Path) -> str:
+    """The key kept in `path`, created on first use; processes starting together all get the same one.
+
+    The file is created with O_EXCL, so exactly one process writes it; the others read what it wrote,
+    waiting the few microseconds the write may still take.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_key(path)
+    key = secrets.token_urlsafe(48)
+    try:
+        os.write(descriptor, f"{key}\n".encode())  # one write, newline last: a reader sees all or waits
+    finally:
+        os.close(descriptor)
+    return key
+
+
+def _read_key(path: Path) -> str:
+    for _ in range(200):
+        text = path.read_text()
+        if text.endswith("\n") and len(text.strip()) >= MIN_SECRET_LENGTH:
+            return text.strip()
+        time.sleep(0.01)
+    raise ValueError(f"{path} does not hold a usable key: delete it and start again, or set SECRET_KEY")
 
 
 @lru_cache

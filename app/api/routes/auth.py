@@ -2,22 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form
 
 from app.api.dependencies import CurrentUser, SessionDep, SettingsDep
-from app.core.errors import Unauthorized
+from app.core.errors import Unauthorized, error_responses
 from app.core.security import create_access_token
-from app.schemas.auth import Token, UserPublic
+from app.schemas.auth import LoginForm, Token, UserPublic
 from app.services import users
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/token", responses={401: {"description": "Wrong email or password"}})
-async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
-) -> Token:
+@router.post("/token", responses=error_responses(401, 422, 503))
+async def login(form: Annotated[LoginForm, Form()], session: SessionDep, settings: SettingsDep) -> Token:
     """Exchange an email (as `username`) and password for a bearer token."""
     user = await users.authenticate(session, email=form.username, password=form.password)
     if user is None:
@@ -29,7 +26,7 @@ async def login(
     return Token(access_token=token)
 
 
-@router.get("/me")
+@router.get("/me", responses=error_responses(401, 503))
 async def me(user: CurrentUser) -> UserPublic:
     """The logged-in user."""
     return UserPublic.model_validate(user, from_attributes=True)

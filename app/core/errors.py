@@ -146,7 +146,7 @@ class ErrorBody(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Malformed request",
+    400: "Malformed request: a body that is not JSON (or not a form), or a cursor this API did not give",
     401: "Missing or invalid credentials",
     404: "Not found",
     409: "Conflicts with the current state",

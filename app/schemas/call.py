@@ -147,7 +147,14 @@ class CallPage(BaseModel):
     """One page of calls, newest first."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [_SUMMARY_EXAMPLE], "next_cursor": None}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_SUMMARY_EXAMPLE],
+                    "next_cursor": "MjAyNi0xMS0yMFQxNTowNDowNSswMDowMHw2ZjFjOGUxZS04ZjNi",
+                }
+            ]
+        }
     )
 
     items: list[CallSummary] = Field(description="At most `limit` calls.")
@@ -184,7 +191,10 @@ CallResultPublic = Annotated[CheckInCallResult | EmergencyCallResult, Field(disc
 class CallDetail(CallSummary):
     """Everything about one call: the structured result beside the full transcript."""
 
+    # OpenAPI output drops nulls from examples: the fields that are usually null default to it, and stay
+    # required in the response schema.
     model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True,
         json_schema_extra={
             "examples": [
                 {
@@ -192,8 +202,6 @@ class CallDetail(CallSummary):
                     "agent_config_id": "0b5d3c2a-1e4f-4a6b-8c7d-9e0f1a2b3c4d",
                     "context": {"origin": "Phoenix, AZ", "destination": "El Paso, TX"},
                     "disconnection_reason": "agent_hangup",
-                    "recording_url": None,
-                    "public_log_url": None,
                     "transcript": "Agent: Hi Mike, this is Dispatch calling about load 7891-B...\n"
                     "User: I'm on I-10 near Indio, running a bit late, heavy traffic.",
                     "transcript_turns": [
@@ -207,7 +215,6 @@ class CallDetail(CallSummary):
                         },
                     ],
                     "call_summary": "The driver is delayed by traffic near Indio, arriving tomorrow.",
-                    "status_detail": None,
                     "result": {
                         "scenario": "check_in",
                         "call_outcome": "In-Transit Update",
@@ -220,7 +227,7 @@ class CallDetail(CallSummary):
                     },
                 }
             ]
-        }
+        },
     )
 
     agent_config_id: uuid.UUID | None = Field(description="The agent configuration that placed the call.")
@@ -228,12 +235,14 @@ class CallDetail(CallSummary):
     disconnection_reason: str | None = Field(
         description="Retell's reason, e.g. `user_hangup`, `dial_no_answer`."
     )
-    recording_url: str | None = Field(description="Retell's recording of the call, when there is one.")
-    public_log_url: str | None = Field(description="Retell's public log of the call.")
+    recording_url: str | None = Field(default=None, description="Retell's recording of the call, if any.")
+    public_log_url: str | None = Field(default=None, description="Retell's public log of the call.")
     transcript: str | None = Field(description="The whole conversation as text.")
     transcript_turns: list[TranscriptTurn] | None = Field(description="The conversation turn by turn.")
     call_summary: str | None = Field(description="Retell's own summary of the call (`call_analysis`).")
-    status_detail: str | None = Field(description="Why the call is where it is: the Retell or LLM error, …")
+    status_detail: str | None = Field(
+        default=None, description="Why the call is where it is: the Retell or LLM error, …"
+    )
     result: CallResultPublic | None = Field(
         description="The structured fields (flat) plus `scenario`, once the call is completed."
     )

@@ -153,8 +153,12 @@ async def webhook_deliveries(
     """The deliveries stored for a call, oldest first; the payloads (transcripts) only when asked for."""
     await get_call(session, call_id)  # 404 for an unknown call, not an empty list
     assert session.bind is not None
-    as_bytes = sa.LargeBinary if session.bind.dialect.name == "sqlite" else sa.Text
-    size = func.octet_length(sa.cast(col(WebhookEvent.payload), as_bytes))
+    payload = col(WebhookEvent.payload)
+    size = (  # bytes of the stored JSON text; SQLite before 3.43 has no octet_length
+        func.length(sa.cast(payload, sa.LargeBinary))
+        if session.bind.dialect.name == "sqlite"
+        else func.octet_length(sa.cast(payload, sa.Text))
+    )
     columns = [
         col(WebhookEvent.id),
         col(WebhookEvent.event),

@@ -20,7 +20,7 @@ from app.services import agent_configs
 router = APIRouter(prefix="/api/agent-config", tags=["agent_configs"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 409, 422, 503))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 409, 422, 503))
 async def create_agent_config(
     data: AgentConfigCreate, session: SessionDep, _user: CurrentUser
 ) -> AgentConfigPublic:
@@ -44,7 +44,7 @@ async def get_agent_config(
     return _public(await agent_configs.get_config(session, config_id))
 
 
-@router.patch("/{config_id}", responses=error_responses(401, 404, 409, 422, 503))
+@router.patch("/{config_id}", responses=error_responses(400, 401, 404, 409, 422, 503))
 async def update_agent_config(
     config_id: uuid.UUID, data: AgentConfigUpdate, session: SessionDep, _user: CurrentUser
 ) -> AgentConfigPublic:

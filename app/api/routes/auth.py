@@ -13,7 +13,7 @@ from app.services import users
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/token", responses=error_responses(401, 422, 503))
+@router.post("/token", responses=error_responses(400, 401, 422, 503))
 async def login(form: Annotated[LoginForm, Form()], session: SessionDep, settings: SettingsDep) -> Token:
     """Exchange an email (as `username`) and password for a bearer token."""
     user = await users.authenticate(session, email=form.username, password=form.password)

@@ -25,7 +25,9 @@ router = APIRouter(prefix="/api/call", tags=["calls"])
 
 
 @router.post(
-    "/trigger", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 404, 409, 422, 502, 503)
+    "/trigger",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 401, 404, 409, 422, 502, 503),
 )
 async def trigger_call(
     data: CallTrigger,

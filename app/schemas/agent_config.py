@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
-from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import Field, SQLModel
 
 from app.core.phone import E164Phone
@@ -36,62 +36,57 @@ class AgentConfigCreate(AgentConfigBase):
     )
 
 
+# Only these can be cleared with null; the others can be left out but never set to null.
+CLEARABLE = {"ambient_sound", "dispatcher_transfer_number"}
+
+
+def _update_schema(schema: dict[str, Any]) -> None:
+    """The schema says what the validator below enforces: a field left out is kept, null is refused."""
+    schema["examples"] = [{"begin_message": "Hi {{driver_name}}, dispatch here.", "voice_speed": 1.1}]
+    for name, spec in schema.get("properties", {}).items():
+        options = spec.get("anyOf")
+        if name in CLEARABLE or not options:
+            continue
+        kept = [option for option in options if option != {"type": "null"}]
+        if len(kept) == 1:
+            del spec["anyOf"]
+            spec.update(kept[0])
+
+
 class AgentConfigUpdate(SQLModel):
     """A partial update: only the fields sent are changed."""
 
-    model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={
-            "examples": [
-                {"begin_message": "Hi {{driver_name}}, dispatch here.", "voice_speed": 1.1},
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=_update_schema)  # type: ignore[assignment]
 
-    name: str | SkipJsonSchema[None] = Field(
-        default=None, min_length=1, max_length=120, description=_described("name")
-    )
-    general_prompt: str | SkipJsonSchema[None] = Field(
-        default=None, min_length=1, description=_described("general_prompt")
-    )
-    begin_message: str | SkipJsonSchema[None] = Field(default=None, description=_described("begin_message"))
-    voice_id: str | SkipJsonSchema[None] = Field(
-        default=None, max_length=120, description=_described("voice_id")
-    )
-    enable_backchannel: bool | SkipJsonSchema[None] = Field(
-        default=None, description=_described("enable_backchannel")
-    )
-    backchannel_frequency: float | SkipJsonSchema[None] = Field(
+    name: str | None = Field(default=None, min_length=1, max_length=120, description=_described("name"))
+    general_prompt: str | None = Field(default=None, min_length=1, description=_described("general_prompt"))
+    begin_message: str | None = Field(default=None, description=_described("begin_message"))
+    voice_id: str | None = Field(default=None, max_length=120, description=_described("voice_id"))
+    enable_backchannel: bool | None = Field(default=None, description=_described("enable_backchannel"))
+    backchannel_frequency: float | None = Field(
         default=None, ge=0, le=1, description=_described("backchannel_frequency")
     )
-    backchannel_words: list[str] | SkipJsonSchema[None] = Field(
-        default=None, description=_described("backchannel_words")
-    )
-    interruption_sensitivity: float | SkipJsonSchema[None] = Field(
+    backchannel_words: list[str] | None = Field(default=None, description=_described("backchannel_words"))
+    interruption_sensitivity: float | None = Field(
         default=None, ge=0, le=1, description=_described("interruption_sensitivity")
     )
-    responsiveness: float | SkipJsonSchema[None] = Field(
-        default=None, ge=0, le=1, description=_described("responsiveness")
-    )
-    natural_filler_words: bool | SkipJsonSchema[None] = Field(
-        default=None, description=_described("natural_filler_words")
-    )
-    voice_speed: float | SkipJsonSchema[None] = Field(
-        default=None, ge=0.5, le=2.0, description=_described("voice_speed")
-    )
-    voice_temperature: float | SkipJsonSchema[None] = Field(
+    responsiveness: float | None = Field(default=None, ge=0, le=1, description=_described("responsiveness"))
+    natural_filler_words: bool | None = Field(default=None, description=_described("natural_filler_words"))
+    voice_speed: float | None = Field(default=None, ge=0.5, le=2.0, description=_described("voice_speed"))
+    voice_temperature: float | None = Field(
         default=None, ge=0, le=2.0, description=_described("voice_temperature")
     )
     ambient_sound: AmbientSound | None = Field(default=None, description=_described("ambient_sound"))
-    end_call_after_silence_ms: int | SkipJsonSchema[None] = Field(
+    end_call_after_silence_ms: int | None = Field(
         default=None, ge=10_000, le=3_600_000, description=_described("end_call_after_silence_ms")
     )
-    max_call_duration_ms: int | SkipJsonSchema[None] = Field(
+    max_call_duration_ms: int | None = Field(
         default=None, ge=60_000, le=7_200_000, description=_described("max_call_duration_ms")
     )
     dispatcher_transfer_number: E164Phone | None = Field(
         default=None, description=_described("dispatcher_transfer_number")
     )
-    is_default: bool | SkipJsonSchema[None] = Field(default=None, description=_described("is_default"))
+    is_default: bool | None = Field(default=None, description=_described("is_default"))
 
     @field_validator(
         "name",
@@ -112,8 +107,7 @@ class AgentConfigUpdate(SQLModel):
     )
     @classmethod
     def _not_null(cls, value: object) -> object:
-        # Only ambient_sound and dispatcher_transfer_number can be cleared; the rest always has a value
-        # (so the schema shows them as optional but never null).
+        # Only the CLEARABLE fields can be set to null; the rest always has a value.
         if value is None:
             raise ValueError("cannot be null; leave the field out to keep its value")
         return value

@@ -70,12 +70,11 @@ class CallListQuery(CallFilterQuery):
     )
 
 
-class ReportWindow(BaseModel):
+class ReportWindow(CreatedRange):
     """A bounded window: by default the last 30 days; at most 366 days."""
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:
-        assert isinstance(self, CreatedRange)
         before = self.created_before or datetime.now(UTC)
         after = self.created_after or before - timedelta(days=DEFAULT_REPORT_DAYS)
         if after >= before:
@@ -86,7 +85,7 @@ class ReportWindow(BaseModel):
         return self
 
 
-class CallStatsQuery(ReportWindow, CreatedRange):
+class CallStatsQuery(ReportWindow):
     """Counts over a window of at most 366 days (by default the last 30); other parameters are refused."""
 
 

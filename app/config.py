@@ -153,10 +153,6 @@ class Settings(BaseSettings):
     def webhook_url(self) -> str:
         return f"{self.public_base_url}/webhook/retell"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def load_or_create_key(path: Path) -> str:
     """The key kept in `path`, created on first use; processes starting together all get the same one.

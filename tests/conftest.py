@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
+import respx
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -23,9 +24,17 @@ from sqlalchemy.pool import NullPool
 from alembic import command
 from app.config import Settings
 from app.main import create_app
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, OPENAI_BASE_URL, RETELL_API_KEY, RETELL_BASE_URL
+from tests.support import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    OPENAI_BASE_URL,
+    RETELL_API_KEY,
+    RETELL_BASE_URL,
+    openai_tool_response,
+)
 from tests.support.app import free_port, login, running_app
 from tests.support.database import alembic_config, run_in_thread
+from tests.support.webhooks import FIXTURE
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -157,3 +166,12 @@ def live_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[...
     for server, thread in servers:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def llm() -> Any:
+    """OpenAI answering every chat completion with the traffic-delay fixture's labels."""
+    with respx.mock(assert_all_called=False) as router:
+        yield router.post(f"{OPENAI_BASE_URL}/chat/completions").respond(
+            200, json=openai_tool_response({"result": FIXTURE["expected"]})
+        )

@@ -47,10 +47,6 @@ def get_retell(context: ContextDep) -> RetellGateway:
     return context.retell
 
 
-def get_extractor(context: ContextDep) -> Extractor | None:
-    return context.extractor
-
-
 def get_session_maker(context: ContextDep) -> SessionMaker:
     return context.session_maker
 
@@ -67,7 +63,6 @@ async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 RetellDep = Annotated[RetellGateway, Depends(get_retell)]
-ExtractorDep = Annotated[Extractor | None, Depends(get_extractor)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SessionMakerDep = Annotated[SessionMaker, Depends(get_session_maker)]
 SchedulerDep = Annotated[ExtractionScheduler, Depends(get_scheduler)]

@@ -1,4 +1,10 @@
-"""Async engine and sessions: one session per request, committed before the response is sent."""
+"""Async engine and sessions, and the one rule for transactions.
+
+Services flush (when they need an id) and never commit. Whoever opened the session owns the commit:
+a request's session dependency commits after the handler and before the response is sent, and
+`session_scope` commits a unit of work outside a request (background tasks, start-up, each step of
+a multi-step use case) or rolls it back when it raises.
+"""
 
 import uuid
 from collections.abc import AsyncIterator

@@ -13,6 +13,7 @@ from app.retell.personas import (
     build_script,
     persona_for_phone,
 )
+from app.schemas.call import PersonaName
 
 CONNECTING = [key for key, persona in PERSONAS.items() if persona.connects]
 EMERGENCIES = ["blowout", "accident_injury", "medical"]
@@ -262,3 +263,7 @@ def test_no_answer_never_connects() -> None:
 def test_unknown_persona_is_rejected() -> None:
     with pytest.raises(KeyError):
         script("pirate")
+
+
+def test_every_persona_name_the_api_accepts_has_a_script() -> None:
+    assert set(PERSONAS) == set(PersonaName)

@@ -18,13 +18,23 @@ $(BIN)/.dev: requirements.txt requirements-dev.txt $(BIN)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# openapi-typescript and tsc for the TypeScript contract test, in a git-ignored folder. Without npm the
+# test skips itself (with a message); .ci/run installs Node.js so CI always runs it.
+CONTRACT := tests/contract
+$(CONTRACT)/node_modules/.installed: $(CONTRACT)/package.json $(CONTRACT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(CONTRACT) --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the TypeScript contract test will be skipped"; \
+	fi
+
 migrate: $(BIN)/.runtime
 	$(BIN)/alembic upgrade head
 
 run: migrate ## Start the API on http://localhost:$(PORT) (SQLite and simulated Retell unless configured)
-	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --timeout-keep-alive 75
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --timeout-keep-alive 75
 
-test: $(BIN)/.dev ## Lint, check formatting and types, run the whole suite (SQLite, and PostgreSQL when reachable)
+test: $(BIN)/.dev $(CONTRACT)/node_modules/.installed ## Lint, check formatting and types, run the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
@@ -45,4 +55,4 @@ bench: $(BIN)/.dev ## Measure webhook throughput and latency against a local ser
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db*
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db* $(CONTRACT)/node_modules

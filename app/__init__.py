@@ -1,0 +1,3 @@
+"""Dispatch voice agent backend."""
+
+__version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The FastAPI application: factory, lifespan, middleware and routers."""
+"""The FastAPI application: factory, lifespan, middleware and routers; `app` for uvicorn and `fastapi`."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -8,15 +8,18 @@ from typing import Any
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from loguru import logger
 
+from app import __version__
 from app.api.dependencies import AppContext
-from app.api.routes import agent_config, auth, calls, health, webhooks
+from app.api.routes import agent_config, auth, call_reports, calls, health, webhooks
 from app.config import Settings, get_settings
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.database import create_engine, create_session_maker, session_scope
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
+from app.core.migrations import upgrade_to_head
 from app.extraction.factory import build_extractor
 from app.retell.factory import build_retell_gateway
 from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
@@ -28,7 +31,14 @@ Backend of the dispatch voice agent: configure the agent, start test calls to dr
 take Retell's signed webhooks, and read each call's structured summary beside its transcript.
 
 Log in with **Authorize** (email and password) to try the `/api` routes.
+Every error is an `ErrorBody`: `{"error": "CallNotFound", "detail": "..."}`, and for a 422
+`detail` lists each invalid field as `{"field", "message"}`.
 """
+
+
+def operation_id(route: APIRoute) -> str:
+    """`calls-list_calls`: what generated clients name their methods after."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,6 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             logger.info(
                 "SECRET_KEY is not set: using the development key kept in {}", settings.dev_secret_key_file
             )
+        if settings.secret_key_from_file:
+            logger.info(
+                "SECRET_KEY is not set: using the development key kept in {}", settings.dev_secret_key_file
+            )
+        if settings.environment == "development":
+            # A fresh clone serves at once with `uvicorn app.main:app` or `fastapi dev`; production
+            # migrates as a deploy step (the Docker image runs `alembic upgrade head` first).
+            await upgrade_to_head(settings.database_url)
         engine = create_engine(settings)
         session_maker = create_session_maker(engine)
         async with session_scope(session_maker) as session:
@@ -77,9 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Dispatch Voice Agent API",
-        version="0.1.0",
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     # Innermost of the three: a 413 still gets CORS headers and a request id.
     app.add_middleware(
@@ -97,6 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)
-    for module in (health, auth, agent_config, calls, webhooks):
+    # call_reports before calls: `/api/call/stats` must not be read as `/api/call/{call_id}`.
+    for module in (health, auth, agent_config, call_reports, calls, webhooks):
         app.include_router(module.router)
     return app
+
+
+# `uvicorn app.main:app`, `fastapi run`, `fastapi dev`: settings from the environment. Tests call create_app.
+app = create_app()

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -80,7 +80,8 @@ async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse
 async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     error = HTTPStatus(exc.status_code).phrase.replace(" ", "") if exc.status_code in _KNOWN else "HTTPError"
-    return JSONResponse(error_body(error, exc.detail), status_code=exc.status_code, headers=exc.headers)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return JSONResponse(error_body(error, detail), status_code=exc.status_code, headers=exc.headers)
 
 
 _KNOWN = {status.value for status in HTTPStatus}
@@ -120,13 +121,42 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
 
 
+class FieldError(BaseModel):
+    """One invalid input of a 422."""
+
+    field: str = Field(
+        description="Where the input is: a body field (`phone_number`, `context.origin`), "
+        "or `query.<name>` / `path.<name>`."
+    )
+    message: str = Field(description="What is wrong with it, in words.")
+
+
 class ErrorBody(BaseModel):
-    error: str
-    detail: Any
+    """Every error the API answers, whatever the status."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": "CallNotFound", "detail": "call 6f1c… does not exist"},
+                {
+                    "error": "ValidationError",
+                    "detail": [{"field": "phone_number", "message": "Value error, not a phone number"}],
+                },
+            ]
+        }
+    )
+
+    error: str = Field(
+        description="The error's name, stable enough to branch on: `CallNotFound`, `ValidationError`, "
+        "`Unauthorized`, `DatabaseUnavailable`, …"
+    )
+    detail: str | list[FieldError] = Field(
+        description="What went wrong, for people; a 422 (`ValidationError`) lists every invalid field."
+    )
 
 
 _DESCRIPTIONS = {
-    400: "Malformed request",
+    400: "Malformed request: a body that is not JSON (or not a form), or a cursor this API did not give",
     401: "Missing or invalid credentials",
     404: "Not found",
     409: "Conflicts with the current state",
@@ -134,7 +164,7 @@ _DESCRIPTIONS = {
     429: "Too many attempts; `Retry-After` says when to try again",
     422: "Invalid input; `detail` names each field",
     502: "Retell or the LLM failed; `detail` carries its message",
-    503: "Not configured or not ready",
+    503: "Not configured, or the database did not answer",
 }
 
 

@@ -22,28 +22,47 @@ DEFAULT_BACKCHANNEL_WORDS = ["yeah", "uh-huh", "got it", "okay", "right"]
 class AgentConfigBase(SQLModel):
     """The fields a dispatcher sets; all but name and prompt have defaults tuned for truck drivers."""
 
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=120, description="A unique name the dispatcher picks.")
     general_prompt: str = Field(
         min_length=1, description="The agent's system prompt (Retell `general_prompt`)."
     )
     begin_message: str = Field(default=DEFAULT_BEGIN_MESSAGE, description="What the agent says first.")
     voice_id: str = Field(default=DEFAULT_VOICE_ID, max_length=120, description="A Retell voice id.")
-    enable_backchannel: bool = True
-    backchannel_frequency: float = Field(default=0.8, ge=0, le=1)
-    backchannel_words: list[str] = PydanticField(default_factory=lambda: list(DEFAULT_BACKCHANNEL_WORDS))
+    enable_backchannel: bool = Field(
+        default=True, description='Whether the agent says "uh-huh", "got it" while the driver talks.'
+    )
+    backchannel_frequency: float = Field(
+        default=0.8, ge=0, le=1, description="How often it backchannels, 0–1."
+    )
+    backchannel_words: list[str] = PydanticField(
+        default_factory=lambda: list(DEFAULT_BACKCHANNEL_WORDS), description="The words it backchannels with."
+    )
     # Road and engine noise: a lower sensitivity keeps the agent from stopping at every rumble.
-    interruption_sensitivity: float = Field(default=0.7, ge=0, le=1)
-    responsiveness: float = Field(default=0.9, ge=0, le=1)
+    interruption_sensitivity: float = Field(
+        default=0.7, ge=0, le=1, description="How readily the driver's voice interrupts the agent, 0–1."
+    )
+    responsiveness: float = Field(default=0.9, ge=0, le=1, description="How quickly the agent answers, 0–1.")
     natural_filler_words: bool = Field(
         default=True, description="Retell `handbook_config.natural_filler_words`: um, uh, like a person."
     )
-    voice_speed: float = Field(default=1.0, ge=0.5, le=2.0)
-    voice_temperature: float = Field(default=1.0, ge=0, le=2.0)
-    ambient_sound: AmbientSound | None = None
-    end_call_after_silence_ms: int = Field(default=30_000, ge=10_000, le=3_600_000)
-    max_call_duration_ms: int = Field(default=600_000, ge=60_000, le=7_200_000)
+    voice_speed: float = Field(default=1.0, ge=0.5, le=2.0, description="Speech rate, 0.5–2.")
+    voice_temperature: float = Field(
+        default=1.0, ge=0, le=2.0, description="How much the voice varies, 0 (steady) – 2."
+    )
+    ambient_sound: AmbientSound | None = Field(
+        default=None, description="Background sound Retell plays under the agent; null for none."
+    )
+    end_call_after_silence_ms: int = Field(
+        default=30_000, ge=10_000, le=3_600_000, description="Hang up after this much silence (ms)."
+    )
+    max_call_duration_ms: int = Field(
+        default=600_000, ge=60_000, le=7_200_000, description="Hang up after this long (ms)."
+    )
     dispatcher_transfer_number: E164Phone | None = Field(
-        default=None, description="E.164 number of the human dispatcher emergencies are transferred to."
+        default=None,
+        description="Number of the human dispatcher emergencies are transferred to (any format; stored "
+        "as E.164).",
+        schema_extra={"examples": ["+13125550100"]},
     )
     is_default: bool = Field(default=False, description="The configuration used when a call names none.")
 

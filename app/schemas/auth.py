@@ -2,18 +2,42 @@
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.text import NulFreeStr
+
+
+class LoginForm(BaseModel):
+    """The OAuth2 password form (what Swagger's **Authorize** sends); the example is the development admin."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"username": "admin@example.com", "password": "admin"}]}
+    )
+
+    username: NulFreeStr = Field(
+        max_length=320, description="The user's email.", examples=["admin@example.com"]
+    )
+    password: str = Field(max_length=1024, description="The user's password.", examples=["admin"])
+    grant_type: Literal["password"] | None = Field(
+        default=None, description="OAuth2 clients send `password`; may be left out."
+    )
+    scope: str = Field(default="", max_length=1024, description="Unused; OAuth2 clients may send it.")
 
 
 class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
+    """A bearer token: send it as `Authorization: Bearer <access_token>`."""
+
+    access_token: str = Field(description="The JWT to send on every `/api` request.")
+    token_type: Literal["bearer"] = Field(default="bearer", description="Always `bearer`.")
 
 
 class UserPublic(BaseModel):
-    id: uuid.UUID
-    email: str
-    full_name: str | None
-    is_active: bool
-    created_at: datetime
+    """A dashboard user."""
+
+    id: uuid.UUID = Field(description="The user's id.")
+    email: str = Field(description="The login email.")
+    full_name: str | None = Field(description="The name shown in the dashboard.")
+    is_active: bool = Field(description="Inactive users cannot log in.")
+    created_at: datetime = Field(description="When the user was created (UTC).")

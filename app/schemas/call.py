@@ -3,15 +3,19 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.core.phone import E164Phone
 from app.core.text import refuse_nul_anywhere
+from app.models import CallStatus
+from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult
 
 MAX_CONTEXT_ITEMS = 20
 MAX_CONTEXT_VALUE = 500
+
+CallType = Literal["web", "phone"]
 
 
 class PersonaName(StrEnum):
@@ -54,16 +58,18 @@ class CallTrigger(BaseModel):
         }
     )
 
-    driver_name: str = Field(min_length=1, max_length=200)
+    driver_name: str = Field(min_length=1, max_length=200, description="Who the agent asks for.")
     phone_number: E164Phone = Field(description="Any common format; stored as E.164.")
-    load_number: str = Field(min_length=1, max_length=60)
+    load_number: str = Field(min_length=1, max_length=60, description="The load the call is about.")
     agent_config_id: uuid.UUID | None = Field(default=None, description="Default: the default configuration.")
-    call_type: Literal["web", "phone"] = "web"
+    call_type: CallType = Field(default="web", description="`web` (a browser call) or `phone`.")
     context: dict[str, str] = Field(
         default_factory=dict,
         description="Extra prompt variables, e.g. origin, destination, gps_location.",
     )
-    simulation: SimulationOptions | None = None
+    simulation: SimulationOptions | None = Field(
+        default=None, description="Offline mode only: pick the scripted driver instead of the number."
+    )
 
     @field_validator("*")
     @classmethod
@@ -92,13 +98,17 @@ class CallTrigger(BaseModel):
 
 
 class CallTriggered(BaseModel):
-    id: uuid.UUID
-    retell_call_id: str | None
-    status: str
-    call_type: str
-    agent_config_id: uuid.UUID | None
+    """The call as stored when Retell accepted it."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    id: uuid.UUID = Field(description="Our id for the call; read it back with `GET /api/call/{id}`.")
+    retell_call_id: str | None = Field(description="Retell's id for the call.")
+    status: CallStatus = Field(description="`registered` once Retell accepted the call.")
+    call_type: CallType = Field(description="`web` (browser) or `phone`.")
+    agent_config_id: uuid.UUID | None = Field(description="The agent configuration that places the call.")
     access_token: str | None = Field(default=None, description="Web calls: what the browser SDK needs.")
-    created_at: datetime
+    created_at: datetime = Field(description="When the call was stored (UTC).")
 
 
 class CallSummary(BaseModel):
@@ -106,22 +116,54 @@ class CallSummary(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    retell_call_id: str | None
-    status: str
-    driver_name: str
-    phone_number: str | None
-    load_number: str
-    call_type: str
-    call_outcome: str | None
-    created_at: datetime
-    started_at: datetime | None
-    ended_at: datetime | None
-    duration_ms: int | None
+    id: uuid.UUID = Field(description="Our id for the call.")
+    retell_call_id: str | None = Field(description="Retell's id; null until Retell accepted the call.")
+    status: CallStatus = Field(
+        description="queued → registered → ongoing → ended → processing → completed; "
+        "or failed, not_connected."
+    )
+    driver_name: str = Field(description="The driver called.")
+    phone_number: str | None = Field(description="The driver's number, E.164.")
+    load_number: str = Field(description="The load the call is about.")
+    call_type: CallType = Field(description="`web` (browser) or `phone`.")
+    call_outcome: CallOutcome | None = Field(description="The result's outcome, once the call is completed.")
+    created_at: datetime = Field(description="When the call was triggered (UTC).")
+    started_at: datetime | None = Field(description="When the driver picked up (UTC).")
+    ended_at: datetime | None = Field(description="When the call ended (UTC).")
+    duration_ms: int | None = Field(description="How long the call lasted, in milliseconds.")
+
+
+_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "id": "6f1c8e1e-8f3b-4a53-9d0c-5a7e2b9c1d20",
+    "retell_call_id": "call_0f4c2e7a9b",
+    "status": "completed",
+    "driver_name": "Mike Johnson",
+    "phone_number": "+13125550102",
+    "load_number": "7891-B",
+    "call_type": "web",
+    "call_outcome": "In-Transit Update",
+    "created_at": "2026-11-20T15:04:05Z",
+    "started_at": "2026-11-20T15:04:07Z",
+    "ended_at": "2026-11-20T15:05:19Z",
+    "duration_ms": 72000,
+}
 
 
 class CallPage(BaseModel):
-    items: list[CallSummary]
+    """One page of calls, newest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_SUMMARY_EXAMPLE],
+                    "next_cursor": "MjAyNi0xMS0yMFQxNTowNDowNSswMDowMHw2ZjFjOGUxZS04ZjNi",
+                }
+            ]
+        }
+    )
+
+    items: list[CallSummary] = Field(description="At most `limit` calls.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
@@ -132,18 +174,81 @@ class TranscriptTurn(BaseModel):
     content: str = Field(default="", description="What was said.")
 
 
+class CheckInCallResult(CheckInResult):
+    """A check-in's result, as `CallDetail.result` carries it."""
+
+    # Every key is always sent (null when the driver did not say): required in the schema, not optional.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    scenario: Literal["check_in"] = Field(description="Which result this is: a routine check-in.")
+
+
+class EmergencyCallResult(EmergencyResult):
+    """An emergency's result, as `CallDetail.result` carries it."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    scenario: Literal["emergency"] = Field(description="Which result this is: an emergency escalation.")
+
+
+CallResultPublic = Annotated[CheckInCallResult | EmergencyCallResult, Field(discriminator="scenario")]
+
+
 class CallDetail(CallSummary):
     """Everything about one call: the structured result beside the full transcript."""
 
-    agent_config_id: uuid.UUID | None
-    context: dict[str, str]
-    disconnection_reason: str | None
-    recording_url: str | None
-    public_log_url: str | None
-    transcript: str | None
-    transcript_turns: list[TranscriptTurn] | None
-    call_summary: str | None
-    status_detail: str | None
-    result: dict[str, Any] | None = Field(
+    # OpenAPI output drops nulls from examples: the fields that are usually null default to it, and stay
+    # required in the response schema.
+    model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    **_SUMMARY_EXAMPLE,
+                    "agent_config_id": "0b5d3c2a-1e4f-4a6b-8c7d-9e0f1a2b3c4d",
+                    "context": {"origin": "Phoenix, AZ", "destination": "El Paso, TX"},
+                    "disconnection_reason": "agent_hangup",
+                    "transcript": "Agent: Hi Mike, this is Dispatch calling about load 7891-B...\n"
+                    "User: I'm on I-10 near Indio, running a bit late, heavy traffic.",
+                    "transcript_turns": [
+                        {
+                            "role": "agent",
+                            "content": "Hi Mike, this is Dispatch calling about load 7891-B...",
+                        },
+                        {
+                            "role": "user",
+                            "content": "I'm on I-10 near Indio, running a bit late, heavy traffic.",
+                        },
+                    ],
+                    "call_summary": "The driver is delayed by traffic near Indio, arriving tomorrow.",
+                    "result": {
+                        "scenario": "check_in",
+                        "call_outcome": "In-Transit Update",
+                        "driver_status": "Delayed",
+                        "current_location": "I-10 near Indio, CA",
+                        "eta": "Tomorrow, 8:00 AM",
+                        "delay_reason": "Heavy Traffic",
+                        "unloading_status": "N/A",
+                        "pod_reminder_acknowledged": False,
+                    },
+                }
+            ]
+        },
+    )
+
+    agent_config_id: uuid.UUID | None = Field(description="The agent configuration that placed the call.")
+    context: dict[str, str] = Field(description="The prompt variables sent with the trigger.")
+    disconnection_reason: str | None = Field(
+        description="Retell's reason, e.g. `user_hangup`, `dial_no_answer`."
+    )
+    recording_url: str | None = Field(default=None, description="Retell's recording of the call, if any.")
+    public_log_url: str | None = Field(default=None, description="Retell's public log of the call.")
+    transcript: str | None = Field(description="The whole conversation as text.")
+    transcript_turns: list[TranscriptTurn] | None = Field(description="The conversation turn by turn.")
+    call_summary: str | None = Field(description="Retell's own summary of the call (`call_analysis`).")
+    status_detail: str | None = Field(
+        default=None, description="Why the call is where it is: the Retell or LLM error, …"
+    )
+    result: CallResultPublic | None = Field(
         description="The structured fields (flat) plus `scenario`, once the call is completed."
     )

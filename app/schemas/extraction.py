@@ -1,5 +1,6 @@
 """Structured call results: the exact field names and values the dashboard shows."""
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -8,6 +9,14 @@ CheckInOutcome = Literal["In-Transit Update", "Arrival Confirmation"]
 DriverStatus = Literal["Driving", "Delayed", "Arrived", "Unloading"]
 EmergencyType = Literal["Accident", "Breakdown", "Medical", "Other"]
 Scenario = Literal["check_in", "emergency"]
+
+
+class CallOutcome(StrEnum):
+    """What a completed call came to: the result's `call_outcome`."""
+
+    IN_TRANSIT_UPDATE = "In-Transit Update"
+    ARRIVAL_CONFIRMATION = "Arrival Confirmation"
+    EMERGENCY_ESCALATION = "Emergency Escalation"
 
 
 class CheckInResult(BaseModel):
@@ -49,7 +58,9 @@ class CheckInResult(BaseModel):
 class EmergencyResult(BaseModel):
     """A driver reported an emergency: the check-in was dropped and a human took over."""
 
-    call_outcome: Literal["Emergency Escalation"] = "Emergency Escalation"
+    call_outcome: Literal["Emergency Escalation"] = Field(
+        default="Emergency Escalation", description='Always "Emergency Escalation".'
+    )
     emergency_type: EmergencyType = Field(
         description='"Accident" (collision), "Breakdown" (blowout, engine, mechanical), "Medical", '
         'else "Other".'

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from loguru import logger
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -175,6 +175,29 @@ class CallFilters:
     call_outcome: str | None = None
     load_number: str | None = None
     driver: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    agent_config_id: uuid.UUID | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE clauses these filters stand for (shared by the list, the export and the stats)."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            conditions.append(col(Call.status) == self.status.value)
+        if self.call_outcome:
+            conditions.append(col(Call.call_outcome) == self.call_outcome)
+        if self.load_number:
+            conditions.append(col(Call.load_number) == self.load_number)
+        if self.driver:
+            pattern = "%" + self.driver.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append(col(Call.driver_name).ilike(pattern, escape="\\"))
+        if self.created_after is not None:
+            conditions.append(col(Call.created_at) >= self.created_after)
+        if self.created_before is not None:
+            conditions.append(col(Call.created_at) < self.created_before)
+        if self.agent_config_id is not None:
+            conditions.append(col(Call.agent_config_id) == self.agent_config_id)
+        return conditions
 
 
 async def list_calls(
@@ -182,15 +205,7 @@ async def list_calls(
 ) -> CallPage:
     """Newest first, keyset-paginated on (created_at, id) so pages stay stable while calls arrive."""
     query = select(Call).order_by(col(Call.created_at).desc(), col(Call.id).desc()).limit(limit + 1)
-    if filters.status is not None:
-        query = query.where(col(Call.status) == filters.status.value)
-    if filters.call_outcome:
-        query = query.where(col(Call.call_outcome) == filters.call_outcome)
-    if filters.load_number:
-        query = query.where(col(Call.load_number) == filters.load_number)
-    if filters.driver:
-        pattern = "%" + filters.driver.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(col(Call.driver_name).ilike(pattern, escape="\\"))
+    query = query.where(*filters.conditions())
     if cursor:
         created_at, last_id = decode_cursor(cursor)
         query = query.where(

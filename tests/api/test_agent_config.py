@@ -22,7 +22,7 @@ async def create(client: httpx.AsyncClient, auth: dict[str, str], **fields: obje
 
 
 async def test_default_configuration_is_seeded(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
-    configs = (await client.get("/api/agent-config", headers=auth)).json()
+    configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert [c["name"] for c in configs] == [DEFAULT_AGENT_NAME]
     seeded = configs[0]
     assert seeded["is_default"] is True
@@ -38,13 +38,13 @@ async def test_seed_never_overwrites_later_edits(make_settings: Callable[..., Se
     settings = make_settings()
     async with running_app(settings) as client:
         auth = await login(client)
-        seeded = (await client.get("/api/agent-config", headers=auth)).json()[0]
+        seeded = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]
         await client.patch(
             f"/api/agent-config/{seeded['id']}", json={"general_prompt": "edited"}, headers=auth
         )
     async with running_app(settings) as client:
         auth = await login(client)
-        configs = (await client.get("/api/agent-config", headers=auth)).json()
+        configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert [(c["name"], c["general_prompt"]) for c in configs] == [(DEFAULT_AGENT_NAME, "edited")]
 
 
@@ -133,7 +133,7 @@ async def test_patching_a_required_field_to_null_is_422(
 
 async def test_only_one_configuration_is_default(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     new = await create(client, auth, is_default=True)
-    configs = (await client.get("/api/agent-config", headers=auth)).json()
+    configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert [c["id"] for c in configs if c["is_default"]] == [new["id"]]
 
 
@@ -277,7 +277,7 @@ async def test_retell_unreachable_becomes_502(client: httpx.AsyncClient, auth: d
 async def test_sync_without_retell_key_is_409(make_settings: Callable[..., Settings]) -> None:
     async with running_app(make_settings(retell_mode="live", retell_api_key=None)) as client:
         auth = await login(client)
-        config = (await client.get("/api/agent-config", headers=auth)).json()[0]
+        config = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]
         response = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
     assert response.status_code == 409
     assert "RETELL_API_KEY" in response.json()["detail"]
@@ -286,7 +286,7 @@ async def test_sync_without_retell_key_is_409(make_settings: Callable[..., Setti
 async def test_sync_in_simulated_mode_records_simulated_ids(make_settings: Callable[..., Settings]) -> None:
     async with running_app(make_settings(retell_mode="simulated", retell_api_key=None)) as client:
         auth = await login(client)
-        config = (await client.get("/api/agent-config", headers=auth)).json()[0]
+        config = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]
         first = (await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)).json()
         second = (await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)).json()
     assert first["retell_agent_id"].startswith("agent_sim_")

@@ -98,7 +98,7 @@ async def test_retell_failure_is_502_and_the_call_is_kept_as_failed(
     detail = (await client.get(f"/api/call/{items[0]['id']}", headers=auth)).json()
     assert detail["status_detail"] == "Retell: Insufficient balance"
     # The agent sync that succeeded before the failure is kept.
-    configs = (await client.get("/api/agent-config", headers=auth)).json()
+    configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert configs[0]["retell_agent_id"] == "agent_1"
 
 

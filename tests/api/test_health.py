@@ -5,6 +5,7 @@ from collections.abc import Callable
 import httpx
 from asgi_lifespan import LifespanManager
 
+from app import __version__
 from app.config import Settings
 from app.core.database import create_engine, create_session_maker
 from app.main import create_app
@@ -14,13 +15,19 @@ from tests.support.app import running_app
 async def test_liveness(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "version": __version__}
 
 
 async def test_readiness_reports_database_and_modes(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "retell_mode": "live", "extractor": "openai"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "retell_mode": "live",
+        "extractor": "openai",
+        "version": __version__,
+    }
 
 
 async def test_readiness_is_503_when_the_database_is_unreachable(
@@ -39,7 +46,13 @@ async def test_readiness_is_503_when_the_database_is_unreachable(
             assert (await client.get("/health")).status_code == 200
         await dead.dispose()
     assert response.status_code == 503
-    assert response.json()["database"] == "unreachable"
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "unreachable",
+        "retell_mode": "live",
+        "extractor": "openai",
+        "version": __version__,
+    }
 
 
 async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:

@@ -176,7 +176,7 @@ async def test_simulated_sync_and_trigger_need_no_keys(
             headers=auth,
         )
         assert response.status_code == 201
-        config = (await client.get("/api/agent-config", headers=auth)).json()[0]
+        config = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]
         assert config["retell_agent_id"].startswith("agent_sim_")
 
 

@@ -15,17 +15,20 @@ from app.api.dependencies import (
     SettingsDep,
 )
 from app.core.errors import error_responses
-from app.core.text import NulFreeStr
-from app.models import CallStatus
 from app.schemas.call import CallDetail, CallPage, CallTrigger, CallTriggered
+from app.schemas.call_reports import CallListQuery
 from app.services import call_events as call_events_service
 from app.services import calls
-from app.services.calls import MAX_PAGE_SIZE, CallFilters
+from app.services.calls import CallFilters
 
 router = APIRouter(prefix="/api/call", tags=["calls"])
 
 
-@router.post("/trigger", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409, 422, 502))
+@router.post(
+    "/trigger",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 401, 404, 409, 422, 502, 503),
+)
 async def trigger_call(
     data: CallTrigger,
     session_maker: SessionMakerDep,
@@ -37,25 +40,16 @@ async def trigger_call(
     return await calls.trigger_call(session_maker, data=data, retell=retell, settings=settings)
 
 
-@router.get("", responses=error_responses(400, 422))
+@router.get("", responses=error_responses(400, 401, 422, 503))
 async def list_calls(
-    session: SessionDep,
-    _user: CurrentUser,
-    status: CallStatus | None = None,
-    call_outcome: NulFreeStr | None = None,
-    load_number: NulFreeStr | None = None,
-    driver: Annotated[
-        NulFreeStr | None, Query(max_length=200, description="Part of the driver's name")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
-    cursor: Annotated[NulFreeStr | None, Query(description="`next_cursor` of the previous page")] = None,
+    query: Annotated[CallListQuery, Query()], session: SessionDep, _user: CurrentUser
 ) -> CallPage:
-    """Calls, newest first, with filters; follow `next_cursor` for older ones."""
-    filters = CallFilters(status=status, call_outcome=call_outcome, load_number=load_number, driver=driver)
-    return await calls.list_calls(session, filters=filters, limit=limit, cursor=cursor)
+    """Calls, newest first, with filters; follow `next_cursor` for older ones. Unknown parameters: 422."""
+    filters = CallFilters(**query.model_dump(exclude={"limit", "cursor"}))
+    return await calls.list_calls(session, filters=filters, limit=query.limit, cursor=query.cursor)
 
 
-@router.get("/{call_id}", responses=error_responses(404))
+@router.get("/{call_id}", responses=error_responses(401, 404, 422, 503))
 async def get_call(call_id: uuid.UUID, session: SessionDep, _user: CurrentUser) -> CallDetail:
     """One call in full: status, times, transcript, Retell's summary and the structured `result`."""
     return await calls.get_call_detail(session, call_id)
@@ -64,7 +58,7 @@ async def get_call(call_id: uuid.UUID, session: SessionDep, _user: CurrentUser) 
 @router.get(
     "/{call_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, **error_responses(404)},
+    responses={200: {"content": {"text/event-stream": {}}}, **error_responses(401, 404, 422, 503)},
 )
 async def call_events(
     call_id: uuid.UUID,
@@ -82,7 +76,9 @@ async def call_events(
 
 
 @router.post(
-    "/{call_id}/reprocess", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(404, 409)
+    "/{call_id}/reprocess",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(401, 404, 409, 422, 503),
 )
 async def reprocess_call(
     call_id: uuid.UUID,

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes: readiness answers within 1.5 s whatever the database does."""
 
 import asyncio
 
@@ -7,8 +7,10 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from sqlalchemy import text
 
+from app import __version__
 from app.api.dependencies import ContextDep
 from app.core.database import SessionMaker
+from app.schemas.health import Liveness, Readiness
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -19,24 +21,31 @@ _checks_in_flight: set[asyncio.Task[None]] = set()
 
 
 @router.get("")
-async def liveness() -> dict[str, str]:
+async def liveness() -> Liveness:
     """The process is up."""
-    return {"status": "ok"}
+    return Liveness(status="ok", version=__version__)
 
 
-@router.get("/ready", responses={503: {"description": "The database is unreachable or not answering"}})
-async def readiness(context: ContextDep) -> JSONResponse:
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "The database is unreachable or not answering"}},
+)
+async def readiness(context: ContextDep) -> Readiness | JSONResponse:
     """The database answers within 1.5 s; also reports which Retell and extractor modes are in use."""
-    body: dict[str, str] = {
-        "retell_mode": context.retell.mode,
-        "extractor": context.extractor.name if context.extractor else "not configured",
-    }
+    body = Readiness(
+        status="ok",
+        database="ok",
+        retell_mode=context.retell.mode,
+        extractor=context.extractor.name if context.extractor else "not configured",
+        version=__version__,
+    )
     check = asyncio.create_task(_select_one(context.session_maker))
     _checks_in_flight.add(check)
-    check.add_done_callback(_forget)
-    # shield: cutting the check short mid-query would cost more (a connection torn down) than letting
-    # it finish by its own timeouts in the background.
+    check.add_done_callback(_checks_in_flight.discard)
     try:
+        # shield: cutting the check short mid-query would cost more (a connection torn down) than
+        # letting it finish by its own timeouts in the background.
         await asyncio.wait_for(asyncio.shield(check), READINESS_TIMEOUT_SECONDS)
     except TimeoutError:
         logger.warning("readiness check: the database did not answer within {} s", READINESS_TIMEOUT_SECONDS)
@@ -44,7 +53,7 @@ async def readiness(context: ContextDep) -> JSONResponse:
     except Exception as exc:  # any driver error means "not ready"; the probe must answer, not crash
         logger.warning("readiness check failed: {}", type(exc).__name__)
         return _unavailable("unreachable", body)
-    return JSONResponse({"status": "ok", "database": "ok", **body})
+    return body
 
 
 async def _select_one(session_maker: SessionMaker) -> None:
@@ -52,13 +61,6 @@ async def _select_one(session_maker: SessionMaker) -> None:
         await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
 
 
-def _forget(check: asyncio.Task[None]) -> None:
-    _checks_in_flight.discard(check)
-    if not check.cancelled():
-        check.exception()  # retrieved: a late failure was already reported as "not ready"
-
-
-def _unavailable(reason: str, body: dict[str, str]) -> JSONResponse:
-    return JSONResponse(
-        {"status": "unavailable", "database": reason, **body}, status_code=503, headers={"Retry-After": "5"}
-    )
+def _unavailable(reason: str, body: Readiness) -> JSONResponse:
+    down = body.model_copy(update={"status": "unavailable", "database": reason})
+    return JSONResponse(down.model_dump(), status_code=503, headers={"Retry-After": "5"})

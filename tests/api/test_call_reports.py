@@ -1,0 +1,221 @@
+"""What a dashboard reads beside the list: date and configuration filters, counts, CSV, deliveries."""
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from app.models import CallStatus
+from tests.support.seed import CHECK_IN, EMERGENCY, seed_call
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def ids(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+async def default_config_id(client: httpx.AsyncClient, auth: dict[str, str]) -> uuid.UUID:
+    return uuid.UUID((await client.get("/api/agent-config", headers=auth)).json()["items"][0]["id"])
+
+
+async def test_list_filters_by_creation_window_and_configuration(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    config = await default_config_id(client, auth)
+    old = await seed_call(clean_database, created_at=NOW - timedelta(days=10), result=CHECK_IN)
+    mid = await seed_call(clean_database, created_at=NOW - timedelta(days=5), agent_config_id=config)
+    new = await seed_call(clean_database, created_at=NOW - timedelta(hours=1), result=EMERGENCY)
+
+    after = (NOW - timedelta(days=6)).isoformat()
+    assert ids(await client.get("/api/call", params={"created_after": after}, headers=auth)) == [
+        str(new),
+        str(mid),
+    ]
+    before = (NOW - timedelta(days=5)).isoformat()  # exclusive: the call made at that instant is out
+    assert ids(await client.get("/api/call", params={"created_before": before}, headers=auth)) == [str(old)]
+    window = {"created_after": (NOW - timedelta(days=11)).isoformat(), "created_before": after}
+    assert ids(await client.get("/api/call", params=window, headers=auth)) == [str(old)]
+    by_config = {"agent_config_id": str(config)}
+    assert ids(await client.get("/api/call", params=by_config, headers=auth)) == [str(mid)]
+    # A time without a zone is UTC.
+    naive = (NOW - timedelta(days=6)).replace(tzinfo=None).isoformat()
+    assert len(ids(await client.get("/api/call", params={"created_after": naive}, headers=auth))) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/call", {"colour": "red"}, "query.colour"),
+        ("/api/call", {"created_after": "yesterday"}, "query.created_after"),
+        ("/api/call", {"created_after": "2026-13-01"}, "query.created_after"),
+        ("/api/call", {"created_after": "0001-01-01T00:00:00+05:00"}, "query.created_after"),
+        ("/api/call", {"created_after": "2026-02-01", "created_before": "2026-01-01"}, "query"),
+        ("/api/call", {"agent_config_id": "not-a-uuid"}, "query.agent_config_id"),
+        ("/api/call", {"call_outcome": "Lunch"}, "query.call_outcome"),
+        ("/api/call/stats", {"status": "completed"}, "query.status"),
+        ("/api/call/stats", {"created_after": "2020-01-01", "created_before": "2026-01-01"}, "query"),
+        ("/api/call/stats", {"created_after": "9999-12-31T23:59:59-05:00"}, "query.created_after"),
+        ("/api/call/export", {"format": "xlsx"}, "query.format"),
+        ("/api/call/export", {"created_after": "2020-01-01"}, "query"),  # to now: years
+        ("/api/agent-config", {"sort": "name"}, "query.sort"),
+        ("/api/agent-config", {"limit": 1000}, "query.limit"),
+    ],
+)
+async def test_bad_dates_unknown_parameters_and_huge_ranges_are_422(
+    client: httpx.AsyncClient, auth: dict[str, str], path: str, params: dict[str, str], field: str
+) -> None:
+    response = await client.get(path, params=params, headers=auth)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "ValidationError"
+    assert field in [item["field"] for item in body["detail"]]
+
+
+async def test_webhook_events_unknown_parameter_is_422(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    response = await client.get(f"/api/call/{uuid.uuid4()}/webhook-events", params={"x": 1}, headers=auth)
+    assert response.status_code == 422
+
+
+async def test_stats_count_by_status_and_outcome_over_the_window(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    config = await default_config_id(client, auth)
+    await seed_call(clean_database, created_at=NOW - timedelta(days=40), result=CHECK_IN)  # outside 30 days
+    await seed_call(
+        clean_database, created_at=NOW - timedelta(days=3), result=CHECK_IN, agent_config_id=config
+    )
+    await seed_call(clean_database, created_at=NOW - timedelta(days=2), result=CHECK_IN)
+    await seed_call(clean_database, created_at=NOW - timedelta(days=1), result=EMERGENCY)
+    await seed_call(clean_database, created_at=NOW - timedelta(hours=2), status=CallStatus.NOT_CONNECTED)
+
+    response = await client.get("/api/call/stats", headers=auth)
+    assert response.status_code == 200, response.text
+    stats = response.json()
+    assert stats["total"] == 4
+    assert stats["by_status"] == {
+        "queued": 0,
+        "registered": 0,
+        "ongoing": 0,
+        "ended": 0,
+        "processing": 0,
+        "completed": 3,
+        "failed": 0,
+        "not_connected": 1,
+    }
+    assert stats["by_outcome"] == [
+        {"call_outcome": "In-Transit Update", "count": 2},
+        {"call_outcome": "Arrival Confirmation", "count": 0},
+        {"call_outcome": "Emergency Escalation", "count": 1},
+    ]
+    window = datetime.fromisoformat(stats["created_before"]) - datetime.fromisoformat(stats["created_after"])
+    assert window == timedelta(days=30)
+
+    wide = {"created_after": (NOW - timedelta(days=60)).isoformat()}
+    assert (await client.get("/api/call/stats", params=wide, headers=auth)).json()["total"] == 5
+    narrow = {"created_after": (NOW - timedelta(days=60)).isoformat(), "agent_config_id": str(config)}
+    assert (await client.get("/api/call/stats", params=narrow, headers=auth)).json()["total"] == 1
+
+
+async def test_stats_is_not_read_as_a_call_id(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    assert (await client.get("/api/call/stats", headers=auth)).json()["total"] == 0
+    assert (await client.get("/api/call/export", headers=auth)).status_code == 200
+
+
+async def test_export_streams_one_csv_row_per_call_with_flat_result_fields(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    check_in = await seed_call(clean_database, created_at=NOW - timedelta(days=2), result=CHECK_IN)
+    emergency = await seed_call(
+        clean_database, created_at=NOW - timedelta(days=1), result=EMERGENCY, driver_name="=HYPERLINK(1)"
+    )
+    await seed_call(clean_database, created_at=NOW - timedelta(days=45), result=CHECK_IN)  # outside window
+    response = await client.get("/api/call/export", headers=auth)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"].startswith('attachment; filename="calls-')
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["id"] for row in rows] == [str(emergency), str(check_in)]
+    first, second = rows
+    assert first["scenario"] == "emergency" and first["emergency_type"] == "Breakdown"
+    assert first["load_secure"] == "True" and first["driver_status"] == ""
+    assert first["driver_name"] == "'=HYPERLINK(1)"  # a spreadsheet must not run it
+    assert second["scenario"] == "check_in" and second["eta"] == "Tomorrow, 8:00 AM"
+    assert second["call_outcome"] == "In-Transit Update" and second["emergency_type"] == ""
+
+    filtered = await client.get(
+        "/api/call/export", params={"call_outcome": "In-Transit Update"}, headers=auth
+    )
+    assert [row["id"] for row in csv.DictReader(io.StringIO(filtered.text))] == [str(check_in)]
+
+
+async def test_export_reads_past_one_batch(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.services import call_reports
+
+    monkeypatch.setattr(call_reports, "EXPORT_BATCH", 2)
+    made = [await seed_call(clean_database, created_at=NOW - timedelta(hours=n)) for n in range(1, 6)]
+    response = await client.get("/api/call/export", headers=auth)
+    assert [row["id"] for row in csv.DictReader(io.StringIO(response.text))] == [str(i) for i in made]
+
+
+async def test_webhook_events_list_deliveries_with_payloads_on_request(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    started = {"event": "call_started", "call": {"call_id": "c1"}}
+    ended = {"event": "call_ended", "call": {"call_id": "c1", "transcript": "Agent: Hi ñ"}}
+    call_id = await seed_call(
+        clean_database, created_at=NOW, deliveries=[("call_started", started), ("call_ended", ended)]
+    )
+    other = await seed_call(clean_database, created_at=NOW, deliveries=[("call_started", started)])
+    response = await client.get(f"/api/call/{call_id}/webhook-events", headers=auth)
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert [item["event"] for item in items] == ["call_started", "call_ended"]
+    assert all(item["payload"] is None for item in items)
+    # Sizes are bytes of the stored JSON: the longer delivery is the larger, and non-ASCII counts twice.
+    assert 40 < items[0]["payload_size"] < items[1]["payload_size"]
+    with_payloads = await client.get(
+        f"/api/call/{call_id}/webhook-events", params={"include_payload": "true"}, headers=auth
+    )
+    assert [item["payload"] for item in with_payloads.json()["items"]] == [started, ended]
+    assert len((await client.get(f"/api/call/{other}/webhook-events", headers=auth)).json()["items"]) == 1
+    missing = await client.get(f"/api/call/{uuid.uuid4()}/webhook-events", headers=auth)
+    assert missing.status_code == 404 and missing.json()["error"] == "CallNotFound"
+
+
+async def test_agent_configs_are_paged_like_calls(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    for name in ("Alpha", "Bravo", "Charlie", "Delta"):
+        created = await client.post(
+            "/api/agent-config", json={"name": name, "general_prompt": "p"}, headers=auth
+        )
+        assert created.status_code == 201
+    names: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/agent-config", params=params, headers=auth)).json()
+        names += [item["name"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert names == ["Alpha", "Bravo", "Charlie", "Delta", "Dispatch check-in"] and pages == 3
+    bad = await client.get("/api/agent-config", params={"cursor": "bm90LWpzb24"}, headers=auth)
+    assert bad.status_code == 400 and bad.json()["error"] == "InvalidCursor"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/call/stats", "/api/call/export", f"/api/call/{uuid.uuid4()}/webhook-events"]
+)
+async def test_dashboard_reads_need_a_login(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 401 and response.json()["error"] == "Unauthorized"

@@ -48,14 +48,14 @@ async def test_a_nul_character_in_an_agent_config_is_a_422(
     created = await client.post("/api/agent-config", json=body, headers=auth)
     assert created.status_code == 422
     assert "NUL" in created.json()["detail"][0]["message"]
-    names = [config["name"] for config in (await client.get("/api/agent-config", headers=auth)).json()]
+    names = [config["name"] for config in (await client.get("/api/agent-config", headers=auth)).json()["items"]]
     assert "Night\x00shift" not in names and "Night shift" not in names
 
 
 async def test_a_nul_character_in_an_agent_config_update_is_a_422(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
-    config = (await client.get("/api/agent-config", headers=auth)).json()[0]
+    config = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]
     for body in ({"name": "x\x00"}, {"general_prompt": "\x00"}, {"voice_id": "a\x00b"}):
         response = await client.patch(f"/api/agent-config/{config['id']}", json=body, headers=auth)
         assert response.status_code == 422, body

@@ -126,7 +126,7 @@ async def assert_bounded_answers(client: httpx.AsyncClient, probes: list[Probe])
 
 
 async def _known_ids(client: httpx.AsyncClient, url: str, auth: dict[str, str]) -> tuple[str, str]:
-    config_id = (await client.get("/api/agent-config", headers=auth)).json()[0]["id"]
+    config_id = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]["id"]
     await deliver_call_ended(url)
     call_id = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
     return config_id, call_id

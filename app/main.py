@@ -11,14 +11,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from loguru import logger
 
 from app.api.dependencies import AppContext
-from app.api.routes import agent_config, auth, calls, health, webhooks
+from app.api.routes import agent_config, auth, calls, events, health, webhooks
 from app.config import Settings, get_settings
 from app.core.database import create_engine, create_session_maker, session_scope
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.extraction.factory import build_extractor
 from app.retell.factory import build_retell_gateway
-from app.services import agent_configs, post_processing, users
+from app.services import agent_configs, call_events, post_processing, users
 from app.services.calls import STALE_EXTRACTION
 
 DESCRIPTION = """\
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with session_scope(session_maker) as session:
             await users.ensure_first_admin(session, settings=settings)
             await agent_configs.seed_default_config(session)
+        fan_out = await call_events.start_fan_out(settings, engine, session_maker)
         retell = build_retell_gateway(settings)
         extractor = build_extractor(settings)
         logger.info(
@@ -62,8 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         try:
             scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings)
-            yield {"context": AppContext(settings, session_maker, retell, extractor, scheduler)}
+            context = AppContext(settings, session_maker, retell, extractor, scheduler, fan_out.broadcaster)
+            yield {"context": context}
         finally:
+            await fan_out.aclose()
             recovery.cancel()
             await asyncio.gather(recovery, return_exceptions=True)
             await retell.aclose()
@@ -87,6 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)
-    for module in (health, auth, agent_config, calls, webhooks):
+    for module in (health, auth, agent_config, calls, events, webhooks):
         app.include_router(module.router)
     return app

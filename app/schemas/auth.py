@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Token(BaseModel):
@@ -17,3 +17,11 @@ class UserPublic(BaseModel):
     full_name: str | None
     is_active: bool
     created_at: datetime
+
+
+class StreamToken(BaseModel):
+    """A short-lived, read-only token for the live streams: pass it as `?token=` (EventSource cannot
+    send headers)."""
+
+    token: str
+    expires_in: int = Field(description="Seconds until it expires; a stream opened in time stays open.")

@@ -18,6 +18,7 @@ from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.schemas.extraction import CallExtraction
+from app.services.call_changes import publish_change
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
 
@@ -56,6 +57,7 @@ async def run_extraction(
                 .where(col(Call.id) == call_id, col(Call.status) == CallStatus.ENDED)
                 .values(status_detail=NOT_CONFIGURED)
             )
+            await publish_change(session, call_id)
         log.warning("call {} ended but {}", call_id, NOT_CONFIGURED)
         return
     claim = await _claim(session_maker, call_id)
@@ -103,6 +105,7 @@ async def run_extraction(
                 # A failed re-run must not leave the previous result looking current.
                 await session.exec(delete(CallResult).where(col(CallResult.call_id) == call_id))
                 log.error("call {} extraction failed for good: {}", call_id, extraction)
+        await publish_change(session, call_id)  # unchanged if taken over: subscribers skip it
         if done.rowcount != 1:
             log.warning("call {} was taken over while extracting; this result is dropped", call_id)
 
@@ -126,6 +129,8 @@ async def _claim(session_maker: SessionMaker, call_id: uuid.UUID) -> tuple[str, 
         )
         # Exactly one claimant gets a row back; everyone else sees the call already taken.
         row = claimed.one_or_none()
+        if row is not None:
+            await publish_change(session, call_id)
         return (row[0], row[1]) if row is not None else None
 
 

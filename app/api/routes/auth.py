@@ -6,12 +6,14 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.dependencies import CurrentUser, SessionDep, SettingsDep
-from app.core.errors import Unauthorized
-from app.core.security import create_access_token
-from app.schemas.auth import Token, UserPublic
+from app.core.errors import Unauthorized, error_responses
+from app.core.security import create_access_token, create_stream_token
+from app.schemas.auth import StreamToken, Token, UserPublic
 from app.services import users
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+STREAM_TOKEN_SECONDS = 60
 
 
 @router.post("/token", responses={401: {"description": "Wrong email or password"}})
@@ -33,3 +35,13 @@ async def login(
 async def me(user: CurrentUser) -> UserPublic:
     """The logged-in user."""
     return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/stream-token", responses=error_responses(401))
+async def stream_token(user: CurrentUser, settings: SettingsDep) -> StreamToken:
+    """A 60-second, read-only token that only the live streams accept, as `?token=` (for EventSource)."""
+    assert settings.secret_key is not None
+    token = create_stream_token(
+        user.email, secret_key=settings.secret_key, expires_seconds=STREAM_TOKEN_SECONDS
+    )
+    return StreamToken(token=token, expires_in=STREAM_TOKEN_SECONDS)

@@ -1,9 +1,9 @@
 """What the live streams send: each Server-Sent Event's name, id and JSON `data`."""
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from app.schemas.call import CallSummary
 
@@ -48,5 +48,5 @@ class CallListEvent(_Frame):
     data: CallSummary
 
 
-# The documented shape of one event on each stream (the wire format is `event:`/`id:`/`data:` lines).
-CallEventsFrame = CallStatusEvent | CallEndEvent
+class CallEvent(RootModel[Annotated[CallStatusEvent | CallEndEvent, Field(discriminator="event")]]):
+    """One event of a call's stream: `status` or `end` (on the wire, `event:`/`id:`/`data:` lines)."""

@@ -8,15 +8,27 @@ from sse_starlette import EventSourceResponse
 
 from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, StreamUser
 from app.core.errors import error_responses
-from app.schemas.call_events import CallEventsFrame, CallListEvent
+from app.schemas.call_events import CallEvent, CallListEvent
 from app.services import call_events, calls
 
 router = APIRouter(tags=["live updates"])
+
+
+class EventStream(EventSourceResponse):
+    """sse-starlette's response, with its media type on the class so the API docs show it."""
+
+    media_type = "text/event-stream"
+
 
 # Comment pings keep proxies from closing a quiet stream; a stalled client is cut after this long.
 PING_SECONDS = 15
 SEND_TIMEOUT_SECONDS = 30
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+# Each documented item is one event object (`event`, `id`, `data`), not the plain string FastAPI
+# assumes for a non-JSON response class.
+EVENT_ITEM = {"responses": {"200": {"content": {"text/event-stream": {"schema": {"type": "object"}}}}}}
 
 
 def _stream_doc(model: Any, events: str) -> dict[int | str, dict[str, Any]]:
@@ -33,8 +45,9 @@ def _stream_doc(model: Any, events: str) -> dict[int | str, dict[str, Any]]:
 
 @router.get(
     "/api/events",
-    response_class=EventSourceResponse,
+    response_class=EventStream,
     responses=_stream_doc(CallListEvent, "`call` events"),
+    openapi_extra=EVENT_ITEM,
 )
 async def all_call_events(
     broadcaster: BroadcasterDep,
@@ -42,7 +55,7 @@ async def all_call_events(
     _user: StreamUser,
     agent_config_id: Annotated[uuid.UUID | None, Query(description="Only its calls")] = None,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> EventSourceResponse:
+) -> EventStream:
     """Every call's changes: the recent calls first (on reconnect: those changed since), then each change."""
     stream = call_events.stream_calls(
         broadcaster=broadcaster,
@@ -50,15 +63,14 @@ async def all_call_events(
         agent_config_id=agent_config_id,
         last_event_id=last_event_id,
     )
-    return EventSourceResponse(
-        stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
-    )
+    return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)
 
 
 @router.get(
     "/api/call/{call_id}/events",
-    response_class=EventSourceResponse,
-    responses=_stream_doc(CallEventsFrame, "`status` events, then one `end`"),
+    response_class=EventStream,
+    responses=_stream_doc(CallEvent, "`status` events, then one `end`"),
+    openapi_extra=EVENT_ITEM,
 )
 async def call_status_events(
     call_id: uuid.UUID,
@@ -66,10 +78,8 @@ async def call_status_events(
     broadcaster: BroadcasterDep,
     session_maker: SessionMakerDep,
     _user: StreamUser,
-) -> EventSourceResponse:
+) -> EventStream:
     """One call live: its current `status`, each status it passes through, then `end` with its final state."""
     await calls.get_call(session, call_id)  # 404 before the stream starts
     stream = call_events.stream_call(call_id, broadcaster=broadcaster, session_maker=session_maker)
-    return EventSourceResponse(
-        stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
-    )
+    return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)

@@ -54,8 +54,9 @@ format: $(BIN)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(BIN)/.dev ## Measure webhook throughput and latency against a local server
+bench: $(BIN)/.dev ## Measure webhook throughput and latency, and the live streams, against a local server
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_streams.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db*

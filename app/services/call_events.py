@@ -5,6 +5,7 @@ fan-out (`app.core.broadcast`), which resolves every published change once for a
 """
 
 import asyncio
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -143,7 +144,9 @@ async def stream_call(
         yield _event("status", current, retry=RETRY_MILLISECONDS)
         sent_key, version = _status_key(current.live), current.version
         loop = asyncio.get_running_loop()
-        final_at = loop.time() if is_final(current.live) else None
+        # A call that became final long ago does not wait for its summary again.
+        age = max(0.0, time.time() - current.version / 1_000_000)
+        final_at = loop.time() - age if is_final(current.live) else None
         while True:
             if final_at is not None:
                 waiting_for_summary = (

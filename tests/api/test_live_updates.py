@@ -199,3 +199,31 @@ async def test_the_stream_token_never_appears_in_the_access_log(live_server: Cal
     assert access, "the access log shows the stream requests"
     assert all("token=[redacted]" in line for line in access)
     assert not any(token in line for line in lines)
+
+
+async def test_a_reprocessed_call_goes_through_its_statuses_again_on_the_dashboard_stream(
+    live_server: Callable[..., str],
+) -> None:
+    base_url = live_server(**OFFLINE, simulated_call_seconds=0.3)
+    async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
+        auth = await login(client)
+        token = await stream_token(client, auth)
+        call_id = (await client.post("/api/call/trigger", json=TRIGGER, headers=auth)).json()["id"]
+        await collect(client, f"/api/events?token={token}", until=call_completed(call_id))
+        listening = asyncio.Event()
+        again = asyncio.create_task(
+            collect(
+                client,
+                f"/api/events?token={token}",
+                # the current state first (completed), then the re-run back to completed
+                until=lambda events: (
+                    [e.data["status"] for e in events if e.data["id"] == call_id][-1:] == ["completed"]
+                    and len(statuses_of(events, call_id)) > 1
+                ),
+                ready=listening,
+            )
+        )
+        await listening.wait()
+        assert (await client.post(f"/api/call/{call_id}/reprocess", headers=auth)).status_code == 202
+        events = await again
+    assert statuses_of(events, call_id) == ["completed", "ended", "processing", "completed"]

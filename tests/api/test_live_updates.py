@@ -1,6 +1,7 @@
 """Live updates over real HTTP: what a dashboard following the two streams sees."""
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 
@@ -181,11 +182,15 @@ async def test_a_change_through_one_instance_reaches_a_subscriber_of_another(
     assert one[-1].data["result"]["delay_reason"] == "Heavy Traffic"
 
 
-async def test_the_stream_token_never_appears_in_the_access_log(live_server: Callable[..., str]) -> None:
+async def test_the_stream_token_never_appears_in_the_access_log(
+    live_server: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Alembic's fileConfig (migrations run in this process) disables loggers it does not name.
+    monkeypatch.setattr(logging.getLogger("uvicorn.access"), "disabled", False)
+    base_url = live_server(**OFFLINE)  # first: the app's logging set-up replaces loguru's sinks
     lines: list[str] = []
     sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
     try:
-        base_url = live_server(**OFFLINE)
         async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
             auth = await login(client)
             token = await stream_token(client, auth)

@@ -181,10 +181,15 @@ async def test_a_change_through_one_instance_reaches_a_subscriber_of_another(
 
 
 async def test_the_stream_token_never_appears_in_the_access_log(
-    live_server: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    live_server: Callable[..., str], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    # Alembic's fileConfig (migrations run in this process) disables loggers it does not name.
-    monkeypatch.setattr(logging.getLogger("uvicorn.access"), "disabled", False)
+    # Alembic's fileConfig (migrations run in this process) disables the loggers it does not name
+    # and sets the root level to WARNING: undo both for this test.
+    access_logger = logging.getLogger("uvicorn.access")
+    monkeypatch.setattr(access_logger, "disabled", False)
+    previous_level = access_logger.level
+    access_logger.setLevel(logging.INFO)
+    request.addfinalizer(lambda: access_logger.setLevel(previous_level))
     base_url = live_server(**OFFLINE)  # first: the app's logging set-up replaces loguru's sinks
     lines: list[str] = []
     sink = logger.add(lambda message: lines.append(str(message)), level="INFO")

@@ -31,7 +31,7 @@ STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 EVENT_ITEM = {"responses": {"200": {"content": {"text/event-stream": {"schema": {"type": "object"}}}}}}
 
 
-def _stream_doc(model: Any, events: str) -> dict[int | str, dict[str, Any]]:
+def _stream_doc(model: Any, events: str, *errors: int) -> dict[int | str, dict[str, Any]]:
     return {
         200: {
             "model": model,
@@ -39,14 +39,14 @@ def _stream_doc(model: Any, events: str) -> dict[int | str, dict[str, Any]]:
             "name, its `id:` (sent back as `Last-Event-ID` on reconnect) and its JSON `data:`. "
             "Comment lines (`: ping`) keep the connection open.",
         },
-        **error_responses(401, 404, 422),
+        **error_responses(*errors),
     }
 
 
 @router.get(
     "/api/events",
     response_class=EventStream,
-    responses=_stream_doc(CallListEvent, "`call` events"),
+    responses=_stream_doc(CallListEvent, "`call` events", 401, 422),
     openapi_extra=EVENT_ITEM,
 )
 async def all_call_events(
@@ -69,7 +69,7 @@ async def all_call_events(
 @router.get(
     "/api/call/{call_id}/events",
     response_class=EventStream,
-    responses=_stream_doc(CallEvent, "`status` events, then one `end`"),
+    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 404, 422),
     openapi_extra=EVENT_ITEM,
 )
 async def call_status_events(

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 
@@ -113,8 +113,9 @@ async def resolve_change(payload: str, *, session_maker: SessionMaker) -> CallCh
         current = await read_change(session_maker, notice.call_id)
     except calls.CallNotFound:
         return None
+    # The change is the one the notice announced: its version orders it, whatever the read saw.
     if current.live.status == notice.status:
-        return current
+        return replace(current, version=notice.version)
     passed = current.live.model_copy(
         update={"status": notice.status, "status_detail": None, "call_outcome": None, "result": None}
     )

@@ -218,20 +218,14 @@ async def test_a_reprocessed_call_goes_through_its_statuses_again_on_the_dashboa
         token = await stream_token(client, auth)
         call_id = (await client.post("/api/call/trigger", json=TRIGGER, headers=auth)).json()["id"]
         await collect(client, f"/api/events?token={token}", until=call_completed(call_id))
-        listening = asyncio.Event()
-        again = asyncio.create_task(
-            collect(
-                client,
-                f"/api/events?token={token}",
-                # the current state first (completed), then the re-run back to completed
-                until=lambda events: (
-                    [e.data["status"] for e in events if e.data["id"] == call_id][-1:] == ["completed"]
-                    and len(statuses_of(events, call_id)) > 1
-                ),
-                ready=listening,
-            )
-        )
-        await listening.wait()
+        shown = asyncio.Event()
+
+        def rerun_done(events: list[Event]) -> bool:
+            shown.set()  # the call's current state has arrived: now change it
+            return statuses_of(events, call_id)[1:] == ["ended", "processing", "completed"]
+
+        again = asyncio.create_task(collect(client, f"/api/events?token={token}", until=rerun_done))
+        await asyncio.wait_for(shown.wait(), 10)
         assert (await client.post(f"/api/call/{call_id}/reprocess", headers=auth)).status_code == 202
         events = await again
     assert statuses_of(events, call_id) == ["completed", "ended", "processing", "completed"]

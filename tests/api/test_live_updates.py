@@ -180,19 +180,31 @@ async def test_a_change_through_one_instance_reaches_a_subscriber_of_another(
     assert one[-1].data["result"]["delay_reason"] == "Heavy Traffic"
 
 
+class _Lines(logging.Handler):
+    """Whatever handler the access log ends up with (uvicorn's own, or ours into loguru), its lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 async def test_the_stream_token_never_appears_in_the_access_log(
-    live_server: Callable[..., str], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    live_server: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Alembic's fileConfig (migrations run in this process) disables the loggers it does not name
-    # and sets the root level to WARNING: undo both for this test.
+    base_url = live_server(**OFFLINE)  # first: the app's logging set-up replaces loguru's sinks
+    # Other servers started in this process (uvicorn's dictConfig) may have set the access logger's
+    # handler and level; read what reaches it, whichever handler formats it.
     access_logger = logging.getLogger("uvicorn.access")
     monkeypatch.setattr(access_logger, "disabled", False)
     previous_level = access_logger.level
     access_logger.setLevel(logging.INFO)
-    request.addfinalizer(lambda: access_logger.setLevel(previous_level))
-    base_url = live_server(**OFFLINE)  # first: the app's logging set-up replaces loguru's sinks
-    lines: list[str] = []
-    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    captured = _Lines()
+    access_logger.addHandler(captured)
+    app_lines: list[str] = []
+    sink = logger.add(lambda message: app_lines.append(str(message)), level="INFO")
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
             auth = await login(client)
@@ -202,11 +214,13 @@ async def test_the_stream_token_never_appears_in_the_access_log(
                 assert stream.status_code == 200
     finally:
         logger.remove(sink)
+        access_logger.removeHandler(captured)
+        access_logger.setLevel(previous_level)
     assert missing.status_code == 404
-    access = [line for line in lines if "/events?token=" in line]
-    assert access, "the access log shows the stream requests"
+    access = [line for line in captured.lines if "/events?token=" in line]
+    assert len(access) == 2, "the access log shows both stream requests"
     assert all("token=[redacted]" in line for line in access)
-    assert not any(token in line for line in lines)
+    assert not any(token in line for line in captured.lines + app_lines)
 
 
 async def test_a_reprocessed_call_goes_through_its_statuses_again_on_the_dashboard_stream(

@@ -6,7 +6,7 @@ PORT ?= 8000
 HOST ?= 0.0.0.0
 export PORT
 
-.PHONY: run test demo lint format migrate bench clean
+.PHONY: run test demo lint format migrate bench clean browser-deps
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,20 @@ migrate: $(BIN)/.runtime
 run: migrate ## Start the API on http://localhost:$(PORT) (SQLite and simulated Retell unless configured)
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --timeout-keep-alive 75
 
-test: $(BIN)/.dev $(CONTRACT)/node_modules/.installed ## Lint, check formatting and types, run the whole suite (SQLite, and PostgreSQL when reachable)
+# The browser test drives the system Chromium (apt's `chromium`) through playwright-core from npm, installed
+# into tests/browser/node_modules; nothing downloads a browser. Without Chromium or npm the test is skipped.
+BROWSER_DEPS := tests/browser/node_modules/.installed
+
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && command -v npm >/dev/null; then \
+		$(MAKE) --no-print-directory $(BROWSER_DEPS) || echo "npm ci failed: the browser test will be skipped"; \
+	else echo "no /usr/bin/chromium or npm: the browser test will be skipped"; fi
+
+test: $(BIN)/.dev $(CONTRACT)/node_modules/.installed browser-deps ## Lint, check formatting and types, run the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
@@ -51,8 +64,9 @@ format: $(BIN)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(BIN)/.dev ## Measure webhook throughput and latency against a local server
+bench: $(BIN)/.dev ## Measure webhook throughput and latency, and the live streams, against a local server
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_streams.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db* $(CONTRACT)/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db* $(CONTRACT)/node_modules tests/browser/node_modules

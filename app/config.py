@@ -168,6 +168,10 @@ class Settings(BaseSettings):
         return "openai" if self.openai_api_key else "rules"
 
     @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
     def webhook_url(self) -> str:
         return f"{self.public_base_url}/webhook/retell"
 

@@ -13,7 +13,7 @@ from loguru import logger
 
 from app import __version__
 from app.api.dependencies import AppContext
-from app.api.routes import agent_config, auth, call_reports, calls, health, webhooks
+from app.api.routes import agent_config, auth, call_reports, calls, events, health, webhooks
 from app.config import Settings, get_settings
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.database import create_engine, create_session_maker, session_scope
@@ -23,7 +23,7 @@ from app.core.migrations import upgrade_to_head
 from app.extraction.factory import build_extractor
 from app.retell.factory import build_retell_gateway
 from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
-from app.services import agent_configs, post_processing, users
+from app.services import agent_configs, call_events, post_processing, users
 from app.services.login_throttle import LoginThrottle
 
 DESCRIPTION = """\
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with session_scope(session_maker) as session:
             await users.ensure_first_admin(session, settings=settings)
             await agent_configs.seed_default_config(session)
+        fan_out = await call_events.start_fan_out(settings, engine, session_maker)
         retell = build_retell_gateway(settings)
         extractor = build_extractor(settings)
         logger.info(
@@ -81,9 +82,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings)
             yield {
-                "context": AppContext(settings, session_maker, retell, extractor, scheduler, login_throttle)
+                "context": AppContext(
+                    settings,
+                    session_maker,
+                    retell,
+                    extractor,
+                    scheduler,
+                    login_throttle,
+                    fan_out.broadcaster,
+                )
             }
         finally:
+            await fan_out.aclose()
             login_throttle.close()
             sweeping.cancel()
             await asyncio.gather(sweeping, return_exceptions=True)
@@ -117,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     install_error_handlers(app)
     # call_reports before calls: `/api/call/stats` must not be read as `/api/call/{call_id}`.
-    for module in (health, auth, agent_config, call_reports, calls, webhooks):
+    for module in (health, auth, agent_config, call_reports, calls, events, webhooks):
         app.include_router(module.router)
     return app
 

@@ -99,7 +99,9 @@ def test_two_uvicorn_workers_without_secret_key_share_one_key(
     assert login.status_code == 200, login.text
     token = login.json()["access_token"]
     key = (fresh_clone / ".secret_key").read_text().strip()
-    assert jwt.decode(token, key, algorithms=["HS256"])["sub"] == "admin@example.com"
+    me = httpx.get(f"{base_url}/api/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert me.status_code == 200, me.text
+    assert jwt.decode(token, key, algorithms=["HS256"])["sub"] == me.json()["id"]
     # Each request on a new connection, so both workers answer some of them.
     statuses = [
         httpx.get(

@@ -4,19 +4,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.core.broadcast import Broadcaster
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import Unauthorized
-from app.core.security import decode_access_token
+from app.core.security import decode_access_token, decode_stream_token
 from app.extraction import Extractor
 from app.models import User
 from app.retell import RetellGateway
 from app.retell.webhook import Delivery, read_verified_delivery
 from app.services import users
+from app.services.call_events import CallChange
 from app.services.login_throttle import LoginThrottle
 from app.services.post_processing import ExtractionScheduler
 
@@ -31,6 +33,7 @@ class AppContext:
     extractor: Extractor | None
     scheduler: ExtractionScheduler
     login_throttle: LoginThrottle
+    broadcaster: Broadcaster[CallChange]
 
 
 def get_context(request: Request) -> AppContext:
@@ -61,6 +64,10 @@ def get_login_throttle(context: ContextDep) -> LoginThrottle:
     return context.login_throttle
 
 
+def get_broadcaster(context: ContextDep) -> Broadcaster[CallChange]:
+    return context.broadcaster
+
+
 async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
     """One session per request, committed after the handler and before the response is sent."""
     async with session_scope(context.session_maker) as session:
@@ -73,6 +80,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SessionMakerDep = Annotated[SessionMaker, Depends(get_session_maker)]
 SchedulerDep = Annotated[ExtractionScheduler, Depends(get_scheduler)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+BroadcasterDep = Annotated[Broadcaster[CallChange], Depends(get_broadcaster)]
 
 
 async def read_delivery(request: Request, retell: RetellDep) -> Delivery:
@@ -98,3 +106,33 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+optional_bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+async def get_stream_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Annotated[str | None, Depends(optional_bearer)],
+    token: Annotated[
+        str | None,
+        Query(description="A stream token from `POST /api/auth/stream-token` (EventSource sends no headers)"),
+    ] = None,
+) -> User:
+    """The live streams take a stream token in the query string, or the usual bearer header."""
+    assert settings.secret_key is not None
+    if token is None:
+        if bearer is None:
+            raise Unauthorized("send a stream token as ?token=, or an Authorization: Bearer header")
+        return await get_current_user(bearer, session, settings)
+    # Only a stream token is accepted here: an access token never belongs in a URL.
+    claims = decode_stream_token(token, secret_key=settings.secret_key)
+    # Revoked like access tokens: the id and version must still name an active user.
+    user = await users.get_by_token(session, claims) if claims else None
+    if user is None:
+        raise Unauthorized("the stream token is invalid or expired; get a new one at /api/auth/stream-token")
+    return user
+
+
+StreamUser = Annotated[User, Depends(get_stream_user)]

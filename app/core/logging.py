@@ -1,6 +1,7 @@
 """Loguru set up once: one line per event, the request id bound, JSON on demand."""
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -10,6 +11,25 @@ from loguru import logger
 from app.config import Settings
 
 _configured = False
+
+
+# Stream tokens travel in the query string (EventSource cannot send headers): never in a log line.
+_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+def redact_tokens(text: str) -> str:
+    return _TOKEN_IN_URL.sub(r"\1[redacted]", text)
+
+
+class _RedactTokens(logging.Filter):
+    """Rewrites the access log's request line before any handler, ours or uvicorn's, formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_tokens(record.msg)
+        return True
 
 
 class _InterceptHandler(logging.Handler):
@@ -29,6 +49,9 @@ def _bind_request_id(record: Any) -> None:
 
 def configure_logging(settings: Settings) -> None:
     global _configured
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactTokens) for f in access.filters):
+        access.addFilter(_RedactTokens())
     if _configured:
         return
     _configured = True

@@ -1,5 +1,7 @@
-"""Password hashing (pwdlib, argon2) and access tokens (PyJWT, HS256)."""
+"""Password hashing (pwdlib, argon2), access tokens and read-only stream tokens (PyJWT, HS256)."""
 
+import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -51,6 +53,46 @@ def decode_access_token(token: str, *, secret_key: str) -> TokenClaims | None:
     try:
         payload = jwt.decode(
             token, secret_key, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "ver"]}
+        )
+        version = payload["ver"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            return None
+        return TokenClaims(user_id=uuid.UUID(str(payload["sub"])), version=version)
+    except (jwt.PyJWTError, ValueError):
+        return None
+
+
+# Stream tokens: read-only, short-lived, for the live streams only (EventSource sends no headers, so
+# they travel in the query string). Their own audience and key keep the two kinds apart both ways.
+STREAM_AUDIENCE = "stream"
+
+
+def _stream_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode(), b"stream-token", hashlib.sha256).digest()
+
+
+def create_stream_token(user_id: uuid.UUID, version: int, *, secret_key: str, expires_seconds: int) -> str:
+    now = datetime.now(UTC)
+    payload = {
+        "sub": str(user_id),
+        "ver": version,
+        "aud": STREAM_AUDIENCE,
+        "scope": "read",
+        "iat": now,
+        "exp": now + timedelta(seconds=expires_seconds),
+    }
+    return jwt.encode(payload, _stream_key(secret_key), algorithm=ALGORITHM)
+
+
+def decode_stream_token(token: str, *, secret_key: str) -> TokenClaims | None:
+    """The stream token's claims, or None when it is malformed, forged, expired or another kind."""
+    try:
+        payload = jwt.decode(
+            token,
+            _stream_key(secret_key),
+            algorithms=[ALGORITHM],
+            audience=STREAM_AUDIENCE,
+            options={"require": ["sub", "exp", "aud", "ver"]},
         )
         version = payload["ver"]
         if not isinstance(version, int) or isinstance(version, bool):

@@ -41,3 +41,11 @@ class UserPublic(BaseModel):
     full_name: str | None = Field(description="The name shown in the dashboard.")
     is_active: bool = Field(description="Inactive users cannot log in.")
     created_at: datetime = Field(description="When the user was created (UTC).")
+
+
+class StreamToken(BaseModel):
+    """A short-lived, read-only token for the live streams: pass it as `?token=` (EventSource cannot
+    send headers)."""
+
+    token: str = Field(description="The stream token; valid only on the stream routes.")
+    expires_in: int = Field(description="Seconds until it expires; a stream opened in time stays open.")

@@ -20,6 +20,7 @@ from app.models.call import statuses_before
 from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs
+from app.services.call_changes import publish_change
 from app.services.post_processing import has_lapsed, lease_lapsed
 
 MAX_PAGE_SIZE = 100
@@ -62,6 +63,7 @@ async def trigger_call(
         )
     async with session_scope(session_maker) as session:
         call, config = await _store_queued_call(session, data)
+        await publish_change(session, call.id)
     log = logger.bind(call_id=str(call.id))
     try:
         if not config.retell_agent_id:
@@ -88,10 +90,12 @@ async def trigger_call(
     except (UpstreamError, Conflict) as exc:
         async with session_scope(session_maker) as session:
             await _mark_failed(session, call.id, exc.detail)
+            await publish_change(session, call.id)
         log.warning("Retell refused call {}: {}", call.id, exc.detail)
         raise
     async with session_scope(session_maker) as session:
         call = await _mark_registered(session, call.id, retell_call_id=started.retell_call_id)
+        await publish_change(session, call.id)
     log.info("call {} registered with Retell as {} ({})", call.id, started.retell_call_id, retell.mode)
     return CallTriggered(
         id=call.id,
@@ -262,5 +266,6 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
     )
     if claimed.rowcount != 1:
         raise ExtractionRunning("an extraction started for this call just now")
+    await publish_change(session, call.id)
     await session.refresh(call)
     return call

@@ -25,6 +25,7 @@ from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.schemas.extraction import CallExtraction
+from app.services.call_changes import publish_change
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
 # Calls one sweep starts at most, per process; the next sweep (or another process) takes the rest.
@@ -122,11 +123,13 @@ async def run_extraction(
 
 async def _note_not_configured(session_maker: SessionMaker, call_id: uuid.UUID) -> None:
     async with session_scope(session_maker) as session:
-        await session.exec(
+        noted = await session.exec(
             update(Call)
             .where(col(Call.id) == call_id, col(Call.status) == CallStatus.ENDED)
             .values(status_detail=NOT_CONFIGURED)
         )
+        if noted.rowcount == 1:
+            await publish_change(session, call_id)
 
 
 async def _claim(
@@ -148,6 +151,8 @@ async def _claim(
         )
         # Exactly one claimant gets a row back; everyone else sees the call already taken.
         row = claimed.one_or_none()
+        if row is not None:
+            await publish_change(session, call_id)
         return (row[0], row[1]) if row is not None else None
 
 
@@ -208,11 +213,13 @@ class Lease:
         """Hand the call back (`ended`, no lease) so any process takes it at once; best effort."""
         try:
             async with asyncio.timeout(RELEASE_TIMEOUT_SECONDS), session_scope(self.session_maker) as session:
-                await session.exec(
+                released = await session.exec(
                     update(Call)
                     .where(*self.still_ours())
                     .values(status=CallStatus.ENDED.value, lease_expires_at=None)
                 )
+                if released.rowcount == 1:
+                    await publish_change(session, self.call_id)
         except Exception as exc:  # the lease lapses by itself and the sweep takes the call
             logger.bind(call_id=str(self.call_id)).warning("could not release call {}: {}", self.call_id, exc)
 
@@ -307,6 +314,8 @@ async def _save(lease: Lease, extraction: CallExtraction | str, *, extractor_nam
             if done.rowcount == 1:
                 # A failed re-run must not leave the previous result looking current.
                 await session.exec(delete(CallResult).where(col(CallResult.call_id) == lease.call_id))
+        if done.rowcount == 1:
+            await publish_change(session, lease.call_id)
     return status if done.rowcount == 1 else None
 
 

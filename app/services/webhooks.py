@@ -14,6 +14,7 @@ from app.core.database import dialect_insert
 from app.models import AgentConfig, Call, CallStatus, WebhookEvent
 from app.models.call import statuses_before
 from app.retell.webhook import Delivery
+from app.services.call_changes import publish_change
 
 # Retell's disconnection reasons for a dial that never reached anyone.
 DIAL_FAILURES = {"dial_failed", "dial_no_answer", "dial_busy", "invalid_destination", "no_valid_payment"}
@@ -47,6 +48,7 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
             .values(call_id=call.id)
         )
     extract = await _apply(session, call, delivery)
+    await publish_change(session, call.id)
     log.bind(call_id=str(call.id)).info("{} applied to call {}", delivery.event, call.id)
     return DeliveryOutcome(call_id=call.id, duplicate=False, extract=extract)
 

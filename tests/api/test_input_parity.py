@@ -48,7 +48,9 @@ async def test_a_nul_character_in_an_agent_config_is_a_422(
     created = await client.post("/api/agent-config", json=body, headers=auth)
     assert created.status_code == 422
     assert "NUL" in created.json()["detail"][0]["message"]
-    names = [config["name"] for config in (await client.get("/api/agent-config", headers=auth)).json()["items"]]
+    names = [
+        config["name"] for config in (await client.get("/api/agent-config", headers=auth)).json()["items"]
+    ]
     assert "Night\x00shift" not in names and "Night shift" not in names
 
 

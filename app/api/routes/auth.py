@@ -6,11 +6,13 @@ from fastapi import APIRouter, Form, Request
 
 from app.api.dependencies import CurrentUser, LoginThrottleDep, SessionDep, SettingsDep
 from app.core.errors import Unauthorized, error_responses
-from app.core.security import create_access_token
-from app.schemas.auth import LoginForm, Token, UserPublic
+from app.core.security import create_access_token, create_stream_token
+from app.schemas.auth import LoginForm, StreamToken, Token, UserPublic
 from app.services import users
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+STREAM_TOKEN_SECONDS = 60
 
 
 @router.post("/token", responses=error_responses(400, 401, 413, 422, 429, 503))
@@ -42,3 +44,13 @@ async def login(
 async def me(user: CurrentUser) -> UserPublic:
     """The logged-in user."""
     return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/stream-token", responses=error_responses(401, 503))
+async def stream_token(user: CurrentUser, settings: SettingsDep) -> StreamToken:
+    """A 60-second, read-only token that only the live streams accept, as `?token=` (for EventSource)."""
+    assert settings.secret_key is not None
+    token = create_stream_token(
+        user.id, user.token_version, secret_key=settings.secret_key, expires_seconds=STREAM_TOKEN_SECONDS
+    )
+    return StreamToken(token=token, expires_in=STREAM_TOKEN_SECONDS)

@@ -3,8 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, BackgroundTasks, Query, status
 
 from app.api.dependencies import (
     CurrentUser,
@@ -17,7 +16,6 @@ from app.api.dependencies import (
 from app.core.errors import error_responses
 from app.schemas.call import CallDetail, CallPage, CallTrigger, CallTriggered
 from app.schemas.call_reports import CallListQuery
-from app.services import call_events as call_events_service
 from app.services import calls
 from app.services.calls import CallFilters
 
@@ -53,26 +51,6 @@ async def list_calls(
 async def get_call(call_id: uuid.UUID, session: SessionDep, _user: CurrentUser) -> CallDetail:
     """One call in full: status, times, transcript, Retell's summary and the structured `result`."""
     return await calls.get_call_detail(session, call_id)
-
-
-@router.get(
-    "/{call_id}/events",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, **error_responses(401, 404, 422, 503)},
-)
-async def call_events(
-    call_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    session_maker: SessionMakerDep,
-    _user: CurrentUser,
-) -> StreamingResponse:
-    """Live status updates as Server-Sent Events: a `status` event on every change, `end` when final."""
-    await calls.get_call(session, call_id)  # 404 before the stream starts
-    stream = call_events_service.stream_call_events(
-        call_id, session_maker=session_maker, is_disconnected=request.is_disconnected
-    )
-    return StreamingResponse(stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 @router.post(

@@ -1,0 +1,85 @@
+"""Live updates for the dashboard: Server-Sent Events that the browser's EventSource can follow."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from sse_starlette import EventSourceResponse
+
+from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, StreamUser
+from app.core.errors import error_responses
+from app.schemas.call_events import CallEvent, CallListEvent
+from app.services import call_events, calls
+
+router = APIRouter(tags=["live updates"])
+
+
+class EventStream(EventSourceResponse):
+    """sse-starlette's response, with its media type on the class so the API docs show it."""
+
+    media_type = "text/event-stream"
+
+
+# Comment pings keep proxies from closing a quiet stream; a stalled client is cut after this long.
+PING_SECONDS = 15
+SEND_TIMEOUT_SECONDS = 30
+STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+# Each documented item is one event object (`event`, `id`, `data`), not the plain string FastAPI
+# assumes for a non-JSON response class.
+EVENT_ITEM = {"responses": {"200": {"content": {"text/event-stream": {"schema": {"type": "object"}}}}}}
+
+
+def _stream_doc(model: Any, events: str, *errors: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "model": model,
+            "description": f"A `text/event-stream` of {events}. The schema is one event: its `event:` "
+            "name, its `id:` (sent back as `Last-Event-ID` on reconnect) and its JSON `data:`. "
+            "Comment lines (`: ping`) keep the connection open.",
+        },
+        **error_responses(*errors),
+    }
+
+
+@router.get(
+    "/api/events",
+    response_class=EventStream,
+    responses=_stream_doc(CallListEvent, "`call` events", 401, 422),
+    openapi_extra=EVENT_ITEM,
+)
+async def all_call_events(
+    broadcaster: BroadcasterDep,
+    session_maker: SessionMakerDep,
+    _user: StreamUser,
+    agent_config_id: Annotated[uuid.UUID | None, Query(description="Only its calls")] = None,
+    last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> EventStream:
+    """Every call's changes: the recent calls first (on reconnect: those changed since), then each change."""
+    stream = call_events.stream_calls(
+        broadcaster=broadcaster,
+        session_maker=session_maker,
+        agent_config_id=agent_config_id,
+        last_event_id=last_event_id,
+    )
+    return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)
+
+
+@router.get(
+    "/api/call/{call_id}/events",
+    response_class=EventStream,
+    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 404, 422),
+    openapi_extra=EVENT_ITEM,
+)
+async def call_status_events(
+    call_id: uuid.UUID,
+    session: SessionDep,
+    broadcaster: BroadcasterDep,
+    session_maker: SessionMakerDep,
+    _user: StreamUser,
+) -> EventStream:
+    """One call live: its current `status`, each status it passes through, then `end` with its final state."""
+    await calls.get_call(session, call_id)  # 404 before the stream starts
+    stream = call_events.stream_call(call_id, broadcaster=broadcaster, session_maker=session_maker)
+    return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)

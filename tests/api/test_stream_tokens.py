@@ -1,0 +1,102 @@
+"""Stream tokens: what the browser's EventSource may carry, and everything else refused."""
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import jwt
+import pytest
+
+from app.config import Settings
+from app.core.security import create_access_token, create_stream_token
+from tests.support.app import login, running_app
+
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+MISSING_CALL = f"/api/call/{uuid.uuid4()}/events"
+
+
+@pytest.fixture
+async def app_client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(make_settings(secret_key=SECRET)) as client:
+        yield client
+
+
+async def test_a_stream_token_is_short_lived_and_needs_a_login(app_client: httpx.AsyncClient) -> None:
+    assert (await app_client.post("/api/auth/stream-token")).status_code == 401
+    response = await app_client.post("/api/auth/stream-token", headers=await login(app_client))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["expires_in"] == 60
+    claims = jwt.decode(body["token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 60
+    assert claims["aud"] == "stream" and claims["scope"] == "read"
+
+
+async def test_the_streams_accept_a_stream_token_in_the_query(app_client: httpx.AsyncClient) -> None:
+    token = (await app_client.post("/api/auth/stream-token", headers=await login(app_client))).json()["token"]
+    # A call that does not exist answers before any stream starts: the token itself was accepted.
+    assert (await app_client.get(MISSING_CALL, params={"token": token})).status_code == 404
+
+
+def forged_token(kind: str, user_id: uuid.UUID, version: int) -> str:
+    """A token of the given kind for the real admin: everything right but the one thing that is wrong."""
+    if kind == "expired":
+        return create_stream_token(user_id, version, secret_key=SECRET, expires_seconds=-1)
+    if kind == "forged":
+        return create_stream_token(user_id, version, secret_key="another-key-" + SECRET, expires_seconds=60)
+    if kind == "access-token":
+        return create_access_token(user_id, version, secret_key=SECRET, expires_minutes=60)
+    if kind == "signed-with-the-access-key":
+        claims = {"sub": str(user_id), "ver": version, "aud": "stream", "exp": 4102444800}
+        return jwt.encode(claims, SECRET, algorithm="HS256")
+    if kind == "older-version":
+        return create_stream_token(user_id, version - 1, secret_key=SECRET, expires_seconds=60)
+    return "not-a-token"
+
+
+@pytest.mark.parametrize(
+    "kind", ["expired", "forged", "access-token", "garbage", "signed-with-the-access-key", "older-version"]
+)
+@pytest.mark.parametrize("path", ["/api/events", MISSING_CALL])
+async def test_the_streams_refuse_anything_but_a_valid_stream_token(
+    app_client: httpx.AsyncClient, kind: str, path: str
+) -> None:
+    me = (await app_client.get("/api/auth/me", headers=await login(app_client))).json()
+    version = jwt.decode(
+        (await app_client.post("/api/auth/stream-token", headers=await login(app_client))).json()["token"],
+        options={"verify_signature": False},
+    )["ver"]
+    response = await app_client.get(path, params={"token": forged_token(kind, uuid.UUID(me["id"]), version)})
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_stream_token_opens_nothing_but_the_streams(app_client: httpx.AsyncClient) -> None:
+    auth = await login(app_client)
+    token = (await app_client.post("/api/auth/stream-token", headers=auth)).json()["token"]
+    stream_bearer = {"Authorization": f"Bearer {token}"}
+    assert (await app_client.get("/api/call", headers=stream_bearer)).status_code == 401
+    assert (await app_client.get("/api/call", params={"token": token})).status_code == 401
+    assert (await app_client.post("/api/auth/stream-token", headers=stream_bearer)).status_code == 401
+    # The bearer header still works on the streams, as everywhere else.
+    assert (await app_client.get(MISSING_CALL, headers=auth)).status_code == 404
+    assert (await app_client.get(MISSING_CALL)).status_code == 401
+
+
+async def test_the_api_docs_describe_both_streams(app_client: httpx.AsyncClient) -> None:
+    schema = (await app_client.get("/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    one_call = schema["paths"]["/api/call/{call_id}/events"]["get"]["responses"]["200"]["content"]
+    every_call = schema["paths"]["/api/events"]["get"]["responses"]["200"]["content"]
+    assert set(one_call) == {"text/event-stream"} and set(every_call) == {"text/event-stream"}
+    assert one_call["text/event-stream"]["schema"]["$ref"].endswith("/CallEvent")
+    refs = {item["$ref"].rsplit("/", 1)[1] for item in components["CallEvent"]["oneOf"]}
+    assert refs == {"CallStatusEvent", "CallEndEvent"}
+    assert every_call["text/event-stream"]["schema"]["$ref"].endswith("/CallListEvent")
+    assert components["CallStatusEvent"]["properties"]["event"]["const"] == "status"
+    assert components["CallEndEvent"]["properties"]["data"]["$ref"].endswith("/CallLive")
+    assert components["CallListEvent"]["properties"]["data"]["$ref"].endswith("/CallSummary")
+    assert "transcript" not in components["CallLive"]["properties"]
+    parameters = schema["paths"]["/api/events"]["get"]["parameters"]
+    assert {p["name"] for p in parameters} >= {"token", "agent_config_id"}

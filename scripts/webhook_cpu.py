@@ -99,7 +99,9 @@ class AsgiPoster:
         return status
 
 
-async def measure(database_url: str, *, calls: int = 300, profile: bool = False) -> dict[str, Any]:
+async def measure(
+    database_url: str, *, calls: int = 300, profile: bool = False, log_level: str = "INFO"
+) -> dict[str, Any]:
     """CPU ms per delivery for the lifecycle mix (and per event), sequential, after a warm-up."""
     from asgi_lifespan import LifespanManager
 
@@ -113,7 +115,7 @@ async def measure(database_url: str, *, calls: int = 300, profile: bool = False)
         retell_api_key=key,
         extractor=None,
         openai_api_key=None,
-        log_level="WARNING",
+        log_level=log_level,
         admin_email="cpu@example.com",
         admin_password=secrets.token_urlsafe(18),
     )

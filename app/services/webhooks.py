@@ -346,9 +346,14 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
             delivery.retell_call_id,
             call_id,
         )
-    if created:
-        logger.info("created call {} for Retell call {} we did not start", call_id, delivery.retell_call_id)
-    logger.info("{} applied to call {} ({})", delivery.event, call_id, status)
+    # One line per delivery, formatted only if INFO is on.
+    logger.info(
+        "{} applied to call {} ({}){}",
+        delivery.event,
+        call_id,
+        status,
+        f", created for Retell call {delivery.retell_call_id} we did not start" if created else "",
+    )
     status = CallStatus(status)
     return DeliveryOutcome(
         call_id=call_id,

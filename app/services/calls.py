@@ -5,9 +5,10 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from loguru import logger
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -153,8 +154,9 @@ async def get_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
 
 
 async def get_call_detail(session: AsyncSession, call_id: uuid.UUID) -> CallDetail:
+    """The call and its result: two primary-key/unique lookups, whatever the history's size."""
     call = await get_call(session, call_id)
-    result = (await session.exec(select(CallResult).where(CallResult.call_id == call.id))).first()
+    result = (await session.exec(_RESULT_OF_CALL, params={"call_id": call.id})).first()
     analysis = call.call_analysis or {}
     summary = analysis.get("call_summary")
     return CallDetail.model_validate(
@@ -162,12 +164,17 @@ async def get_call_detail(session: AsyncSession, call_id: uuid.UUID) -> CallDeta
             **call.model_dump(),
             "call_summary": summary if isinstance(summary, str) else None,
             "result": (
-                {"scenario": result.scenario, **result.data}
+                {"scenario": result[0], **result[1]}
                 if result is not None and call.status == CallStatus.COMPLETED
                 else None
             ),
         }
     )
+
+
+_RESULT_OF_CALL = select(CallResult.scenario, CallResult.data).where(
+    col(CallResult.call_id) == bindparam("call_id")
+)
 
 
 @dataclass(frozen=True)
@@ -177,38 +184,45 @@ class CallFilters:
     load_number: str | None = None
     driver: str | None = None
 
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """One WHERE condition per filter given; each is served by an index ending in (created_at, id)."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            conditions.append(col(Call.status) == self.status.value)
+        if self.call_outcome:
+            conditions.append(col(Call.call_outcome) == self.call_outcome)
+        if self.load_number:
+            conditions.append(col(Call.load_number) == self.load_number)
+        if self.driver:
+            escaped = self.driver.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(col(Call.driver_name).ilike(f"%{escaped}%", escape="\\"))
+        return conditions
+
+
+# Only what a list row shows: transcripts, turns and analyses stay on disk.
+SUMMARY_COLUMNS = tuple(col(getattr(Call, name)) for name in CallSummary.model_fields)
+NEWEST_FIRST = (col(Call.created_at).desc(), col(Call.id).desc())
+
 
 async def list_calls(
     session: AsyncSession, *, filters: CallFilters, limit: int, cursor: str | None
 ) -> CallPage:
     """Newest first, keyset-paginated on (created_at, id) so pages stay stable while calls arrive."""
-    query = select(Call).order_by(col(Call.created_at).desc(), col(Call.id).desc()).limit(limit + 1)
-    if filters.status is not None:
-        query = query.where(col(Call.status) == filters.status.value)
-    if filters.call_outcome:
-        query = query.where(col(Call.call_outcome) == filters.call_outcome)
-    if filters.load_number:
-        query = query.where(col(Call.load_number) == filters.load_number)
-    if filters.driver:
-        pattern = "%" + filters.driver.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(col(Call.driver_name).ilike(pattern, escape="\\"))
+    conditions = filters.conditions()
     if cursor:
         created_at, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(Call.created_at) < created_at,
-                and_(col(Call.created_at) == created_at, col(Call.id) < last_id),
-            )
-        )
-    rows = list((await session.exec(query)).all())
+        # A row-value comparison is an index range condition (an OR of two comparisons is not).
+        conditions.append(tuple_(col(Call.created_at), col(Call.id)) < tuple_(created_at, last_id))
+    query = select(*SUMMARY_COLUMNS).where(*conditions).order_by(*NEWEST_FIRST).limit(limit + 1)
+    rows = (await session.exec(query)).all()
     page, more = rows[:limit], len(rows) > limit
     return CallPage(
-        items=[CallSummary.model_validate(call) for call in page],
+        items=[CallSummary.model_validate(row, from_attributes=True) for row in page],
         next_cursor=encode_cursor(page[-1]) if more else None,
     )
 
 
-def encode_cursor(call: Call) -> str:
+def encode_cursor(call: Call | Row[Any]) -> str:
     raw = f"{call.created_at.isoformat()}|{call.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 

@@ -147,7 +147,9 @@ async def test_a_malformed_signature_header_is_a_401(
     client: httpx.AsyncClient, clean_database: str, signature: str
 ) -> None:
     body = json.dumps(retell_event("call_started", retell_call_id="call_sig", our_call_id=None))
-    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": signature.encode()})
+    response = await client.post(
+        "/webhook/retell", content=body, headers={"x-retell-signature": signature.encode()}
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "InvalidSignature"
     assert await count_rows(clean_database, "webhook_events") == 0

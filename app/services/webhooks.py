@@ -2,7 +2,7 @@
 
 PostgreSQL does it all in one statement: a data-modifying CTE inserts the delivery (unique on Retell call
 id + event, so a replay changes nothing), then either creates the call it names or applies it to the call
-it finds. SQLite, which has no data-modifying CTEs, uses two statements in the request's transaction.
+it finds. SQLite, which has no data-modifying CTEs, uses three statements in the request's transaction.
 
 The statements are plain SQL built once at import; nothing is constructed per request. Every decision
 that depends on the call's current state (does the status move forward? is there a transcript yet?) is a
@@ -240,10 +240,10 @@ def _postgres_statement(event: str) -> tuple[str, list[str]]:
     new_call = _new_call_values(event, p)
     sql = f"""
 WITH found AS (
-    SELECT id FROM (
-        SELECT id, 0 AS preference FROM calls WHERE id = {p("our_id")}
+    SELECT id, status, transcript IS NOT NULL AS had_transcript FROM (
+        SELECT id, status, transcript, 0 AS preference FROM calls WHERE id = {p("our_id")}
         UNION ALL
-        SELECT id, 1 FROM calls WHERE retell_call_id = {p("rid")}
+        SELECT id, status, transcript, 1 FROM calls WHERE retell_call_id = {p("rid")}
     ) AS candidates ORDER BY preference LIMIT 1
 ),
 stored AS (
@@ -257,14 +257,14 @@ created AS (
     INSERT INTO calls ({", ".join(new_call)})
     SELECT {", ".join(new_call.values())} FROM stored WHERE NOT EXISTS (SELECT 1 FROM found)
     ON CONFLICT (retell_call_id) DO NOTHING
-    RETURNING {_RETURNED}, TRUE AS created
+    RETURNING {_RETURNED}, TRUE AS created, NULL::varchar AS previous_status, FALSE AS had_transcript
 ),
 applied AS (
     UPDATE calls SET
     {_status_sets(event, p, from_row)}
-    FROM stored WHERE calls.id = stored.call_id AND EXISTS (SELECT 1 FROM found)
+    FROM stored, found WHERE calls.id = stored.call_id
     RETURNING calls.id, calls.status, calls.transcript IS NOT NULL AS has_transcript, calls.retell_call_id,
-              FALSE AS created
+              FALSE AS created, found.status AS previous_status, found.had_transcript
 )
 SELECT * FROM applied UNION ALL SELECT * FROM created"""
     return _Placeholders.numbered(sql)
@@ -275,6 +275,7 @@ class _SqliteStatements:
     store: str
     create: str
     link: str
+    before: str
     apply: str
 
 
@@ -298,6 +299,7 @@ INSERT INTO calls ({", ".join(new_call)}) VALUES ({", ".join(new_call.values())}
 ON CONFLICT (retell_call_id) DO NOTHING
 RETURNING {_RETURNED}""",
         link="UPDATE webhook_events SET call_id = :new_id WHERE id = :event_id",
+        before="SELECT status, transcript IS NOT NULL FROM calls WHERE id = :call_id",
         apply=f"""
 UPDATE calls SET
     {_status_sets(event, p, from_row)}
@@ -335,7 +337,7 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
     if row is None:
         logger.info("duplicate {} for {} acknowledged", delivery.event, delivery.retell_call_id)
         return DeliveryOutcome(call_id=None, status=None, duplicate=True, extract=False)
-    call_id, status, has_transcript, retell_call_id, created = row
+    call_id, status, has_transcript, retell_call_id, created, previous_status, had_transcript = row
     call_id = call_id if isinstance(call_id, uuid.UUID) else uuid.UUID(call_id)
     if retell_call_id != delivery.retell_call_id:
         # Retell's id names another call (or this call knows another id): the metadata's call wins.
@@ -359,7 +361,12 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
         call_id=call_id,
         status=status,
         duplicate=False,
-        extract=delivery.event in END_EVENTS and status == CallStatus.ENDED and bool(has_transcript),
+        # The delivery that first ended the call with a transcript schedules its extraction; a later one
+        # (`call_analyzed` after `call_ended`) does not, unless deliveries raced (the claim then decides).
+        extract=delivery.event in END_EVENTS
+        and status == CallStatus.ENDED
+        and bool(has_transcript)
+        and not (previous_status == CallStatus.ENDED and had_transcript),
         created=bool(created),
     )
 
@@ -397,9 +404,10 @@ async def _record_on_sqlite(connection: Any, kind: str, params: dict[str, Any]) 
         # SQLite holds the write lock since the INSERT above, so no other delivery can create it meanwhile.
         created = (await connection.exec_driver_sql(statements.create, values)).one()
         await connection.exec_driver_sql(statements.link, values)
-        return (*created, True)
+        return (*created, True, None, False)
+    before = (await connection.exec_driver_sql(statements.before, {"call_id": call_id})).one()
     applied = (await connection.exec_driver_sql(statements.apply, {**values, "call_id": call_id})).one()
-    return (*applied, False)
+    return (*applied, False, *before)
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -4,6 +4,7 @@ Odd numbers are left out of the call but kept in the stored payload; a malformed
 401; a delivery whose metadata and Retell id name two different calls is applied to the metadata's call.
 """
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -205,3 +206,21 @@ async def test_metadata_and_retell_id_naming_two_calls_apply_to_the_metadata_cal
     assert theirs["status"] == "ongoing"
     assert theirs["transcript"] is None
     assert any("call_shared" in line and ours in line for line in warnings)
+
+
+async def test_a_transcript_arriving_after_a_wordless_call_ended_is_still_extracted(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    # Only the delivery that first ends a call with a transcript schedules its extraction; a call that
+    # ended without words has not been scheduled, so the later transcript must be.
+    drop = ("transcript", "transcript_object", "transcript_with_tool_calls")
+    assert (await deliver(client, "call_ended", "call_late_words", drop=drop)).status_code == 204
+    assert (await only_call(client, auth))["status"] == "ended"
+    assert (await deliver(client, "call_analyzed", "call_late_words")).status_code == 204
+    for _ in range(200):
+        call = await only_call(client, auth)
+        if call["status"] == "completed":
+            break
+        await asyncio.sleep(0.05)
+    assert call["status"] == "completed"
+    assert call["result"]["call_outcome"] == FIXTURE["expected"]["call_outcome"]

@@ -35,6 +35,8 @@ def upgrade() -> None:
             unique=False,
             postgresql_using="gin",
             postgresql_ops={"driver_name": "gin_trgm_ops"},
+            # No pending list: its periodic flush stalled concurrent webhook inserts for seconds.
+            postgresql_with={"fastupdate": "off"},
         )
 
 

@@ -56,6 +56,8 @@ class Call(IdMixin, TimestampMixin, table=True):
             "driver_name",
             postgresql_using="gin",
             postgresql_ops={"driver_name": "gin_trgm_ops"},
+            # No pending list: its periodic flush stalled concurrent webhook inserts for seconds.
+            postgresql_with={"fastupdate": "off"},
         ),
     )
 

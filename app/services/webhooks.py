@@ -90,6 +90,8 @@ _APPLIED = (
     "call_analysis",
 )
 _COLUMN = {"agent_id": "retell_agent_id"}
+_LARGE = {"transcript", "transcript_turns", "call_analysis"}
+_JSON = {"transcript_turns", "call_analysis"}
 
 
 def _lit(value: str) -> str:
@@ -142,6 +144,14 @@ def _status_sets(event: str, p: _Placeholders, duration_from_row: str) -> str:
             sets.append(f"duration_ms = COALESCE({p('duration_ms')}, {duration_from_row}, calls.duration_ms)")
         elif name == "call_analysis" and event != "call_analyzed":
             continue
+        elif name in _LARGE:
+            # The same transcript again (`call_analyzed` after `call_ended`) keeps the stored value rather
+            # than writing (and compressing) a copy of it.
+            as_text = name in _JSON and p.postgres  # PostgreSQL's json has no equality; SQLite keeps text
+            stored = f"calls.{column}::text" if as_text else f"calls.{column}"
+            given = f"CAST({p(name)} AS TEXT)" if as_text else p(name)
+            same = f"{p(name)} IS NULL OR {stored} = {given}"
+            sets.append(f"{column} = CASE WHEN {same} THEN calls.{column} ELSE {p(name)} END")
         else:
             # A later, thinner delivery never blanks earlier data.
             sets.append(f"{column} = COALESCE({p(name)}, calls.{column})")

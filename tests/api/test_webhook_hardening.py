@@ -224,3 +224,32 @@ async def test_a_transcript_arriving_after_a_wordless_call_ended_is_still_extrac
         await asyncio.sleep(0.05)
     assert call["status"] == "completed"
     assert call["result"]["call_outcome"] == FIXTURE["expected"]["call_outcome"]
+
+
+async def test_concurrent_first_deliveries_of_an_unknown_call_create_it_once(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    # Each races to create the call; the losers' statement fails on the foreign key and is retried,
+    # finding the winner's call. Every delivery is stored and linked to that one call.
+    events = ["call_started", "call_ended", "call_analyzed"] + [f"transcript_updated_{n}" for n in range(9)]
+
+    async def send(event: str) -> httpx.Response:
+        template = event if event.startswith("call_") else "call_started"
+        payload = retell_event(
+            template, retell_call_id="call_racing", our_call_id=None, transcript_fixture=FIXTURE
+        )
+        payload["event"] = event
+        body, headers = signed_delivery(payload)
+        return await client.post("/webhook/retell", content=body, headers=headers)
+
+    responses = await asyncio.gather(*(send(event) for event in events))
+    assert [response.status_code for response in responses] == [204] * len(events)
+    assert await count_rows(clean_database, "calls") == 1
+    assert await count_rows(clean_database, "webhook_events") == len(events)
+    linked = await execute_sql(
+        clean_database, "SELECT COUNT(DISTINCT call_id) FROM webhook_events WHERE call_id IS NOT NULL"
+    )
+    assert linked == 1
+    call = await only_call(client, auth)
+    assert call["transcript"] == FIXTURE["transcript"]
+    assert call["status"] in ("ended", "processing", "completed")

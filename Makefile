@@ -64,7 +64,7 @@ format: $(BIN)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(BIN)/.dev ## Measure webhook throughput and latency, and the live streams, against a local server
+bench: $(BIN)/.dev ## Webhook ingest vs a reference receiver, reads at 1k/100k calls, the live streams (PostgreSQL on 127.0.0.1); rewrites docs/BENCHMARKS*.md
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_streams.py
 

@@ -25,7 +25,11 @@ from app.services.post_processing import ExtractionScheduler
 
 @dataclass
 class AppContext:
-    """Process-wide resources built once by the lifespan and closed on shutdown."""
+    """Process-wide resources built once by the lifespan and closed on shutdown.
+
+    The getters below are `async def` on purpose: FastAPI runs a plain `def` dependency in the thread
+    pool, which costs more than the lookup itself on every request.
+    """
 
     settings: Settings
     session_maker: SessionMaker
@@ -36,7 +40,7 @@ class AppContext:
     broadcaster: Broadcaster[CallChange]
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.state.context
     return context
 
@@ -44,27 +48,27 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_settings_dep(context: ContextDep) -> Settings:
+async def get_settings_dep(context: ContextDep) -> Settings:
     return context.settings
 
 
-def get_retell(context: ContextDep) -> RetellGateway:
+async def get_retell(context: ContextDep) -> RetellGateway:
     return context.retell
 
 
-def get_session_maker(context: ContextDep) -> SessionMaker:
+async def get_session_maker(context: ContextDep) -> SessionMaker:
     return context.session_maker
 
 
-def get_scheduler(context: ContextDep) -> ExtractionScheduler:
+async def get_scheduler(context: ContextDep) -> ExtractionScheduler:
     return context.scheduler
 
 
-def get_login_throttle(context: ContextDep) -> LoginThrottle:
+async def get_login_throttle(context: ContextDep) -> LoginThrottle:
     return context.login_throttle
 
 
-def get_broadcaster(context: ContextDep) -> Broadcaster[CallChange]:
+async def get_broadcaster(context: ContextDep) -> Broadcaster[CallChange]:
     return context.broadcaster
 
 

@@ -42,18 +42,35 @@ def statuses_before(status: CallStatus) -> list[str]:
 
 class Call(IdMixin, TimestampMixin, table=True):
     __tablename__ = "calls"
-    __table_args__ = (sa.Index("ix_calls_created_at_id", "created_at", "id"),)
+    # The list is newest first: each filter has an index that ends in (created_at, id), so a page is an
+    # index range read whatever the table's size. The driver search is a substring match: a trigram GIN
+    # index on PostgreSQL (a plain index elsewhere, where the newest-first scan does the work).
+    __table_args__ = (
+        sa.Index("ix_calls_created_at_id", "created_at", "id"),
+        sa.Index("ix_calls_status_created_at_id", "status", "created_at", "id"),
+        sa.Index("ix_calls_call_outcome_created_at_id", "call_outcome", "created_at", "id"),
+        sa.Index("ix_calls_load_number_created_at_id", "load_number", "created_at", "id"),
+        sa.Index("ix_calls_agent_config_id_created_at_id", "agent_config_id", "created_at", "id"),
+        sa.Index(
+            "ix_calls_driver_name_trgm",
+            "driver_name",
+            postgresql_using="gin",
+            postgresql_ops={"driver_name": "gin_trgm_ops"},
+            # No pending list: its periodic flush stalled concurrent webhook inserts for seconds.
+            postgresql_with={"fastupdate": "off"},
+        ),
+    )
 
     agent_config_id: uuid.UUID | None = Field(
-        default=None, foreign_key="agent_configurations.id", ondelete="SET NULL", index=True
+        default=None, foreign_key="agent_configurations.id", ondelete="SET NULL"
     )
     retell_call_id: str | None = Field(default=None, max_length=120, unique=True)
     retell_agent_id: str | None = Field(default=None, max_length=120)
-    status: CallStatus = Field(default=CallStatus.QUEUED, sa_type=StrEnumColumn(CallStatus, 20), index=True)
+    status: CallStatus = Field(default=CallStatus.QUEUED, sa_type=StrEnumColumn(CallStatus, 20))
     call_type: str = Field(default="web", max_length=10)
-    driver_name: str = Field(max_length=200, index=True)
+    driver_name: str = Field(max_length=200)
     phone_number: str | None = Field(default=None, max_length=20)
-    load_number: str = Field(max_length=60, index=True)
+    load_number: str = Field(max_length=60)
     context: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
 
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -66,7 +83,7 @@ class Call(IdMixin, TimestampMixin, table=True):
     public_log_url: str | None = Field(default=None, sa_type=sa.Text)
     call_analysis: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
-    call_outcome: str | None = Field(default=None, max_length=40, index=True)
+    call_outcome: str | None = Field(default=None, max_length=40)
     # Why the call is where it is: the Retell or LLM error, or "extraction not configured".
     status_detail: str | None = Field(default=None, sa_type=sa.Text)
     extraction_attempts: int = Field(default=0)

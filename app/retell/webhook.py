@@ -5,6 +5,7 @@
 
 import json
 import math
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from app.retell.signature import verify_retell_signature
 from app.schemas.call import TranscriptTurn
 
 MAX_TIMESTAMP_MS = 253_402_300_799_000  # 9999-12-31: anything later is not a real call time
+# 2000-01-01: an earlier "call time" (0, say) is a placeholder, and its duration would overflow the column.
+MIN_TIMESTAMP_MS = 946_684_800_000
 MAX_INT32 = 2**31 - 1
 MAX_EVENT_LENGTH = 60
 MAX_CALL_ID_LENGTH = 120
@@ -69,7 +72,7 @@ def _storable_text(text: str) -> str:
 class RetellCall(BaseModel):
     """Retell's `call` object; unknown fields are kept in the stored payload but not read."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     call_id: str = Field(min_length=1, max_length=MAX_CALL_ID_LENGTH)
     agent_id: str | None = Field(default=None, max_length=120)
@@ -80,8 +83,8 @@ class RetellCall(BaseModel):
     to_number: str | None = Field(default=None, max_length=40)
     metadata: dict[str, Any] | None = None
     retell_llm_dynamic_variables: dict[str, Any] | None = None
-    start_timestamp: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP_MS)
-    end_timestamp: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP_MS)
+    start_timestamp: int | None = Field(default=None, ge=MIN_TIMESTAMP_MS, le=MAX_TIMESTAMP_MS)
+    end_timestamp: int | None = Field(default=None, ge=MIN_TIMESTAMP_MS, le=MAX_TIMESTAMP_MS)
     duration_ms: int | None = Field(default=None, ge=0, le=MAX_INT32)
     disconnection_reason: str | None = Field(default=None, max_length=80)
     transcript: str | None = None
@@ -95,19 +98,34 @@ class InvalidWebhookPayload(BadRequest):
     pass
 
 
-@dataclass(frozen=True)
+METADATA_CALL_ID_KEYS = ("call_id", "test_call_id")
+# Nesting a real delivery never comes near; deeper bodies go through `storable`, which refuses them.
+FAST_PATH_MAX_BRACKETS = 256
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     event: str
     retell_call_id: str
-    call: dict[str, Any]
-    payload: dict[str, Any]
+    call: dict[str, Any]  # the fields this service reads, each valid and plausible (others dropped)
+    payload: dict[str, Any]  # the whole delivery, as stored
+    payload_json: str  # the same, as JSON text
+    our_call_id: uuid.UUID | None = None  # our id, when Retell's metadata carries it
 
 
-def parse_delivery(payload: object) -> Delivery:
-    """Check what identifies a delivery; anything else malformed is ignored, never a reason to lose it."""
+def parse_delivery(payload: object, body: str | None = None) -> Delivery:
+    """Check what identifies a delivery; anything else malformed is ignored, never a reason to lose it.
+
+    `body` is the JSON text `payload` came from: when it needs no cleaning it is stored as it came.
+    """
     if not isinstance(payload, dict):
         raise InvalidWebhookPayload("the body must be a JSON object")
-    clean: dict[str, Any] = storable(payload)  # before any check, so what is checked is what is stored
+    clean: dict[str, Any]
+    if body is not None and _needs_no_cleaning(body):
+        clean, payload_json = payload, body
+    else:
+        clean = storable(payload)  # before any check, so what is checked is what is stored
+        payload_json = json.dumps(clean)
     event, call = clean.get("event"), clean.get("call")
     if not isinstance(event, str) or not 0 < len(event) <= MAX_EVENT_LENGTH:
         raise InvalidWebhookPayload(f"`event` must be a name of at most {MAX_EVENT_LENGTH} characters")
@@ -119,14 +137,55 @@ def parse_delivery(payload: object) -> Delivery:
             f"`call.call_id` must be a string of at most {MAX_CALL_ID_LENGTH} characters"
         )
     parsed, ignored = _readable_fields(call)
+    fields = parsed.model_dump(exclude_unset=True)
+    ignored += _implausible(fields)
     if ignored:
         logger.warning("{} for {}: ignored malformed field(s) {}", event, retell_call_id, ", ".join(ignored))
     return Delivery(
         event=event,
         retell_call_id=retell_call_id,
-        call=parsed.model_dump(exclude_unset=True),
+        call=fields,
         payload=clean,
+        payload_json=payload_json,
+        our_call_id=_our_call_id(fields.get("metadata")),
     )
+
+
+def _needs_no_cleaning(body: str) -> bool:
+    """True when the body cannot hold what PostgreSQL refuses (NUL, lone surrogates, NaN) nor nest deep.
+
+    NUL and surrogates can only arrive as `\\u` escapes; these substring checks cost microseconds where
+    walking the parsed payload costs tens of them.
+    """
+    return (
+        "\\u" not in body
+        and "NaN" not in body
+        and "Infinity" not in body
+        and body.count("[") + body.count("{") < FAST_PATH_MAX_BRACKETS
+    )
+
+
+def _implausible(fields: dict[str, Any]) -> list[str]:
+    """Drop times that contradict each other; the stored payload keeps them as Retell sent them."""
+    start, end = fields.get("start_timestamp"), fields.get("end_timestamp")
+    if start is not None and end is not None and end < start:
+        del fields["end_timestamp"]
+        fields.pop("duration_ms", None)
+        return ["end_timestamp (before start_timestamp)"]
+    return []
+
+
+def _our_call_id(metadata: object) -> uuid.UUID | None:
+    if not isinstance(metadata, dict):
+        return None
+    for key in METADATA_CALL_ID_KEYS:
+        value = metadata.get(key)
+        if isinstance(value, str) and len(value) <= 40:
+            try:
+                return uuid.UUID(value)
+            except ValueError:
+                continue
+    return None
 
 
 def _readable_fields(call: dict[str, Any]) -> tuple[RetellCall, list[str]]:
@@ -166,7 +225,7 @@ async def read_verified_delivery(request: Request, *, key: str | None) -> Delive
     except (RecursionError, ValueError):
         raise InvalidWebhookPayload("the body is not JSON this service can read (nested too deep)") from None
     try:
-        return parse_delivery(payload)
+        return parse_delivery(payload, body)
     except RecursionError:
         raise InvalidWebhookPayload("the body is nested too deep to be a Retell delivery") from None
 

@@ -5,9 +5,10 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from loguru import logger
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, Row, bindparam, or_, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -156,8 +157,9 @@ async def get_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
 
 
 async def get_call_detail(session: AsyncSession, call_id: uuid.UUID) -> CallDetail:
+    """The call and its result: two primary-key/unique lookups, whatever the history's size."""
     call = await get_call(session, call_id)
-    result = (await session.exec(select(CallResult).where(CallResult.call_id == call.id))).first()
+    result = (await session.exec(_RESULT_OF_CALL, params={"call_id": call.id})).first()
     analysis = call.call_analysis or {}
     summary = analysis.get("call_summary")
     return CallDetail.model_validate(
@@ -165,12 +167,17 @@ async def get_call_detail(session: AsyncSession, call_id: uuid.UUID) -> CallDeta
             **call.model_dump(),
             "call_summary": summary if isinstance(summary, str) else None,
             "result": (
-                {"scenario": result.scenario, **result.data}
+                {"scenario": result[0], **result[1]}
                 if result is not None and call.status == CallStatus.COMPLETED
                 else None
             ),
         }
     )
+
+
+_RESULT_OF_CALL = select(CallResult.scenario, CallResult.data).where(
+    col(CallResult.call_id) == bindparam("call_id")
+)
 
 
 @dataclass(frozen=True)
@@ -184,7 +191,7 @@ class CallFilters:
     agent_config_id: uuid.UUID | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """The WHERE clauses these filters stand for (shared by the list, the export and the stats)."""
+        """The WHERE clauses these filters stand for (list, export, stats), each index-served newest first."""
         conditions: list[ColumnElement[bool]] = []
         if self.status is not None:
             conditions.append(col(Call.status) == self.status.value)
@@ -204,29 +211,30 @@ class CallFilters:
         return conditions
 
 
+# Only what a list row shows: transcripts, turns and analyses stay on disk.
+SUMMARY_COLUMNS = tuple(col(getattr(Call, name)) for name in CallSummary.model_fields)
+NEWEST_FIRST = (col(Call.created_at).desc(), col(Call.id).desc())
+
+
 async def list_calls(
     session: AsyncSession, *, filters: CallFilters, limit: int, cursor: str | None
 ) -> CallPage:
     """Newest first, keyset-paginated on (created_at, id) so pages stay stable while calls arrive."""
-    query = select(Call).order_by(col(Call.created_at).desc(), col(Call.id).desc()).limit(limit + 1)
-    query = query.where(*filters.conditions())
+    conditions = filters.conditions()
     if cursor:
         created_at, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(Call.created_at) < created_at,
-                and_(col(Call.created_at) == created_at, col(Call.id) < last_id),
-            )
-        )
-    rows = list((await session.exec(query)).all())
+        # A row-value comparison is an index range condition (an OR of two comparisons is not).
+        conditions.append(tuple_(col(Call.created_at), col(Call.id)) < tuple_(created_at, last_id))
+    query = select(*SUMMARY_COLUMNS).where(*conditions).order_by(*NEWEST_FIRST).limit(limit + 1)
+    rows = (await session.exec(query)).all()
     page, more = rows[:limit], len(rows) > limit
     return CallPage(
-        items=[CallSummary.model_validate(call) for call in page],
+        items=[CallSummary.model_validate(row, from_attributes=True) for row in page],
         next_cursor=encode_cursor(page[-1]) if more else None,
     )
 
 
-def encode_cursor(call: Call) -> str:
+def encode_cursor(call: Call | Row[Any]) -> str:
     raw = f"{call.created_at.isoformat()}|{call.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 

@@ -1,223 +1,497 @@
-"""Retell webhook deliveries: store each once, then move its call forward."""
+"""Retell webhook deliveries: store each once, then move its call forward, in as few round trips as possible.
 
+PostgreSQL does it all in one statement: a data-modifying CTE inserts the delivery (unique on Retell call
+id + event, so a replay changes nothing), then either creates the call it names or applies it to the call
+it finds. SQLite, which has no data-modifying CTEs, uses three statements in the request's transaction.
+
+The statements are plain SQL built once at import; nothing is constructed per request. Every decision
+that depends on the call's current state (does the status move forward? is there a transcript yet?) is a
+CASE evaluated on the row as it is when the UPDATE locks it, so concurrent deliveries never undo each other.
+"""
+
+import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from loguru import logger
-from sqlalchemy import and_, case, null
-from sqlmodel import col, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.database import dialect_insert
-from app.models import AgentConfig, Call, CallStatus, WebhookEvent
+from app.models import CallStatus
 from app.models.call import statuses_before
-from app.retell.webhook import Delivery
+from app.retell.webhook import Delivery, storable
+from app.services.call_changes import CHANNEL as CALL_CHANGES_CHANNEL
 from app.services.call_changes import publish_change
 
 # Retell's disconnection reasons for a dial that never reached anyone.
 DIAL_FAILURES = {"dial_failed", "dial_no_answer", "dial_busy", "invalid_destination", "no_valid_payment"}
-METADATA_CALL_ID_KEYS = ("call_id", "test_call_id")
 MAX_PHONE_LENGTH = 20  # calls.phone_number holds E.164
 NO_TRANSCRIPT = "the call ended without a transcript: there is nothing to extract"
+END_EVENTS = ("call_ended", "call_analyzed")
+# A duration computed from a stored start must fit calls.duration_ms (INT): 24 days is below 2**31 ms.
+MAX_COMPUTED_DURATION_DAYS = 24
+# A race this statement cannot see (two first deliveries of one unknown call, a Retell id taken meanwhile)
+# surfaces as a constraint error; the next attempt sees the winner's row.
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
     call_id: uuid.UUID | None
+    status: CallStatus | None  # the call's status after this delivery (None for a duplicate)
     duplicate: bool
     extract: bool
+    created: bool = False
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SQL, built once per dialect
+# ---------------------------------------------------------------------------------------------------------
+
+_PG_TYPES = {
+    "event_id": "uuid",
+    "new_id": "uuid",
+    "our_id": "uuid",
+    "rid": "text",
+    "event": "text",
+    "payload": "json",
+    "now": "timestamptz",
+    "agent_id": "text",
+    "started_at": "timestamptz",
+    "ended_at": "timestamptz",
+    "duration_ms": "integer",
+    "disconnection_reason": "text",
+    "transcript": "text",
+    "transcript_turns": "json",
+    "recording_url": "text",
+    "public_log_url": "text",
+    "call_analysis": "json",
+    "dial_failure": "boolean",
+    "call_type": "text",
+    "driver_name": "text",
+    "load_number": "text",
+    "phone_number": "text",
+    "context": "json",
+}
+# The new call's own fields, beside the ones every delivery applies.
+_APPLIED = (
+    "agent_id",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "disconnection_reason",
+    "transcript",
+    "transcript_turns",
+    "recording_url",
+    "public_log_url",
+    "call_analysis",
+)
+_COLUMN = {"agent_id": "retell_agent_id"}
+_LARGE = {"transcript", "transcript_turns", "call_analysis"}
+_JSON = {"transcript_turns", "call_analysis"}
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in(values: list[str]) -> str:
+    return "(" + ", ".join(_lit(value) for value in values) + ")"
+
+
+class _Placeholders:
+    """`:name` for SQLite; for asyncpg a marker `numbered` turns into `$n::type` once the SQL is whole."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+
+    def __call__(self, name: str) -> str:
+        return f"<<{name}>>" if self.postgres else f":{name}"
+
+    @staticmethod
+    def numbered(sql: str) -> tuple[str, list[str]]:
+        """Positional placeholders in order of first use, and the parameter names in that order."""
+        order: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in order:
+                order.append(name)
+            return f"${order.index(name) + 1}::{_PG_TYPES[name]}"
+
+        return re.sub(r"<<(\w+)>>", number, sql), order
+
+
+def _status_sets(event: str, p: _Placeholders, duration_from_row: str) -> str:
+    """SET clauses of the UPDATE that applies `event` to an existing call (`calls.*` is the row as locked)."""
+    status, detail = "calls.status", "calls.status_detail"
+    # Retell placed the call although the trigger gave up on it (a timeout, say): follow Retell.
+    # No extraction ever ran on such a call, which tells it from one whose extraction failed.
+    revived = f"({status} = {_lit(CallStatus.FAILED)} AND calls.extraction_attempts = 0)"
+    sets = [
+        # The metadata's call wins; Retell's id is recorded on it unless another call already holds it.
+        f"retell_call_id = CASE WHEN calls.retell_call_id IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM calls AS owner WHERE owner.retell_call_id = {p('rid')}) "
+        f"THEN {p('rid')} ELSE calls.retell_call_id END",
+        "updated_at = " + p("now"),
+    ]
+    for name in _APPLIED:
+        column = _COLUMN.get(name, name)
+        if name == "duration_ms":
+            sets.append(f"duration_ms = COALESCE({p('duration_ms')}, {duration_from_row}, calls.duration_ms)")
+        elif name == "call_analysis" and event != "call_analyzed":
+            continue
+        elif name in _LARGE:
+            # The same transcript again (`call_analyzed` after `call_ended`) keeps the stored value rather
+            # than writing (and compressing) a copy of it.
+            as_text = name in _JSON and p.postgres  # PostgreSQL's json has no equality; SQLite keeps text
+            stored = f"calls.{column}::text" if as_text else f"calls.{column}"
+            given = f"CAST({p(name)} AS TEXT)" if as_text else p(name)
+            same = f"{p(name)} IS NULL OR {stored} = {given}"
+            sets.append(f"{column} = CASE WHEN {same} THEN calls.{column} ELSE {p(name)} END")
+        else:
+            # A later, thinner delivery never blanks earlier data.
+            sets.append(f"{column} = COALESCE({p(name)}, calls.{column})")
+    if event == "call_started":
+        before = _in(statuses_before(CallStatus.ONGOING))
+        sets.append(
+            f"status = CASE WHEN {status} IN {before} OR {revived} "
+            f"THEN {_lit(CallStatus.ONGOING)} ELSE {status} END"
+        )
+        sets.append(f"status_detail = CASE WHEN {revived} THEN NULL ELSE {detail} END")
+    elif event in END_EVENTS:
+        before = _in(statuses_before(CallStatus.ENDED))
+        has_transcript = f"({p('transcript')} IS NOT NULL OR calls.transcript IS NOT NULL)"
+        has_start = f"({p('started_at')} IS NOT NULL OR calls.started_at IS NOT NULL)"
+        # A failed dial, or a call that ended without ever starting or saying a word.
+        never_connected = f"({p('dial_failure')} OR (NOT {has_start} AND NOT {has_transcript}))"
+        moves = f"{status} IN {before} OR {revived}"
+        ended_without_words = event == "call_ended"
+        sets.append(
+            "status = CASE"
+            f" WHEN {never_connected} THEN CASE WHEN {moves}"
+            f" THEN {_lit(CallStatus.NOT_CONNECTED)} ELSE {status} END"
+            # Words were spoken after all: a thin early delivery must not pin the call as never connected.
+            f" WHEN {has_transcript} THEN CASE WHEN {moves} OR {status} = {_lit(CallStatus.NOT_CONNECTED)}"
+            f" THEN {_lit(CallStatus.ENDED)} ELSE {status} END"
+            + (
+                f" WHEN TRUE THEN CASE WHEN {moves} THEN {_lit(CallStatus.ENDED)} ELSE {status} END"
+                if ended_without_words
+                else ""
+            )
+            + f" ELSE {status} END"
+        )
+        sets.append(
+            "status_detail = CASE"
+            f" WHEN {never_connected} THEN CASE WHEN {revived} THEN NULL ELSE {detail} END"
+            f" WHEN {has_transcript} THEN CASE WHEN {detail} = {_lit(NO_TRANSCRIPT)} OR {revived}"
+            f" THEN NULL ELSE {detail} END"
+            + (f" WHEN TRUE THEN {_lit(NO_TRANSCRIPT)}" if ended_without_words else "")
+            + f" ELSE {detail} END"
+        )
+    return ",\n    ".join(sets)
+
+
+def _new_call_values(event: str, p: _Placeholders) -> dict[str, str]:
+    """Column -> SQL for a call first heard of in this delivery, with the delivery already applied."""
+    dial_or_silent = f"({p('dial_failure')} OR ({p('started_at')} IS NULL AND {p('transcript')} IS NULL))"
+    if event == "call_started":
+        status, detail = _lit(CallStatus.ONGOING), "NULL"
+    elif event in END_EVENTS:
+        fallback = _lit(CallStatus.ENDED if event == "call_ended" else CallStatus.REGISTERED)
+        status = (
+            f"CASE WHEN {dial_or_silent} THEN {_lit(CallStatus.NOT_CONNECTED)}"
+            f" WHEN {p('transcript')} IS NOT NULL THEN {_lit(CallStatus.ENDED)} ELSE {fallback} END"
+        )
+        detail = (
+            f"CASE WHEN NOT {dial_or_silent} AND {p('transcript')} IS NULL THEN {_lit(NO_TRANSCRIPT)} END"
+            if event == "call_ended"
+            else "NULL"
+        )
+    else:
+        status, detail = _lit(CallStatus.REGISTERED), "NULL"
+    values = {
+        "id": p("new_id"),
+        "retell_call_id": p("rid"),
+        "agent_config_id": (
+            f"(SELECT id FROM agent_configurations WHERE retell_agent_id = {p('agent_id')} LIMIT 1)"
+        ),
+        "status": status,
+        "status_detail": detail,
+        "call_type": p("call_type"),
+        "driver_name": p("driver_name"),
+        "load_number": p("load_number"),
+        "phone_number": p("phone_number"),
+        "context": p("context"),
+        "created_at": p("now"),
+        "updated_at": p("now"),
+        "extraction_attempts": "0",
+    }
+    for name in _APPLIED:
+        if name == "call_analysis" and event != "call_analyzed":
+            continue
+        values[_COLUMN.get(name, name)] = p(name)
+    return values
+
+
+_RETURNED = "id, status, transcript IS NOT NULL AS has_transcript, retell_call_id"
+
+
+def _postgres_statement(event: str) -> tuple[str, list[str]]:
+    p = _Placeholders(postgres=True)
+    from_row = (
+        f"CASE WHEN {p('ended_at')} >= calls.started_at"
+        f" AND {p('ended_at')} - calls.started_at < interval '{MAX_COMPUTED_DURATION_DAYS} days'"
+        f" THEN (EXTRACT(EPOCH FROM ({p('ended_at')} - calls.started_at)) * 1000)::integer END"
+    )
+    new_call = _new_call_values(event, p)
+    sql = f"""
+WITH found AS (
+    SELECT id, status, transcript IS NOT NULL AS had_transcript FROM (
+        SELECT id, status, transcript, 0 AS preference FROM calls WHERE id = {p("our_id")}
+        UNION ALL
+        SELECT id, status, transcript, 1 FROM calls WHERE retell_call_id = {p("rid")}
+    ) AS candidates ORDER BY preference LIMIT 1
+),
+stored AS (
+    INSERT INTO webhook_events (id, retell_call_id, event, call_id, payload, received_at)
+    VALUES ({p("event_id")}, {p("rid")}, {p("event")}, COALESCE((SELECT id FROM found), {p("new_id")}),
+            {p("payload")}, {p("now")})
+    ON CONFLICT (retell_call_id, event) DO NOTHING
+    RETURNING call_id
+),
+created AS (
+    INSERT INTO calls ({", ".join(new_call)})
+    SELECT {", ".join(new_call.values())} FROM stored WHERE NOT EXISTS (SELECT 1 FROM found)
+    ON CONFLICT (retell_call_id) DO NOTHING
+    RETURNING {_RETURNED}, TRUE AS created, NULL::varchar AS previous_status, FALSE AS had_transcript
+),
+applied AS (
+    UPDATE calls SET
+    {_status_sets(event, p, from_row)}
+    FROM stored, found WHERE calls.id = stored.call_id
+    RETURNING calls.id, calls.status, calls.transcript IS NOT NULL AS has_transcript, calls.retell_call_id,
+              FALSE AS created, found.status AS previous_status, found.had_transcript
+)
+SELECT changed.*, pg_notify({_lit(CALL_CHANGES_CHANNEL)}, json_build_object(
+    'id', changed.id, 'status', changed.status,
+    'version', (extract(epoch FROM {p("now")}) * 1000000)::bigint)::text) AS announced
+FROM (SELECT * FROM applied UNION ALL SELECT * FROM created) AS changed"""
+    return _Placeholders.numbered(sql)
+
+
+@dataclass(frozen=True)
+class _SqliteStatements:
+    store: str
+    create: str
+    link: str
+    before: str
+    apply: str
+
+
+def _sqlite_statements(event: str) -> _SqliteStatements:
+    p = _Placeholders(postgres=False)
+    days = f"(julianday({p('ended_at')}) - julianday(calls.started_at))"
+    from_row = (
+        f"CASE WHEN {p('ended_at')} >= calls.started_at AND {days} < {MAX_COMPUTED_DURATION_DAYS}"
+        f" THEN CAST(round({days} * 86400000) AS INTEGER) END"
+    )
+    new_call = _new_call_values(event, p)
+    return _SqliteStatements(
+        store="""
+INSERT INTO webhook_events (id, retell_call_id, event, call_id, payload, received_at)
+VALUES (:event_id, :rid, :event, COALESCE((SELECT id FROM calls WHERE id = :our_id),
+        (SELECT id FROM calls WHERE retell_call_id = :rid)), :payload, :now)
+ON CONFLICT (retell_call_id, event) DO NOTHING
+RETURNING call_id""",
+        create=f"""
+INSERT INTO calls ({", ".join(new_call)}) VALUES ({", ".join(new_call.values())})
+ON CONFLICT (retell_call_id) DO NOTHING
+RETURNING {_RETURNED}""",
+        link="UPDATE webhook_events SET call_id = :new_id WHERE id = :event_id",
+        before="SELECT status, transcript IS NOT NULL FROM calls WHERE id = :call_id",
+        apply=f"""
+UPDATE calls SET
+    {_status_sets(event, p, from_row)}
+WHERE calls.id = :call_id
+RETURNING {_RETURNED}""",
+    )
+
+
+_KINDS = ("call_started", "call_ended", "call_analyzed", "other")
+_POSTGRES = {kind: _postgres_statement(kind) for kind in _KINDS}
+_SQLITE = {kind: _sqlite_statements(kind) for kind in _KINDS}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Recording a delivery
+# ---------------------------------------------------------------------------------------------------------
 
 
 async def record_delivery(session: AsyncSession, delivery: Delivery) -> DeliveryOutcome:
-    """Store the delivery (a replay changes nothing), then apply it to its call."""
-    log = logger.bind(retell_call_id=delivery.retell_call_id)
-    call = await _find_call(session, delivery)
-    if not await _insert_event(session, delivery, call_id=call.id if call else None):
-        log.info("duplicate {} for {} acknowledged", delivery.event, delivery.retell_call_id)
-        return DeliveryOutcome(call_id=None, duplicate=True, extract=False)
-    if call is None:
-        call = await _create_foreign_call(session, delivery)
-        await session.exec(
-            update(WebhookEvent)
-            .where(
-                col(WebhookEvent.retell_call_id) == delivery.retell_call_id,
-                col(WebhookEvent.event) == delivery.event,
-            )
-            .values(call_id=call.id)
+    """Store the delivery (a replay changes nothing), then apply it to its call (created if unknown)."""
+    params = _parameters(delivery)
+    kind = delivery.event if delivery.event in _POSTGRES else "other"
+    connection = await session.connection()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            if connection.dialect.name == "postgresql":
+                row = await _record_on_postgres(connection, kind, params)
+            else:
+                row = await _record_on_sqlite(connection, kind, params)
+            break
+        except IntegrityError:
+            if attempt == ATTEMPTS:
+                raise
+            params["new_id"] = uuid.uuid4()
+    if row is None:
+        logger.info("duplicate {} for {} acknowledged", delivery.event, delivery.retell_call_id)
+        return DeliveryOutcome(call_id=None, status=None, duplicate=True, extract=False)
+    call_id, status, has_transcript, retell_call_id, created, previous_status, had_transcript = tuple(row)[:7]
+    call_id = call_id if isinstance(call_id, uuid.UUID) else uuid.UUID(call_id)
+    if retell_call_id != delivery.retell_call_id:
+        # Retell's id names another call (or this call knows another id): the metadata's call wins.
+        logger.warning(
+            "{} names call {} in its metadata but Retell call {}, which is not that call's; applied to {}",
+            delivery.event,
+            call_id,
+            delivery.retell_call_id,
+            call_id,
         )
-    extract = await _apply(session, call, delivery)
-    await publish_change(session, call.id)
-    log.bind(call_id=str(call.id)).info("{} applied to call {}", delivery.event, call.id)
-    return DeliveryOutcome(call_id=call.id, duplicate=False, extract=extract)
-
-
-async def _insert_event(session: AsyncSession, delivery: Delivery, *, call_id: uuid.UUID | None) -> bool:
-    """Insert unless (call, event) is already stored; True when this delivery is new."""
-    statement = (
-        dialect_insert(session)(WebhookEvent)
-        .values(
-            id=uuid.uuid4(),
-            retell_call_id=delivery.retell_call_id,
-            event=delivery.event,
-            call_id=call_id,
-            payload=delivery.payload,
-            received_at=datetime.now(UTC),
-        )
-        .on_conflict_do_nothing(index_elements=["retell_call_id", "event"])
+    # One line per delivery, formatted only if INFO is on.
+    logger.info(
+        "{} applied to call {} ({}){}",
+        delivery.event,
+        call_id,
+        status,
+        f", created for Retell call {delivery.retell_call_id} we did not start" if created else "",
     )
-    result = await session.exec(statement)
-    return result.rowcount == 1
+    status = CallStatus(status)
+    if connection.dialect.name != "postgresql":
+        # PostgreSQL announced it in the statement itself (pg_notify, delivered at its commit).
+        await publish_change(session, call_id)
+    return DeliveryOutcome(
+        call_id=call_id,
+        status=status,
+        duplicate=False,
+        # The delivery that first ended the call with a transcript schedules its extraction; a later one
+        # (`call_analyzed` after `call_ended`) does not, unless deliveries raced (the claim then decides).
+        extract=delivery.event in END_EVENTS
+        and status == CallStatus.ENDED
+        and bool(has_transcript)
+        and not (previous_status == CallStatus.ENDED and had_transcript),
+        created=bool(created),
+    )
 
 
-async def _find_call(session: AsyncSession, delivery: Delivery) -> Call | None:
-    """Our call id travels in Retell's metadata; else match Retell's own call id."""
-    metadata = delivery.call.get("metadata")
-    if isinstance(metadata, dict):
-        for key in METADATA_CALL_ID_KEYS:
-            call = await _call_by_our_id(session, metadata.get(key))
-            if call is not None:
-                return call
-    query = select(Call).where(col(Call.retell_call_id) == delivery.retell_call_id)
-    return (await session.exec(query)).first()
-
-
-async def _call_by_our_id(session: AsyncSession, value: object) -> Call | None:
-    if not isinstance(value, str):
-        return None
+async def _record_on_postgres(connection: Any, kind: str, params: dict[str, Any]) -> Any:
+    """One round trip on the driver's own connection, with asyncpg's cached prepared statement."""
+    sql, order = _POSTGRES[kind]
+    args = [params[name] for name in order]
+    raw = (await connection.get_raw_connection()).driver_connection
     try:
-        call_id = uuid.UUID(value)
-    except ValueError:
+        # A transaction pooler (DB_NULL_POOL) may move a statement outside a transaction to another backend.
+        if raw.is_in_transaction() or isinstance(connection.engine.pool, NullPool):
+            # Inside the request's open transaction: a savepoint keeps a retry possible after a conflict.
+            async with raw.transaction():
+                return await raw.fetchrow(sql, *args)
+        # Otherwise the single statement is its own transaction: atomic, and committed when it returns.
+        return await raw.fetchrow(sql, *args)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(sql, None, exc) from exc
+    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
+        await connection.invalidate()
+        raise OperationalError(sql, None, exc) from exc
+    except asyncpg.PostgresError as exc:
+        raise DBAPIError(sql, None, exc) from exc
+
+
+async def _record_on_sqlite(connection: Any, kind: str, params: dict[str, Any]) -> Any:
+    statements = _SQLITE[kind]
+    values = {name: _sqlite_value(value) for name, value in params.items()}
+    stored = (await connection.exec_driver_sql(statements.store, values)).first()
+    if stored is None:
         return None
-    return await session.get(Call, call_id)
+    call_id = stored[0]
+    if call_id is None:
+        # SQLite holds the write lock since the INSERT above, so no other delivery can create it meanwhile.
+        created = (await connection.exec_driver_sql(statements.create, values)).one()
+        await connection.exec_driver_sql(statements.link, values)
+        return (*created, True, None, False)
+    before = (await connection.exec_driver_sql(statements.before, {"call_id": call_id})).one()
+    applied = (await connection.exec_driver_sql(statements.apply, {**values, "call_id": call_id})).one()
+    return (*applied, False, *before)
 
 
-async def _create_foreign_call(session: AsyncSession, delivery: Delivery) -> Call:
-    """A call started outside this backend (Retell's dashboard, say): keep it all the same."""
+def _sqlite_value(value: Any) -> Any:
+    """What SQLAlchemy would store in SQLite: UUIDs as 32 hex digits, UTC times as ISO text."""
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _parameters(delivery: Delivery) -> dict[str, Any]:
+    """Every bound value of the statements, from the delivery alone."""
     data = delivery.call
+    started, ended = _from_ms(data.get("start_timestamp")), _from_ms(data.get("end_timestamp"))
+    duration = data.get("duration_ms")
+    if duration is None and started is not None and ended is not None:
+        computed = int((ended - started).total_seconds() * 1000)
+        duration = computed if 0 <= computed < 2**31 else None
+    turns = data.get("transcript_object")
     variables = data.get("retell_llm_dynamic_variables") or {}
-    if not isinstance(variables, dict):
-        variables = {}
-    agent_id = data.get("agent_id") if isinstance(data.get("agent_id"), str) else None
-    config_id = None
-    if agent_id:
-        config_id = (
-            await session.exec(select(AgentConfig.id).where(col(AgentConfig.retell_agent_id) == agent_id))
-        ).first()
     inbound = data.get("direction") == "inbound"
     phone = data.get("from_number") if inbound else data.get("to_number")
-    values = {
-        "id": uuid.uuid4(),
-        "retell_call_id": delivery.retell_call_id,
-        "retell_agent_id": agent_id,
-        "agent_config_id": config_id,
-        "status": CallStatus.REGISTERED.value,
+    analysis = data.get("call_analysis")
+    return {
+        "event_id": uuid.uuid4(),
+        "new_id": uuid.uuid4(),
+        "our_id": delivery.our_call_id,
+        "rid": delivery.retell_call_id,
+        "event": delivery.event,
+        "payload": delivery.payload_json,
+        "now": datetime.now(UTC),
+        "agent_id": data.get("agent_id"),
+        "started_at": started,
+        "ended_at": ended,
+        "duration_ms": duration,
+        "disconnection_reason": _text(data.get("disconnection_reason")),
+        "transcript": _text(data.get("transcript")),
+        "transcript_turns": json.dumps(turns) if turns else None,
+        "recording_url": _text(data.get("recording_url")),
+        "public_log_url": _text(data.get("public_log_url")),
+        "call_analysis": _json(analysis) if isinstance(analysis, dict) else None,
+        "dial_failure": data.get("disconnection_reason") in DIAL_FAILURES,
+        # Only used when the call is new (started outside this backend, from Retell's dashboard, say).
         "call_type": "web" if data.get("call_type") == "web_call" else "phone",
         "driver_name": str(variables.get("driver_name") or "Unknown driver")[:200],
         "load_number": str(variables.get("load_number") or "unknown")[:60],
         # A SIP URI or other non-phone address does not fit the column, and the call is kept without it.
         "phone_number": phone if isinstance(phone, str) and len(phone) <= MAX_PHONE_LENGTH else None,
-        "context": {k: str(v) for k, v in variables.items() if k not in ("driver_name", "load_number")},
-        "created_at": datetime.now(UTC),
-        "updated_at": datetime.now(UTC),
-        "extraction_attempts": 0,
+        "context": json.dumps(
+            {k: str(v) for k, v in variables.items() if k not in ("driver_name", "load_number")}
+        ),
     }
-    insert = dialect_insert(session)
-    # Two first deliveries of one unknown call may race: the unique Retell id lets only one row in.
-    await session.exec(
-        insert(Call).values(**values).on_conflict_do_nothing(index_elements=["retell_call_id"])
-    )
-    call = (await session.exec(select(Call).where(col(Call.retell_call_id) == delivery.retell_call_id))).one()
-    logger.info("created call {} for Retell call {} we did not start", call.id, delivery.retell_call_id)
-    return call
 
 
-async def _apply(session: AsyncSession, call: Call, delivery: Delivery) -> bool:
-    """Copy what the event carries onto the call and advance its status, in one UPDATE.
-
-    Returns True when the call now has a transcript to extract.
-    """
-    data = delivery.call
-    values = _call_fields(data, call)
-    if call.retell_call_id is None:
-        values["retell_call_id"] = delivery.retell_call_id
-    if delivery.event == "call_analyzed" and isinstance(data.get("call_analysis"), dict):
-        values["call_analysis"] = data["call_analysis"]
-    has_transcript = bool(values.get("transcript") or call.transcript)
-    target = _target_status(delivery.event, data, call, values, has_transcript)
-    if target is not None:
-        values |= _status_change(target, has_transcript=has_transcript)
-    if values:
-        await session.exec(update(Call).where(col(Call.id) == call.id).values(**values))
-    return target == CallStatus.ENDED and has_transcript
+def _json(value: Any) -> str:
+    """JSON text PostgreSQL accepts: a number too large for a float (read as inf) becomes null."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(storable(value))
 
 
-def _status_change(target: CallStatus, *, has_transcript: bool) -> dict[str, Any]:
-    """`status` and `status_detail` as CASE expressions, judged on the row as it is at UPDATE time.
-
-    Another delivery for the same call may have moved it since it was read; deciding in SQL keeps
-    concurrent deliveries from undoing each other.
-    """
-    status, transcript, detail = col(Call.status), col(Call.transcript), col(Call.status_detail)
-    # Retell placed the call although the trigger gave up on it (a timeout, say): follow Retell.
-    # No extraction ever ran on such a call, which tells it from one whose extraction failed.
-    revived = and_(status == CallStatus.FAILED, col(Call.extraction_attempts) == 0)
-    # Move forward only: a late or replayed delivery never takes a call back.
-    moves = [(status.in_(statuses_before(target)), target.value), (revived, target.value)]
-    notes: list[tuple[Any, Any]] = []
-    if target == CallStatus.ENDED and has_transcript:
-        # Words were spoken after all: a thin early delivery must not pin the call as never connected.
-        moves.append((status == CallStatus.NOT_CONNECTED, target.value))
-        notes.append((detail == NO_TRANSCRIPT, null()))
-    if target == CallStatus.ENDED and not has_transcript:
-        notes.append((transcript.is_(None), NO_TRANSCRIPT))
-    notes.append((revived, null()))
-    return {"status": case(*moves, else_=status), "status_detail": case(*notes, else_=detail)}
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
-def _target_status(
-    event: str, data: dict[str, Any], call: Call, values: dict[str, Any], has_transcript: bool
-) -> CallStatus | None:
-    if event == "call_started":
-        return CallStatus.ONGOING
-    if event not in ("call_ended", "call_analyzed"):
-        return None
-    started = values.get("started_at") or call.started_at
-    # A failed dial, or a call that ended without ever starting or saying a word.
-    if data.get("disconnection_reason") in DIAL_FAILURES or (started is None and not has_transcript):
-        return CallStatus.NOT_CONNECTED
-    if has_transcript or event == "call_ended":
-        return CallStatus.ENDED
-    return None
-
-
-def _call_fields(data: dict[str, Any], call: Call) -> dict[str, Any]:
-    """The columns this delivery knows; a later, thinner delivery never blanks earlier data."""
-    values: dict[str, Any] = {}
-    if isinstance(data.get("agent_id"), str):
-        values["retell_agent_id"] = data["agent_id"]
-    if isinstance(data.get("start_timestamp"), int | float):
-        values["started_at"] = _from_ms(data["start_timestamp"])
-    if isinstance(data.get("end_timestamp"), int | float):
-        values["ended_at"] = _from_ms(data["end_timestamp"])
-    started, ended = values.get("started_at") or call.started_at, values.get("ended_at") or call.ended_at
-    if isinstance(data.get("duration_ms"), int | float):
-        values["duration_ms"] = int(data["duration_ms"])
-    elif started and ended and "ended_at" in values:
-        values["duration_ms"] = int((ended - started).total_seconds() * 1000)
-    for key in ("disconnection_reason", "transcript", "recording_url", "public_log_url"):
-        if isinstance(data.get(key), str) and data[key]:
-            values[key] = data[key]
-    turns = data.get("transcript_object")
-    if isinstance(turns, list) and turns:
-        values["transcript_turns"] = [
-            {"role": str(turn.get("role", "")), "content": str(turn.get("content", ""))}
-            for turn in turns
-            if isinstance(turn, dict)
-        ]
-    return values
-
-
-def _from_ms(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp / 1000, tz=UTC)
+def _from_ms(timestamp: int | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp / 1000, tz=UTC)

@@ -12,6 +12,7 @@ router = APIRouter(tags=["webhooks"])
 @router.post(
     "/webhook/retell",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     responses=error_responses(400, 401, 413, 503),
 )
 async def retell_webhook(

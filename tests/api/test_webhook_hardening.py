@@ -1,0 +1,255 @@
+"""The webhook never 500s and never refuses a delivery it can identify (issue 11, findings 4 and 5).
+
+Odd numbers are left out of the call but kept in the stored payload; a malformed signature header is a
+401; a delivery whose metadata and Retell id name two different calls is applied to the metadata's call.
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from loguru import logger
+
+from app.config import Settings
+from tests.support import (
+    RETELL_BASE_URL,
+    TRANSCRIPT_FIXTURES,
+    count_rows,
+    execute_sql,
+    load_transcript_fixture,
+    retell_event,
+    sign,
+    signed_delivery,
+)
+from tests.support.app import login, running_app
+
+FIXTURE = load_transcript_fixture(
+    next(p for p in TRANSCRIPT_FIXTURES if p.stem == "checkin_in_transit_traffic")
+)
+START_MS = 1_764_140_400_123  # 2025-11-26, a real call time
+DAY_MS = 86_400_000
+
+
+@pytest.fixture
+async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with the offline rules extractor, so no LLM needs mocking."""
+    async with running_app(make_settings(extractor="rules")) as client:
+        yield client
+
+
+@pytest.fixture
+async def auth(client: httpx.AsyncClient) -> dict[str, str]:
+    return await login(client)
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    event: str,
+    retell_call_id: str,
+    *,
+    our_call_id: str | None = None,
+    drop: tuple[str, ...] = (),
+    **changes: Any,
+) -> httpx.Response:
+    payload = retell_event(
+        event, retell_call_id=retell_call_id, our_call_id=our_call_id, transcript_fixture=FIXTURE, **changes
+    )
+    for key in drop:
+        payload["call"].pop(key, None)
+    body, headers = signed_delivery(payload)
+    return await client.post("/webhook/retell", content=body, headers=headers)
+
+
+async def only_call(client: httpx.AsyncClient, auth: dict[str, str]) -> dict[str, Any]:
+    items = (await client.get("/api/call", headers=auth)).json()["items"]
+    assert len(items) == 1
+    return dict((await client.get(f"/api/call/{items[0]['id']}", headers=auth)).json())
+
+
+async def stored_call_field(database_url: str, event: str, field: str) -> Any:
+    payload = await execute_sql(database_url, f"SELECT payload FROM webhook_events WHERE event = '{event}'")
+    return (json.loads(payload) if isinstance(payload, str) else payload)["call"][field]
+
+
+async def test_a_start_timestamp_of_zero_is_left_out_and_the_transcript_kept(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    # Before: the duration computed from 0 overflowed PostgreSQL's INT column: a 422, the transcript lost.
+    response = await deliver(client, "call_ended", "call_zero", start_timestamp=0, drop=("duration_ms",))
+    assert response.status_code == 204
+    call = await only_call(client, auth)
+    assert call["transcript"] == FIXTURE["transcript"]
+    assert call["started_at"] is None
+    assert call["ended_at"] is not None
+    assert call["duration_ms"] is None
+    assert await stored_call_field(clean_database, "call_ended", "start_timestamp") == 0
+
+
+async def test_an_end_before_the_start_never_makes_a_negative_duration(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    response = await deliver(
+        client,
+        "call_ended",
+        "call_backwards",
+        start_timestamp=START_MS,
+        end_timestamp=START_MS - 60_000,
+        drop=("duration_ms",),
+    )
+    assert response.status_code == 204
+    call = await only_call(client, auth)
+    assert call["duration_ms"] is None
+    assert call["ended_at"] is None
+    assert call["started_at"] is not None
+    assert call["transcript"] == FIXTURE["transcript"]
+    assert await stored_call_field(clean_database, "call_ended", "end_timestamp") == START_MS - 60_000
+
+
+@pytest.mark.parametrize(
+    ("end_offset_ms", "duration_ms"),
+    [(90_000, 90_000), (30 * DAY_MS, None), (-5_000, None)],
+    ids=["plausible", "overflowing", "negative"],
+)
+async def test_a_duration_computed_from_the_stored_start_is_kept_only_when_it_fits(
+    client: httpx.AsyncClient, auth: dict[str, str], end_offset_ms: int, duration_ms: int | None
+) -> None:
+    assert (await deliver(client, "call_started", "call_split", start_timestamp=START_MS)).status_code == 204
+    response = await deliver(
+        client,
+        "call_ended",
+        "call_split",
+        end_timestamp=START_MS + end_offset_ms,
+        drop=("start_timestamp", "duration_ms"),
+    )
+    assert response.status_code == 204
+    call = await only_call(client, auth)
+    assert call["duration_ms"] == duration_ms
+    assert call["transcript"] == FIXTURE["transcript"]
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "v=" + "9" * 5000 + ",d=" + "a" * 64,
+        "v=" + "1" * 20 + ",d=" + "a" * 64,
+        "v=\u0661\u0662\u0663,d=" + "a" * 64,  # Arabic-Indic digits: `\d` in Python, not a timestamp
+        "v=1764140400123,d=" + "A" * 64,
+        "v=1764140400123,d=" + "a" * 64 + "," * 3,
+        "v=,d=",
+        "garbage",
+    ],
+    ids=["5000-digits", "20-digits", "unicode-digits", "uppercase-hex", "trailing", "empty", "garbage"],
+)
+async def test_a_malformed_signature_header_is_a_401(
+    client: httpx.AsyncClient, clean_database: str, signature: str
+) -> None:
+    body = json.dumps(retell_event("call_started", retell_call_id="call_sig", our_call_id=None))
+    response = await client.post(
+        "/webhook/retell", content=body, headers={"x-retell-signature": signature.encode()}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "InvalidSignature"
+    assert await count_rows(clean_database, "webhook_events") == 0
+    assert await count_rows(clean_database, "calls") == 0
+
+
+async def test_the_signature_still_holds_after_the_format_check(client: httpx.AsyncClient) -> None:
+    body = json.dumps(retell_event("call_started", retell_call_id="call_sig", our_call_id=None))
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == 204
+
+
+async def test_metadata_and_retell_id_naming_two_calls_apply_to_the_metadata_call(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    # Our call X: the trigger failed, so it has no Retell id yet.
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
+        router.post("/v3/create-web-call").respond(500, json={"error": "down"})
+        response = await client.post(
+            "/api/call/trigger",
+            json={"driver_name": "Mike Johnson", "phone_number": "+16195550188", "load_number": "7891-B"},
+            headers=auth,
+        )
+    assert response.status_code == 502
+    ours = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
+    # Call Y: started from Retell's dashboard, and it holds the Retell id the next delivery carries.
+    assert (await deliver(client, "call_started", "call_shared")).status_code == 204
+    other = next(
+        item["id"]
+        for item in (await client.get("/api/call", headers=auth)).json()["items"]
+        if item["retell_call_id"] == "call_shared"
+    )
+    warnings: list[str] = []
+    sink = logger.add(lambda message: warnings.append(str(message)), level="WARNING")
+    try:
+        # Before: X took Y's Retell id, a unique violation, a 500 that Retell would retry forever.
+        response = await deliver(client, "call_ended", "call_shared", our_call_id=ours)
+    finally:
+        logger.remove(sink)
+    assert response.status_code == 204
+    assert await count_rows(clean_database, "webhook_events") == 2
+    stored_for = await execute_sql(
+        clean_database, "SELECT call_id FROM webhook_events WHERE event = 'call_ended'"
+    )
+    assert str(stored_for).replace("-", "") == ours.replace("-", "")
+    mine = (await client.get(f"/api/call/{ours}", headers=auth)).json()
+    assert mine["transcript"] == FIXTURE["transcript"]
+    assert mine["status"] in ("ended", "processing", "completed")
+    assert mine["retell_call_id"] is None
+    theirs = (await client.get(f"/api/call/{other}", headers=auth)).json()
+    assert theirs["status"] == "ongoing"
+    assert theirs["transcript"] is None
+    assert any("call_shared" in line and ours in line for line in warnings)
+
+
+async def test_a_transcript_arriving_after_a_wordless_call_ended_is_still_extracted(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    # Only the delivery that first ends a call with a transcript schedules its extraction; a call that
+    # ended without words has not been scheduled, so the later transcript must be.
+    drop = ("transcript", "transcript_object", "transcript_with_tool_calls")
+    assert (await deliver(client, "call_ended", "call_late_words", drop=drop)).status_code == 204
+    assert (await only_call(client, auth))["status"] == "ended"
+    assert (await deliver(client, "call_analyzed", "call_late_words")).status_code == 204
+    for _ in range(200):
+        call = await only_call(client, auth)
+        if call["status"] == "completed":
+            break
+        await asyncio.sleep(0.05)
+    assert call["status"] == "completed"
+    assert call["result"]["call_outcome"] == FIXTURE["expected"]["call_outcome"]
+
+
+async def test_concurrent_first_deliveries_of_an_unknown_call_create_it_once(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    # Each races to create the call; the losers' statement fails on the foreign key and is retried,
+    # finding the winner's call. Every delivery is stored and linked to that one call.
+    events = ["call_started", "call_ended", "call_analyzed"] + [f"transcript_updated_{n}" for n in range(9)]
+
+    async def send(event: str) -> httpx.Response:
+        template = event if event.startswith("call_") else "call_started"
+        payload = retell_event(
+            template, retell_call_id="call_racing", our_call_id=None, transcript_fixture=FIXTURE
+        )
+        payload["event"] = event
+        body, headers = signed_delivery(payload)
+        return await client.post("/webhook/retell", content=body, headers=headers)
+
+    responses = await asyncio.gather(*(send(event) for event in events))
+    assert [response.status_code for response in responses] == [204] * len(events)
+    assert await count_rows(clean_database, "calls") == 1
+    assert await count_rows(clean_database, "webhook_events") == len(events)
+    linked = await execute_sql(
+        clean_database, "SELECT COUNT(DISTINCT call_id) FROM webhook_events WHERE call_id IS NOT NULL"
+    )
+    assert linked == 1
+    call = await only_call(client, auth)
+    assert call["transcript"] == FIXTURE["transcript"]
+    assert call["status"] in ("ended", "processing", "completed")

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # unclaimed ended calls, so a call whose process died is finished within lease + sweep seconds.
     extraction_lease_seconds: float = Field(default=30.0, gt=0)
     extraction_sweep_seconds: float = Field(default=15.0, gt=0)
+    # A live stream ends after this long; EventSource reconnects with Last-Event-ID and resumes.
+    stream_max_seconds: float = Field(default=1800.0, gt=0)
     extraction_save_retry_seconds: float = Field(default=60.0, ge=0)
 
     log_level: str = "INFO"

@@ -171,3 +171,12 @@ _DESCRIPTIONS = {
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries for the error codes a route can answer."""
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def json_error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The same entries for a route whose success is not JSON (a stream): its errors still are."""
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {
+        code: {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
+        for code in codes
+    }

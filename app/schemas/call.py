@@ -194,7 +194,28 @@ class EmergencyCallResult(EmergencyResult):
 CallResultPublic = Annotated[CheckInCallResult | EmergencyCallResult, Field(discriminator="scenario")]
 
 
-class CallDetail(CallSummary):
+class CallLive(CallSummary):
+    """A call as the live streams show it: everything but the transcript, which the detail carries."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    agent_config_id: uuid.UUID | None = Field(description="The agent configuration that placed the call.")
+    context: dict[str, str] = Field(description="The prompt variables sent with the trigger.")
+    disconnection_reason: str | None = Field(
+        description="Retell's reason, e.g. `user_hangup`, `dial_no_answer`."
+    )
+    recording_url: str | None = Field(default=None, description="Retell's recording of the call, if any.")
+    public_log_url: str | None = Field(default=None, description="Retell's public log of the call.")
+    call_summary: str | None = Field(description="Retell's own summary of the call (`call_analysis`).")
+    status_detail: str | None = Field(
+        default=None, description="Why the call is where it is: the Retell or LLM error, …"
+    )
+    result: CallResultPublic | None = Field(
+        description="The structured fields (flat) plus `scenario`, once the call is completed."
+    )
+
+
+class CallDetail(CallLive):
     """Everything about one call: the structured result beside the full transcript."""
 
     # OpenAPI output drops nulls from examples: the fields that are usually null default to it, and stay
@@ -236,19 +257,5 @@ class CallDetail(CallSummary):
         },
     )
 
-    agent_config_id: uuid.UUID | None = Field(description="The agent configuration that placed the call.")
-    context: dict[str, str] = Field(description="The prompt variables sent with the trigger.")
-    disconnection_reason: str | None = Field(
-        description="Retell's reason, e.g. `user_hangup`, `dial_no_answer`."
-    )
-    recording_url: str | None = Field(default=None, description="Retell's recording of the call, if any.")
-    public_log_url: str | None = Field(default=None, description="Retell's public log of the call.")
     transcript: str | None = Field(description="The whole conversation as text.")
     transcript_turns: list[TranscriptTurn] | None = Field(description="The conversation turn by turn.")
-    call_summary: str | None = Field(description="Retell's own summary of the call (`call_analysis`).")
-    status_detail: str | None = Field(
-        default=None, description="Why the call is where it is: the Retell or LLM error, …"
-    )
-    result: CallResultPublic | None = Field(
-        description="The structured fields (flat) plus `scenario`, once the call is completed."
-    )

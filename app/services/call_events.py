@@ -8,7 +8,7 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
@@ -137,7 +137,7 @@ async def stream_call(
     broadcaster: Broadcaster[CallChange],
     session_maker: SessionMaker,
     summary_grace: float = SUMMARY_GRACE_SECONDS,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncGenerator[ServerSentEvent, None]:
     """`status` now, then on every status change; `end` (the final state) once the call is final."""
     async with broadcaster.subscribe(lambda change: change.call_id == call_id) as subscription:
         # Subscribed before reading: a change committed meanwhile is queued, never lost.
@@ -175,13 +175,31 @@ async def stream_call(
             final_at = (final_at or loop.time()) if final else None
 
 
+async def ending_after(
+    stream: AsyncGenerator[ServerSentEvent, None], seconds: float
+) -> AsyncGenerator[ServerSentEvent, None]:
+    """The stream, closed after `seconds`: connections do not live forever (proxies, deploys, load
+    balancing), and the browser's EventSource reconnects with `Last-Event-ID` to the current state."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    try:
+        while (remaining := deadline - loop.time()) > 0:
+            try:
+                event = await asyncio.wait_for(anext(stream), remaining)
+            except (StopAsyncIteration, TimeoutError):
+                return
+            yield event
+    finally:
+        await stream.aclose()
+
+
 async def stream_calls(
     *,
     broadcaster: Broadcaster[CallChange],
     session_maker: SessionMaker,
     agent_config_id: uuid.UUID | None = None,
     last_event_id: str | None = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncGenerator[ServerSentEvent, None]:
     """`call` with the list row of every call that changes, in order per call; the current state first.
 
     First: the most recently changed calls, or on reconnect every call changed since `Last-Event-ID`.

@@ -95,8 +95,11 @@ async def test_the_api_docs_describe_both_streams(app_client: httpx.AsyncClient)
     assert refs == {"CallStatusEvent", "CallEndEvent"}
     assert every_call["text/event-stream"]["schema"]["$ref"].endswith("/CallListEvent")
     assert components["CallStatusEvent"]["properties"]["event"]["const"] == "status"
-    assert components["CallEndEvent"]["properties"]["data"]["$ref"].endswith("/CallLive")
-    assert components["CallListEvent"]["properties"]["data"]["$ref"].endswith("/CallSummary")
+    # `data:` is a line of JSON: text whose content is the payload schema (OpenAPI 3.2's way).
+    end_data = components["CallEndEvent"]["properties"]["data"]
+    assert end_data["type"] == "string" and end_data["contentMediaType"] == "application/json"
+    assert end_data["contentSchema"]["$ref"].endswith("/CallLive")
+    assert components["CallListEvent"]["properties"]["data"]["contentSchema"]["$ref"].endswith("/CallSummary")
     assert "transcript" not in components["CallLive"]["properties"]
     parameters = schema["paths"]["/api/events"]["get"]["parameters"]
     assert {p["name"] for p in parameters} >= {"token", "agent_config_id"}

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
 
-from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, StreamUser
-from app.core.errors import error_responses
+from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, SettingsDep, StreamUser
+from app.core.errors import json_error_responses
 from app.schemas.call_events import CallEvent, CallListEvent
 from app.services import call_events, calls
 
-router = APIRouter(tags=["live updates"])
+router = APIRouter(tags=["live_updates"])
 
 
 class EventStream(EventSourceResponse):
@@ -39,19 +39,21 @@ def _stream_doc(model: Any, events: str, *errors: int) -> dict[int | str, dict[s
             "name, its `id:` (sent back as `Last-Event-ID` on reconnect) and its JSON `data:`. "
             "Comment lines (`: ping`) keep the connection open.",
         },
-        **error_responses(*errors),
+        # Refusals come before the stream starts, as JSON, not as events.
+        **json_error_responses(*errors),
     }
 
 
 @router.get(
     "/api/events",
     response_class=EventStream,
-    responses=_stream_doc(CallListEvent, "`call` events", 401, 422),
+    responses=_stream_doc(CallListEvent, "`call` events", 401, 422, 503),
     openapi_extra=EVENT_ITEM,
 )
 async def all_call_events(
     broadcaster: BroadcasterDep,
     session_maker: SessionMakerDep,
+    settings: SettingsDep,
     _user: StreamUser,
     agent_config_id: Annotated[uuid.UUID | None, Query(description="Only its calls")] = None,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -63,13 +65,14 @@ async def all_call_events(
         agent_config_id=agent_config_id,
         last_event_id=last_event_id,
     )
+    stream = call_events.ending_after(stream, settings.stream_max_seconds)
     return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)
 
 
 @router.get(
     "/api/call/{call_id}/events",
     response_class=EventStream,
-    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 404, 422),
+    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 404, 422, 503),
     openapi_extra=EVENT_ITEM,
 )
 async def call_status_events(
@@ -77,9 +80,11 @@ async def call_status_events(
     session: SessionDep,
     broadcaster: BroadcasterDep,
     session_maker: SessionMakerDep,
+    settings: SettingsDep,
     _user: StreamUser,
 ) -> EventStream:
     """One call live: its current `status`, each status it passes through, then `end` with its final state."""
     await calls.get_call(session, call_id)  # 404 before the stream starts
     stream = call_events.stream_call(call_id, broadcaster=broadcaster, session_maker=session_maker)
+    stream = call_events.ending_after(stream, settings.stream_max_seconds)
     return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(default=60, ge=1)
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
+    # Tests only: hash passwords with argon2 at its minimum cost (microseconds instead of ~0.1 s).
+    # Refused outside ENVIRONMENT=test; a hash carries its own cost, so logins verify it cheaply too.
+    fast_password_hashing: bool = False
 
     cors_origins: str = "http://localhost:5173"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -38,6 +41,7 @@ class Settings(BaseSettings):
     retell_api_key: str | None = None
     retell_base_url: str | None = None
     retell_from_number: str | None = None
+    retell_max_retries: int = Field(default=2, ge=0, le=5)  # agent sync; placing a call is never retried
     simulated_call_seconds: float = Field(default=4.0, ge=0)
 
     extractor: Literal["openai", "rules"] | None = None
@@ -46,6 +50,9 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     extraction_max_attempts: int = Field(default=3, ge=1, le=10)
     extraction_backoff_seconds: float = Field(default=1.0, ge=0)
+
+    # How often the live status stream (`/api/call/{id}/events`) reads the call again.
+    call_events_poll_seconds: float = Field(default=0.5, gt=0)
 
     log_level: str = "INFO"
     log_json: bool = False
@@ -79,6 +86,12 @@ class Settings(BaseSettings):
         # Unset means "this machine, on the port `make run` serves": the simulator then reaches us.
         if not self.public_base_url:
             self.public_base_url = f"http://localhost:{self.port}"
+        return self
+
+    @model_validator(mode="after")
+    def _fast_hashing_only_in_tests(self) -> "Settings":
+        if self.fast_password_hashing and self.environment != "test":
+            raise ValueError("FAST_PASSWORD_HASHING is for the test suite only (ENVIRONMENT=test)")
         return self
 
     @model_validator(mode="after")

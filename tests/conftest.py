@@ -103,6 +103,7 @@ def make_settings(clean_database: str) -> Callable[..., Settings]:
             "secret_key": "test-secret-key-that-is-long-enough-0123456789",
             "admin_email": ADMIN_EMAIL,
             "admin_password": ADMIN_PASSWORD,
+            "fast_password_hashing": True,  # argon2 at full cost is most of an app start and a login
             "retell_mode": "live",
             "retell_api_key": RETELL_API_KEY,
             "retell_base_url": RETELL_BASE_URL,

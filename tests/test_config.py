@@ -106,3 +106,10 @@ def test_several_workers_need_a_shared_secret_key() -> None:
     with pytest.raises(ValidationError, match="WEB_CONCURRENCY"):
         settings(web_concurrency=2)
     assert settings(web_concurrency=2, secret_key="k" * 40).web_concurrency == 2
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_fast_password_hashing_is_refused_outside_the_test_suite(environment: str) -> None:
+    with pytest.raises(ValidationError, match="FAST_PASSWORD_HASHING"):
+        settings(environment=environment, secret_key="s" * 48, fast_password_hashing=True)
+    assert settings(environment=environment, secret_key="s" * 48).fast_password_hashing is False

@@ -21,7 +21,11 @@ def simulated_webhook_key(settings: Settings) -> str:
 
 def build_retell_gateway(settings: Settings) -> RetellGateway:
     if settings.effective_retell_mode == "live":
-        return LiveRetell(api_key=settings.retell_api_key, base_url=settings.retell_base_url)
+        return LiveRetell(
+            api_key=settings.retell_api_key,
+            base_url=settings.retell_base_url,
+            max_retries=settings.retell_max_retries,
+        )
     return SimulatedRetell(
         webhook_url=settings.webhook_url,
         api_key=settings.retell_api_key or simulated_webhook_key(settings),

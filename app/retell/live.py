@@ -76,14 +76,16 @@ class LiveRetell:
 
     mode: Literal["live", "simulated"] = "live"
 
-    def __init__(self, *, api_key: str | None, base_url: str | None) -> None:
+    def __init__(
+        self, *, api_key: str | None, base_url: str | None, max_retries: int = RETELL_MAX_RETRIES
+    ) -> None:
         self._api_key = api_key
         self._client = (
             AsyncRetell(
                 api_key=api_key,
                 base_url=base_url,
                 timeout=RETELL_TIMEOUT_SECONDS,
-                max_retries=RETELL_MAX_RETRIES,
+                max_retries=max_retries,
             )
             if api_key
             else None

@@ -265,13 +265,17 @@ async def test_retell_error_becomes_502_with_its_message(
     assert after["retell_llm_id"] is None and after["last_synced_at"] is None
 
 
-async def test_retell_unreachable_becomes_502(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
-    config = await create(client, auth)
-    with respx.mock(base_url=RETELL_BASE_URL) as router:
-        router.post("/create-retell-llm").mock(side_effect=httpx.ConnectError("refused"))
-        response = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
+async def test_retell_unreachable_is_retried_then_becomes_502(make_settings: Callable[..., Settings]) -> None:
+    # One retry (RETELL_MAX_RETRIES) keeps the SDK's backoff sleep short while proving retries happen.
+    async with running_app(make_settings(retell_max_retries=1)) as client:
+        auth = await login(client)
+        config = await create(client, auth)
+        with respx.mock(base_url=RETELL_BASE_URL) as router:
+            route = router.post("/create-retell-llm").mock(side_effect=httpx.ConnectError("refused"))
+            response = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
     assert response.status_code == 502
-    assert response.json()["detail"].startswith("Retell:")
+    assert response.json() == {"error": "UpstreamError", "detail": "Retell: Connection error."}
+    assert route.call_count == 2
 
 
 async def test_sync_without_retell_key_is_409(make_settings: Callable[..., Settings]) -> None:

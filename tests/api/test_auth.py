@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from app.config import Settings
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, execute_sql
 from tests.support.app import login, running_app
 
 PROTECTED = [
@@ -99,6 +99,15 @@ async def test_admin_is_created_once_and_keeps_its_password(make_settings: Calla
             "/api/auth/token", data={"username": ADMIN_EMAIL, "password": "a-different-password"}
         )
         assert response.status_code == 401
+
+
+async def test_outside_tests_the_admin_password_is_hashed_at_full_argon2_cost(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    async with running_app(make_settings(fast_password_hashing=False)) as client:
+        await login(client)
+    stored = await execute_sql(clean_database, "SELECT hashed_password FROM users")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 async def test_openapi_declares_the_password_flow_for_the_authorize_button(client: httpx.AsyncClient) -> None:

@@ -68,12 +68,16 @@ async def call_events(
     request: Request,
     session: SessionDep,
     session_maker: SessionMakerDep,
+    settings: SettingsDep,
     _user: CurrentUser,
 ) -> StreamingResponse:
     """Live status updates as Server-Sent Events: a `status` event on every change, `end` when final."""
     await calls.get_call(session, call_id)  # 404 before the stream starts
     stream = call_events_service.stream_call_events(
-        call_id, session_maker=session_maker, is_disconnected=request.is_disconnected
+        call_id,
+        session_maker=session_maker,
+        is_disconnected=request.is_disconnected,
+        poll_seconds=settings.call_events_poll_seconds,
     )
     return StreamingResponse(stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

@@ -98,6 +98,9 @@ async def test_duplicate_name_gets_409(client: httpx.AsyncClient, auth: dict[str
         f"/api/agent-config/{other['id']}", json={"name": "Night shift"}, headers=auth
     )
     assert renamed.status_code == 409
+    assert renamed.json()["error"] == "AgentConfigNameTaken"
+    names = sorted(c["name"] for c in (await client.get("/api/agent-config", headers=auth)).json())
+    assert names == ["Day shift", "Dispatch check-in", "Night shift"]
 
 
 async def test_patch_changes_only_what_is_sent(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -115,6 +118,9 @@ async def test_patch_changes_only_what_is_sent(client: httpx.AsyncClient, auth: 
     assert updated["general_prompt"] == NEW_CONFIG["general_prompt"]
     bad = await client.patch(f"/api/agent-config/{body['id']}", json={"responsiveness": 9}, headers=auth)
     assert bad.status_code == 422
+    assert [item["field"] for item in bad.json()["detail"]] == ["responsiveness"]
+    stored = (await client.get(f"/api/agent-config/{body['id']}", headers=auth)).json()
+    assert stored == updated
 
 
 @pytest.mark.parametrize("field", ["voice_id", "enable_backchannel", "backchannel_frequency", "name"])
@@ -149,6 +155,8 @@ async def test_delete_then_404(client: httpx.AsyncClient, auth: dict[str, str]) 
 async def test_malformed_id_gets_422(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     response = await client.get("/api/agent-config/not-a-uuid", headers=auth)
     assert response.status_code == 422
+    assert response.json()["error"] == "ValidationError"
+    assert [item["field"] for item in response.json()["detail"]] == ["path.config_id"]
 
 
 def mock_retell(router: respx.MockRouter) -> dict[str, respx.Route]:
@@ -284,7 +292,9 @@ async def test_sync_without_retell_key_is_409(make_settings: Callable[..., Setti
         config = (await client.get("/api/agent-config", headers=auth)).json()[0]
         response = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
     assert response.status_code == 409
+    assert response.json()["error"] == "Conflict"
     assert "RETELL_API_KEY" in response.json()["detail"]
+    assert (config["retell_agent_id"], config["last_synced_at"]) == (None, None)
 
 
 async def test_sync_in_simulated_mode_records_simulated_ids(make_settings: Callable[..., Settings]) -> None:

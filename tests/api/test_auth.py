@@ -45,6 +45,9 @@ async def test_email_is_case_insensitive(client: httpx.AsyncClient) -> None:
         "/api/auth/token", data={"username": ADMIN_EMAIL.upper(), "password": ADMIN_PASSWORD}
     )
     assert response.status_code == 200
+    token = response.json()["access_token"]
+    me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["email"] == ADMIN_EMAIL
 
 
 @pytest.mark.parametrize(
@@ -89,7 +92,9 @@ async def test_expired_token_gets_401(make_settings: Callable[..., Settings]) ->
         assert (await client.get("/api/auth/me", headers=await login(client))).status_code == 200
 
 
-async def test_admin_is_created_once_and_keeps_its_password(make_settings: Callable[..., Settings]) -> None:
+async def test_admin_is_created_once_and_keeps_its_password(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
     async with running_app(make_settings()) as client:
         await login(client)
     # A restart with another ADMIN_PASSWORD must not reset the existing admin.
@@ -99,6 +104,8 @@ async def test_admin_is_created_once_and_keeps_its_password(make_settings: Calla
             "/api/auth/token", data={"username": ADMIN_EMAIL, "password": "a-different-password"}
         )
         assert response.status_code == 401
+        assert response.json()["error"] == "Unauthorized"
+    assert await execute_sql(clean_database, "SELECT COUNT(*) FROM users") == 1
 
 
 async def test_outside_tests_the_admin_password_is_hashed_at_full_argon2_cost(
@@ -124,5 +131,7 @@ async def test_a_nul_character_in_the_login_form_is_a_4xx_not_a_500(
         "/api/auth/token", data={"username": "admin\x00@example.com", "password": "x"}
     )
     # SQLite can compare it (no such user); PostgreSQL refuses the value itself.
-    assert response.status_code == (422 if clean_database.startswith("postgresql") else 401)
-    assert response.json()["error"] in ("InvalidValue", "Unauthorized")
+    postgres = clean_database.startswith("postgresql")
+    assert (response.status_code, response.json()["error"]) == (
+        (422, "InvalidValue") if postgres else (401, "Unauthorized")
+    )

@@ -6,7 +6,12 @@ PORT ?= 8000
 HOST ?= 0.0.0.0
 export PORT
 
-.PHONY: run test demo lint format migrate bench clean
+PYTEST_ARGS ?=
+# `make mutation MUTATE='app.services.calls.*'` runs one module; MUTATION_JOBS parallel mutants.
+MUTATE ?= app.*
+MUTATION_JOBS ?= 2
+
+.PHONY: run test demo lint format migrate bench clean mutation mutation-report
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +33,14 @@ test: $(BIN)/.dev ## Lint, check formatting and types, run the whole suite (SQLi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+mutation: $(BIN)/.dev ## Mutation testing of the core modules, SQLite half, niced (not part of `make test`)
+	nice -n 19 $(BIN)/mutmut run --max-children $(MUTATION_JOBS) "$(MUTATE)"
+	$(BIN)/python scripts/mutation_report.py
+
+mutation-report: $(BIN)/.dev ## The last mutation run's score per module and the mutants still alive
+	$(BIN)/python scripts/mutation_report.py
 
 demo: $(BIN)/.runtime ## With `make run` going in another terminal: one call per persona, then a table
 	$(BIN)/python scripts/demo.py
@@ -45,4 +57,4 @@ bench: $(BIN)/.dev ## Measure webhook throughput and latency against a local ser
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db*
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db* mutants

@@ -9,7 +9,7 @@ import respx
 
 from app.config import Settings
 from app.core.prompts import DEFAULT_AGENT_NAME
-from tests.support import RETELL_API_KEY, RETELL_BASE_URL
+from tests.support import RETELL_API_KEY, RETELL_BASE_URL, execute_sql
 from tests.support.app import login, running_app
 
 NEW_CONFIG = {"name": "Night shift", "general_prompt": "You are Dispatch calling {{driver_name}}."}
@@ -99,8 +99,9 @@ async def test_duplicate_name_gets_409(client: httpx.AsyncClient, auth: dict[str
     )
     assert renamed.status_code == 409
     assert renamed.json()["error"] == "AgentConfigNameTaken"
-    names = sorted(c["name"] for c in (await client.get("/api/agent-config", headers=auth)).json())
-    assert names == ["Day shift", "Dispatch check-in", "Night shift"]
+    assert renamed.json()["detail"] == "an agent configuration named 'Night shift' already exists"
+    names = [c["name"] for c in (await client.get("/api/agent-config", headers=auth)).json()]
+    assert names == ["Day shift", "Dispatch check-in", "Night shift"]  # listed by name
 
 
 async def test_patch_changes_only_what_is_sent(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -306,3 +307,40 @@ async def test_sync_in_simulated_mode_records_simulated_ids(make_settings: Calla
     assert first["retell_agent_id"].startswith("agent_sim_")
     assert first["retell_llm_id"].startswith("llm_sim_")
     assert second["retell_agent_id"] == first["retell_agent_id"]
+
+
+async def trigger_without_config(client: httpx.AsyncClient, auth: dict[str, str]) -> str:
+    with respx.mock(base_url=RETELL_BASE_URL, assert_all_called=False) as router:
+        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
+        router.post("/v3/create-web-call").respond(201, json={"call_id": "call_1", "access_token": "t"})
+        response = await client.post(
+            "/api/call/trigger",
+            json={"driver_name": "Ana", "phone_number": "+13125550111", "load_number": "L-1"},
+            headers=auth,
+        )
+    assert response.status_code == 201, response.text
+    return str(response.json()["agent_config_id"])
+
+
+async def test_a_call_without_a_configuration_uses_the_one_marked_default(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    newer = await create(client, auth)
+    await client.patch(f"/api/agent-config/{newer['id']}", json={"is_default": True}, headers=auth)
+    assert await trigger_without_config(client, auth) == newer["id"]
+
+
+async def test_with_no_default_marked_a_call_uses_the_oldest_configuration(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    await execute_sql(clean_database, "DELETE FROM agent_configurations")
+    first = await create(client, auth, name="Made first")
+    second = await create(client, auth, name="Made second")
+    # Stored second but created earlier (a restored backup, say): age decides, not storage order.
+    await execute_sql(
+        clean_database,
+        "UPDATE agent_configurations SET created_at = '2020-01-01 00:00:00' WHERE name = 'Made second'",
+    )
+    assert (first["is_default"], second["is_default"]) == (False, False)
+    assert await trigger_without_config(client, auth) == second["id"]

@@ -315,3 +315,15 @@ async def test_making_a_configuration_default_by_patch_clears_the_old_default(
     assert response.json()["is_default"] is True
     configs = (await client.get("/api/agent-config", headers=auth)).json()
     assert {c["id"]: c["is_default"] for c in configs} == {seeded["id"]: False, new["id"]: True}
+
+
+async def test_marking_the_default_configuration_default_again_keeps_it_default(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    [seeded] = (await client.get("/api/agent-config", headers=auth)).json()
+    response = await client.patch(
+        f"/api/agent-config/{seeded['id']}", json={"is_default": True}, headers=auth
+    )
+    assert response.status_code == 200
+    [after] = (await client.get("/api/agent-config", headers=auth)).json()
+    assert after["is_default"] is True

@@ -149,7 +149,10 @@ async def test_delete_then_404(client: httpx.AsyncClient, auth: dict[str, str]) 
     assert (await client.delete(f"/api/agent-config/{body['id']}", headers=auth)).status_code == 204
     missing = await client.get(f"/api/agent-config/{body['id']}", headers=auth)
     assert missing.status_code == 404
-    assert missing.json()["error"] == "AgentConfigNotFound"
+    assert missing.json() == {
+        "error": "AgentConfigNotFound",
+        "detail": f"agent configuration {body['id']} does not exist",
+    }
     assert (await client.delete(f"/api/agent-config/{body['id']}", headers=auth)).status_code == 404
 
 
@@ -344,3 +347,19 @@ async def test_with_no_default_marked_a_call_uses_the_oldest_configuration(
     )
     assert (first["is_default"], second["is_default"]) == (False, False)
     assert await trigger_without_config(client, auth) == second["id"]
+
+
+async def test_a_call_when_no_configuration_exists_is_404_saying_to_create_one(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    await execute_sql(clean_database, "DELETE FROM agent_configurations")
+    response = await client.post(
+        "/api/call/trigger",
+        json={"driver_name": "Ana", "phone_number": "+13125550111", "load_number": "L-1"},
+        headers=auth,
+    )
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "AgentConfigNotFound",
+        "detail": "no agent configuration exists: create one first",
+    }

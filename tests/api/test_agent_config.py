@@ -48,6 +48,20 @@ async def test_seed_never_overwrites_later_edits(make_settings: Callable[..., Se
     assert [(c["name"], c["general_prompt"]) for c in configs] == [(DEFAULT_AGENT_NAME, "edited")]
 
 
+async def test_seed_is_not_redone_when_the_seeded_configuration_was_renamed(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    async with running_app(settings) as client:
+        auth = await login(client)
+        seeded = (await client.get("/api/agent-config", headers=auth)).json()[0]
+        await client.patch(f"/api/agent-config/{seeded['id']}", json={"name": "Our check-in"}, headers=auth)
+    async with running_app(settings) as client:
+        auth = await login(client)
+        configs = (await client.get("/api/agent-config", headers=auth)).json()
+    assert [(c["id"], c["name"]) for c in configs] == [(seeded["id"], "Our check-in")]
+
+
 async def test_create_fills_sensible_defaults(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     body = await create(client, auth)
     assert body["voice_id"]

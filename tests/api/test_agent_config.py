@@ -352,15 +352,15 @@ async def test_with_no_default_marked_a_call_uses_the_oldest_configuration(
     client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
 ) -> None:
     await execute_sql(clean_database, "DELETE FROM agent_configurations")
-    first = await create(client, auth, name="Made first")
-    second = await create(client, auth, name="Made second")
-    # Stored second but created earlier (a restored backup, say): age decides, not storage order.
+    made = [await create(client, auth, name=name) for name in ("A shift", "B shift", "C shift")]
+    # Stored in the middle but created first (a restored backup, say): age decides, not storage or name
+    # order, whichever way a database happens to scan.
     await execute_sql(
         clean_database,
-        "UPDATE agent_configurations SET created_at = '2020-01-01 00:00:00' WHERE name = 'Made second'",
+        "UPDATE agent_configurations SET created_at = '2020-01-01 00:00:00' WHERE name = 'B shift'",
     )
-    assert (first["is_default"], second["is_default"]) == (False, False)
-    assert await trigger_without_config(client, auth) == second["id"]
+    assert [config["is_default"] for config in made] == [False, False, False]
+    assert await trigger_without_config(client, auth) == made[1]["id"]
 
 
 async def test_a_call_when_no_configuration_exists_is_404_saying_to_create_one(

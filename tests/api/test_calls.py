@@ -35,6 +35,7 @@ async def test_phone_call_is_placed_with_the_driver_number_and_context(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "registered" and body["call_type"] == "phone" and body["access_token"] is None
+    assert body["retell_call_id"] == "call_p1"
     sent = json.loads(phone.calls.last.request.content)
     assert sent == {
         "from_number": "+14155550100",

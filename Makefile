@@ -6,7 +6,13 @@ PORT ?= 8000
 HOST ?= 0.0.0.0
 export PORT
 
-.PHONY: run test demo lint format migrate bench clean browser-deps
+PYTEST_ARGS ?=
+# `make mutation MUTATE='app.services.calls.* app.retell.live.*'`: only these modules (globs over mutant
+# names, space-separated); MUTATION_JOBS mutants at a time. docs/TESTING.md has runs that fit in an hour.
+MUTATE ?= app.*
+MUTATION_JOBS ?= 2
+
+.PHONY: run test demo lint format migrate bench clean browser-deps mutation mutation-report
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,7 +57,14 @@ test: $(BIN)/.dev $(CONTRACT)/node_modules/.installed browser-deps ## Lint, chec
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+mutation: $(BIN)/.dev ## Mutation testing of the core modules, SQLite half, niced (not part of `make test`)
+	nice -n 19 $(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(foreach glob,$(MUTATE),"$(glob)")
+	$(BIN)/python scripts/mutation_report.py
+
+mutation-report: $(BIN)/.dev ## The last mutation run's score per module and the mutants still alive
+	$(BIN)/python scripts/mutation_report.py
 
 demo: $(BIN)/.runtime ## With `make run` going in another terminal: one call per persona, then a table
 	$(BIN)/python scripts/demo.py
@@ -69,4 +82,4 @@ bench: $(BIN)/.dev ## Webhook ingest vs a reference receiver, reads at 1k/100k c
 	$(BIN)/python scripts/bench_streams.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db* $(CONTRACT)/node_modules tests/browser/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache voice_agent.db* $(CONTRACT)/node_modules tests/browser/node_modules mutants

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     login_limit_per_address: str = "50 per 15 minutes"
     # Where the counts live: redis://host:6379/0 shares them across workers; unset counts per process.
     rate_limit_storage_url: str | None = None
+    # Tests only: hash passwords with argon2 at its minimum cost (microseconds instead of ~0.1 s).
+    # Refused outside ENVIRONMENT=test; a hash carries its own cost, so logins verify it cheaply too.
+    fast_password_hashing: bool = False
 
     cors_origins: str = "http://localhost:5173"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -57,6 +60,7 @@ class Settings(BaseSettings):
     retell_base_url: str | None = None
     retell_from_number: str | None = None
     retell_timeout_seconds: float = Field(default=20.0, gt=0)
+    retell_max_retries: int = Field(default=2, ge=0, le=5)  # agent sync; placing a call is never retried
     simulated_call_seconds: float = Field(default=4.0, ge=0)
 
     extractor: Literal["openai", "rules"] | None = None
@@ -116,6 +120,12 @@ class Settings(BaseSettings):
         # Unset means "this machine, on the port `make run` serves": the simulator then reaches us.
         if not self.public_base_url:
             self.public_base_url = f"http://localhost:{self.port}"
+        return self
+
+    @model_validator(mode="after")
+    def _fast_hashing_only_in_tests(self) -> "Settings":
+        if self.fast_password_hashing and self.environment != "test":
+            raise ValueError("FAST_PASSWORD_HASHING is for the test suite only (ENVIRONMENT=test)")
         return self
 
     @model_validator(mode="after")

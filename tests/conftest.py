@@ -4,8 +4,11 @@ Migrations run once per database with `alembic upgrade head`; each test starts f
 """
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -56,6 +59,12 @@ def _postgres_url() -> str | None:
 
 POSTGRES_URL = _postgres_url()
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+# A mutation run starts one pytest session per mutant in processes forked from the first; each would
+# migrate a fresh SQLite file. The first session's migrated, still empty file is kept here and copied.
+_SQLITE_TEMPLATE_DIR = tempfile.mkdtemp(prefix="voice-agent-sqlite-")
+_SQLITE_TEMPLATE = Path(_SQLITE_TEMPLATE_DIR) / "migrated.db"
+_TEMPLATE_OWNER = os.getpid()
+atexit.register(lambda: os.getpid() == _TEMPLATE_OWNER and shutil.rmtree(_SQLITE_TEMPLATE_DIR, True))
 
 
 async def _admin_execute(admin_url: str, *statements: str) -> None:
@@ -72,7 +81,14 @@ async def _admin_execute(admin_url: str, *statements: str) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated database: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        if _SQLITE_TEMPLATE.exists():
+            shutil.copyfile(_SQLITE_TEMPLATE, path)
+            return url
+        run_in_thread(lambda: command.upgrade(alembic_config(url), "head"))
+        shutil.copyfile(path, _SQLITE_TEMPLATE)
+        return url
     else:
         # A dedicated, empty database next to the one configured, so tests never touch real data.
         admin_url = POSTGRES_URL
@@ -112,6 +128,7 @@ def make_settings(clean_database: str) -> Callable[..., Settings]:
             "secret_key": "test-secret-key-that-is-long-enough-0123456789",
             "admin_email": ADMIN_EMAIL,
             "admin_password": ADMIN_PASSWORD,
+            "fast_password_hashing": True,  # argon2 at full cost is most of an app start and a login
             "retell_mode": "live",
             "retell_api_key": RETELL_API_KEY,
             "retell_base_url": RETELL_BASE_URL,

@@ -136,3 +136,10 @@ def test_production_never_falls_back_to_a_key_file(tmp_path: Path) -> None:
     (tmp_path / ".secret_key").write_text("s" * 48 + "\n")
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         settings(environment="production", dev_secret_key_file=tmp_path / ".secret_key")
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_fast_password_hashing_is_refused_outside_the_test_suite(environment: str) -> None:
+    with pytest.raises(ValidationError, match="FAST_PASSWORD_HASHING"):
+        settings(environment=environment, secret_key="s" * 48, fast_password_hashing=True)
+    assert settings(environment=environment, secret_key="s" * 48).fast_password_hashing is False

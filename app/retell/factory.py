@@ -25,6 +25,7 @@ def build_retell_gateway(settings: Settings) -> RetellGateway:
             api_key=settings.retell_api_key,
             base_url=settings.retell_base_url,
             timeout_seconds=settings.retell_timeout_seconds,
+            max_retries=settings.retell_max_retries,
         )
     return SimulatedRetell(
         webhook_url=settings.webhook_url,

@@ -77,14 +77,21 @@ class LiveRetell:
 
     mode: Literal["live", "simulated"] = "live"
 
-    def __init__(self, *, api_key: str | None, base_url: str | None, timeout_seconds: float = 20.0) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        timeout_seconds: float = 20.0,
+        max_retries: int = RETELL_MAX_RETRIES,
+    ) -> None:
         self._api_key = api_key
         self._client = (
             AsyncRetell(
                 api_key=api_key,
                 base_url=base_url,
                 timeout=httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds)),
-                max_retries=RETELL_MAX_RETRIES,
+                max_retries=max_retries,
             )
             if api_key
             else None

@@ -25,7 +25,7 @@ async def ensure_first_admin(session: AsyncSession, *, settings: Settings) -> No
             return
         password = DEVELOPMENT_ADMIN_PASSWORD
         logger.warning("ADMIN_PASSWORD unset: created {} with the development password", settings.admin_email)
-    hashed = await asyncio.to_thread(hash_password, password)
+    hashed = await asyncio.to_thread(hash_password, password, fast=settings.fast_password_hashing)
     # Several workers start at once on an empty database: the first insert wins, the others do nothing.
     statement = (
         dialect_insert(session)(User)

@@ -9,7 +9,7 @@ import respx
 
 from app.config import Settings
 from app.core.prompts import DEFAULT_AGENT_NAME
-from tests.support import RETELL_API_KEY, RETELL_BASE_URL
+from tests.support import RETELL_API_KEY, RETELL_BASE_URL, execute_sql
 from tests.support.app import login, running_app
 
 NEW_CONFIG = {"name": "Night shift", "general_prompt": "You are Dispatch calling {{driver_name}}."}
@@ -46,6 +46,20 @@ async def test_seed_never_overwrites_later_edits(make_settings: Callable[..., Se
         auth = await login(client)
         configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert [(c["name"], c["general_prompt"]) for c in configs] == [(DEFAULT_AGENT_NAME, "edited")]
+
+
+async def test_seed_is_not_redone_when_the_seeded_configuration_was_renamed(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    async with running_app(settings) as client:
+        auth = await login(client)
+        seeded = (await client.get("/api/agent-config", headers=auth)).json()[0]
+        await client.patch(f"/api/agent-config/{seeded['id']}", json={"name": "Our check-in"}, headers=auth)
+    async with running_app(settings) as client:
+        auth = await login(client)
+        configs = (await client.get("/api/agent-config", headers=auth)).json()
+    assert [(c["id"], c["name"]) for c in configs] == [(seeded["id"], "Our check-in")]
 
 
 async def test_create_fills_sensible_defaults(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -98,6 +112,10 @@ async def test_duplicate_name_gets_409(client: httpx.AsyncClient, auth: dict[str
         f"/api/agent-config/{other['id']}", json={"name": "Night shift"}, headers=auth
     )
     assert renamed.status_code == 409
+    assert renamed.json()["error"] == "AgentConfigNameTaken"
+    assert renamed.json()["detail"] == "an agent configuration named 'Night shift' already exists"
+    names = [c["name"] for c in (await client.get("/api/agent-config", headers=auth)).json()]
+    assert names == ["Day shift", "Dispatch check-in", "Night shift"]  # listed by name
 
 
 async def test_patch_changes_only_what_is_sent(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -115,6 +133,9 @@ async def test_patch_changes_only_what_is_sent(client: httpx.AsyncClient, auth: 
     assert updated["general_prompt"] == NEW_CONFIG["general_prompt"]
     bad = await client.patch(f"/api/agent-config/{body['id']}", json={"responsiveness": 9}, headers=auth)
     assert bad.status_code == 422
+    assert [item["field"] for item in bad.json()["detail"]] == ["responsiveness"]
+    stored = (await client.get(f"/api/agent-config/{body['id']}", headers=auth)).json()
+    assert stored == updated
 
 
 @pytest.mark.parametrize("field", ["voice_id", "enable_backchannel", "backchannel_frequency", "name"])
@@ -142,13 +163,18 @@ async def test_delete_then_404(client: httpx.AsyncClient, auth: dict[str, str]) 
     assert (await client.delete(f"/api/agent-config/{body['id']}", headers=auth)).status_code == 204
     missing = await client.get(f"/api/agent-config/{body['id']}", headers=auth)
     assert missing.status_code == 404
-    assert missing.json()["error"] == "AgentConfigNotFound"
+    assert missing.json() == {
+        "error": "AgentConfigNotFound",
+        "detail": f"agent configuration {body['id']} does not exist",
+    }
     assert (await client.delete(f"/api/agent-config/{body['id']}", headers=auth)).status_code == 404
 
 
 async def test_malformed_id_gets_422(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     response = await client.get("/api/agent-config/not-a-uuid", headers=auth)
     assert response.status_code == 422
+    assert response.json()["error"] == "ValidationError"
+    assert [item["field"] for item in response.json()["detail"]] == ["path.config_id"]
 
 
 def mock_retell(router: respx.MockRouter) -> dict[str, respx.Route]:
@@ -265,13 +291,17 @@ async def test_retell_error_becomes_502_with_its_message(
     assert after["retell_llm_id"] is None and after["last_synced_at"] is None
 
 
-async def test_retell_unreachable_becomes_502(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
-    config = await create(client, auth)
-    with respx.mock(base_url=RETELL_BASE_URL) as router:
-        router.post("/create-retell-llm").mock(side_effect=httpx.ConnectError("refused"))
-        response = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
+async def test_retell_unreachable_is_retried_then_becomes_502(make_settings: Callable[..., Settings]) -> None:
+    # One retry (RETELL_MAX_RETRIES) keeps the SDK's backoff sleep short while proving retries happen.
+    async with running_app(make_settings(retell_max_retries=1)) as client:
+        auth = await login(client)
+        config = await create(client, auth)
+        with respx.mock(base_url=RETELL_BASE_URL) as router:
+            route = router.post("/create-retell-llm").mock(side_effect=httpx.ConnectError("refused"))
+            response = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
     assert response.status_code == 502
-    assert response.json()["detail"].startswith("Retell:")
+    assert response.json() == {"error": "UpstreamError", "detail": "Retell: Connection error."}
+    assert route.call_count == 2
 
 
 async def test_sync_without_retell_key_is_409(make_settings: Callable[..., Settings]) -> None:
@@ -280,7 +310,11 @@ async def test_sync_without_retell_key_is_409(make_settings: Callable[..., Setti
         config = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]
         response = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
     assert response.status_code == 409
-    assert "RETELL_API_KEY" in response.json()["detail"]
+    assert response.json() == {
+        "error": "Conflict",
+        "detail": "RETELL_API_KEY is not set: Retell is not configured (or set RETELL_MODE=simulated)",
+    }
+    assert (config["retell_agent_id"], config["last_synced_at"]) == (None, None)
 
 
 async def test_sync_in_simulated_mode_records_simulated_ids(make_settings: Callable[..., Settings]) -> None:
@@ -292,3 +326,56 @@ async def test_sync_in_simulated_mode_records_simulated_ids(make_settings: Calla
     assert first["retell_agent_id"].startswith("agent_sim_")
     assert first["retell_llm_id"].startswith("llm_sim_")
     assert second["retell_agent_id"] == first["retell_agent_id"]
+
+
+async def trigger_without_config(client: httpx.AsyncClient, auth: dict[str, str]) -> str:
+    with respx.mock(base_url=RETELL_BASE_URL, assert_all_called=False) as router:
+        router.post("/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+        router.post("/create-agent").respond(200, json={"agent_id": "agent_1"})
+        router.post("/v3/create-web-call").respond(201, json={"call_id": "call_1", "access_token": "t"})
+        response = await client.post(
+            "/api/call/trigger",
+            json={"driver_name": "Ana", "phone_number": "+13125550111", "load_number": "L-1"},
+            headers=auth,
+        )
+    assert response.status_code == 201, response.text
+    return str(response.json()["agent_config_id"])
+
+
+async def test_a_call_without_a_configuration_uses_the_one_marked_default(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    newer = await create(client, auth)
+    await client.patch(f"/api/agent-config/{newer['id']}", json={"is_default": True}, headers=auth)
+    assert await trigger_without_config(client, auth) == newer["id"]
+
+
+async def test_with_no_default_marked_a_call_uses_the_oldest_configuration(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    await execute_sql(clean_database, "DELETE FROM agent_configurations")
+    made = [await create(client, auth, name=name) for name in ("A shift", "B shift", "C shift")]
+    # Stored in the middle but created first (a restored backup, say): age decides, not storage or name
+    # order, whichever way a database happens to scan.
+    await execute_sql(
+        clean_database,
+        "UPDATE agent_configurations SET created_at = '2020-01-01 00:00:00' WHERE name = 'B shift'",
+    )
+    assert [config["is_default"] for config in made] == [False, False, False]
+    assert await trigger_without_config(client, auth) == made[1]["id"]
+
+
+async def test_a_call_when_no_configuration_exists_is_404_saying_to_create_one(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    await execute_sql(clean_database, "DELETE FROM agent_configurations")
+    response = await client.post(
+        "/api/call/trigger",
+        json={"driver_name": "Ana", "phone_number": "+13125550111", "load_number": "L-1"},
+        headers=auth,
+    )
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "AgentConfigNotFound",
+        "detail": "no agent configuration exists: create one first",
+    }

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from app.config import Settings
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, execute_sql
 from tests.support.app import login, running_app
 
 PROTECTED = [
@@ -45,6 +45,9 @@ async def test_email_is_case_insensitive(client: httpx.AsyncClient) -> None:
         "/api/auth/token", data={"username": ADMIN_EMAIL.upper(), "password": ADMIN_PASSWORD}
     )
     assert response.status_code == 200
+    token = response.json()["access_token"]
+    me = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["email"] == ADMIN_EMAIL
 
 
 @pytest.mark.parametrize(
@@ -89,7 +92,9 @@ async def test_expired_token_gets_401(make_settings: Callable[..., Settings]) ->
         assert (await client.get("/api/auth/me", headers=await login(client))).status_code == 200
 
 
-async def test_admin_is_created_once_and_keeps_its_password(make_settings: Callable[..., Settings]) -> None:
+async def test_admin_is_created_once_and_keeps_its_password(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
     async with running_app(make_settings()) as client:
         await login(client)
     # A restart with another ADMIN_PASSWORD must not reset the existing admin.
@@ -99,6 +104,17 @@ async def test_admin_is_created_once_and_keeps_its_password(make_settings: Calla
             "/api/auth/token", data={"username": ADMIN_EMAIL, "password": "a-different-password"}
         )
         assert response.status_code == 401
+        assert response.json()["error"] == "Unauthorized"
+    assert await execute_sql(clean_database, "SELECT COUNT(*) FROM users") == 1
+
+
+async def test_outside_tests_the_admin_password_is_hashed_at_full_argon2_cost(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    async with running_app(make_settings(fast_password_hashing=False)) as client:
+        await login(client)
+    stored = await execute_sql(clean_database, "SELECT hashed_password FROM users")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 async def test_openapi_declares_the_password_flow_for_the_authorize_button(client: httpx.AsyncClient) -> None:

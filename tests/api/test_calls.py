@@ -35,6 +35,7 @@ async def test_phone_call_is_placed_with_the_driver_number_and_context(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "registered" and body["call_type"] == "phone" and body["access_token"] is None
+    assert body["retell_call_id"] == "call_p1"
     sent = json.loads(phone.calls.last.request.content)
     assert sent == {
         "from_number": "+14155550100",
@@ -107,7 +108,9 @@ async def test_phone_call_without_from_number_is_409(make_settings: Callable[...
         auth = await login(client)
         response = await client.post("/api/call/trigger", json={**DRIVER, "call_type": "phone"}, headers=auth)
         assert response.status_code == 409
+        assert response.json()["error"] == "RetellNotConfigured"
         assert "RETELL_FROM_NUMBER" in response.json()["detail"]
+        assert (await client.get("/api/call", headers=auth)).json()["items"] == []
 
 
 async def test_unknown_agent_configuration_is_404(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -117,6 +120,8 @@ async def test_unknown_agent_configuration_is_404(client: httpx.AsyncClient, aut
         headers=auth,
     )
     assert response.status_code == 404
+    assert response.json()["error"] == "AgentConfigNotFound"
+    assert (await client.get("/api/call", headers=auth)).json()["items"] == []
 
 
 async def test_unknown_call_is_404(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -178,28 +183,40 @@ async def test_list_filters(client: httpx.AsyncClient, auth: dict[str, str], cle
 
 
 @pytest.mark.parametrize(
-    "params",
+    ("params", "status", "error"),
     [
-        {"limit": 0},
-        {"limit": 101},
-        {"status": "exploded"},
-        {"cursor": "not-a-cursor"},
+        ({"limit": 0}, 422, "ValidationError"),
+        ({"limit": 101}, 422, "ValidationError"),
+        ({"status": "exploded"}, 422, "ValidationError"),
+        ({"cursor": "not-a-cursor"}, 400, "InvalidCursor"),
         # Valid base64 of a timestamp at the edge of the calendar: must not overflow into a 500.
-        {
-            "cursor": base64.urlsafe_b64encode(
-                b"9999-12-31T23:59:59-05:00|" + str(uuid.uuid4()).encode()
-            ).decode()
-        },
-        {
-            "cursor": base64.urlsafe_b64encode(
-                b"0001-01-01T00:00:00+05:00|" + str(uuid.uuid4()).encode()
-            ).decode()
-        },
+        (
+            {
+                "cursor": base64.urlsafe_b64encode(
+                    b"9999-12-31T23:59:59-05:00|" + str(uuid.uuid4()).encode()
+                ).decode()
+            },
+            400,
+            "InvalidCursor",
+        ),
+        (
+            {
+                "cursor": base64.urlsafe_b64encode(
+                    b"0001-01-01T00:00:00+05:00|" + str(uuid.uuid4()).encode()
+                ).decode()
+            },
+            400,
+            "InvalidCursor",
+        ),
     ],
 )
-async def test_bad_list_parameters_are_4xx(
-    client: httpx.AsyncClient, auth: dict[str, str], params: dict[str, object]
+async def test_bad_list_parameters_get_the_one_right_4xx(
+    client: httpx.AsyncClient, auth: dict[str, str], params: dict[str, object], status: int, error: str
 ) -> None:
     response = await client.get("/api/call", params=params, headers=auth)
-    assert response.status_code in (400, 422)
-    assert response.json()["detail"]
+    assert response.status_code == status
+    assert response.json()["error"] == error
+    if status == 422:
+        assert [item["field"] for item in response.json()["detail"]] == [f"query.{name}" for name in params]
+    else:
+        assert response.json()["detail"] == "cursor is not one this API returned"

@@ -181,7 +181,7 @@ async def test_simulated_sync_and_trigger_need_no_keys(
 
 
 async def test_live_status_updates_stream_until_the_call_is_final(live_server: Callable[..., str]) -> None:
-    base_url = live_server(**OFFLINE, simulated_call_seconds=0.6)
+    base_url = live_server(**OFFLINE, simulated_call_seconds=0.3)
     async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
         auth = await login(client)
         response = await client.post(

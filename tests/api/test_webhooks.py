@@ -51,8 +51,10 @@ async def test_without_a_key_webhooks_get_503_and_store_nothing(
         body, headers = signed_delivery(json.loads(ended_body()))
         response = await client.post("/webhook/retell", content=body, headers=headers)
     assert response.status_code == 503
+    assert response.json()["error"] == "WebhookKeyMissing"
     assert "RETELL_API_KEY" in response.json()["detail"]
     assert await count_rows(clean_database, "webhook_events") == 0
+    assert await count_rows(clean_database, "calls") == 0
 
 
 @pytest.mark.parametrize(
@@ -70,6 +72,7 @@ async def test_signed_but_malformed_deliveries_get_400(
 ) -> None:
     response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
     assert response.status_code == 400
+    assert response.json()["error"] == "InvalidWebhookPayload"
     assert message in response.json()["detail"]
     assert await count_rows(clean_database, "webhook_events") == 0
 
@@ -116,19 +119,29 @@ async def test_a_delivery_that_cannot_be_identified_gets_400(
     body, headers = signed_delivery(payload)
     response = await client.post("/webhook/retell", content=body, headers=headers)
     assert response.status_code == 400
+    assert response.json()["error"] == "InvalidWebhookPayload"
     assert message in response.json()["detail"]
     assert await count_rows(clean_database, "webhook_events") == 0
+    assert await count_rows(clean_database, "calls") == 0
 
 
-async def test_deeply_nested_or_oversized_bodies_are_4xx(client: httpx.AsyncClient) -> None:
+async def test_deeply_nested_or_oversized_bodies_are_4xx(
+    client: httpx.AsyncClient, clean_database: str
+) -> None:
     nested = '{"event": "call_ended", "call": ' + "[" * 100_000 + "]" * 100_000 + "}"
     response = await client.post(
         "/webhook/retell", content=nested, headers={"x-retell-signature": sign(nested)}
     )
     assert response.status_code == 400
+    assert response.json() == {
+        "error": "InvalidWebhookPayload",
+        "detail": "the body is not JSON this service can read (nested too deep)",
+    }
     huge = '{"event": "call_ended", "call": {"call_id": "c", "transcript": "' + "a" * 21_000_000 + '"}}'
     response = await client.post("/webhook/retell", content=huge, headers={"x-retell-signature": "v=1,d=0"})
     assert response.status_code == 413
+    assert response.json() == {"error": "PayloadTooLarge", "detail": "the request body may be at most 20 MB"}
+    assert await count_rows(clean_database, "webhook_events") == 0
 
 
 async def test_a_chunked_oversized_upload_is_cut_off(client: httpx.AsyncClient) -> None:
@@ -189,7 +202,14 @@ async def test_odd_but_identifiable_deliveries_are_stored(
     assert await count_rows(clean_database, "webhook_events") == 1
 
 
-async def test_a_delivery_nested_too_deep_for_cleaning_is_a_400(client: httpx.AsyncClient) -> None:
+async def test_a_delivery_nested_too_deep_for_cleaning_is_a_400(
+    client: httpx.AsyncClient, clean_database: str
+) -> None:
     body = '{"event": "call_started", "call": {"call_id": "c", "metadata": ' + "[" * 600 + "]" * 600 + "}}"
     response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
     assert response.status_code == 400
+    assert response.json() == {
+        "error": "InvalidWebhookPayload",
+        "detail": "the body is nested too deep to be a Retell delivery",
+    }
+    assert await count_rows(clean_database, "webhook_events") == 0

@@ -58,6 +58,19 @@ class FailingOnceExtractor(FixedExtractor):
         return await super().extract(transcript)
 
 
+class StuckExtractor(FixedExtractor):
+    """Answers "Delayed" only when the test lets it: a worker that hangs after claiming the call."""
+
+    def __init__(self) -> None:
+        super().__init__("Delayed", delay=0)
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+
+    async def extract(self, transcript: str) -> CallExtraction:
+        self.started.set()
+        await self.release.wait()
+        return await super().extract(transcript)
+
+
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
@@ -174,18 +187,18 @@ async def test_a_stalled_extraction_can_be_taken_over_and_its_late_result_is_dro
 ) -> None:
     call_id = await add_call(maker, CallStatus.ENDED)
     # A worker claims the call and hangs for a long time.
+    hanging = StuckExtractor()
     stuck = asyncio.create_task(
-        run_extraction(
-            call_id, session_maker=maker, extractor=FixedExtractor("Delayed", 1.0), settings=settings
-        )
+        run_extraction(call_id, session_maker=maker, extractor=hanging, settings=settings)
     )
-    await asyncio.sleep(0.3)
+    await asyncio.wait_for(hanging.started.wait(), timeout=10)
     await lapse_lease(maker, call_id)
     async with session_scope(maker) as session:
         assert (await reset_for_reprocessing(session, call_id=call_id)).status == "ended"
     await run_extraction(
         call_id, session_maker=maker, extractor=FixedExtractor("Driving", 0), settings=settings
     )
+    hanging.release.set()  # its answer arrives after the take-over finished
     await stuck
     call, results = await load(maker, call_id)
     assert call.status == "completed"

@@ -41,6 +41,7 @@ async def test_a_call_the_trigger_gave_up_on_follows_retell_when_it_did_happen(
 ) -> None:
     response, place = await place_call(client, auth, httpx.ReadTimeout("slow"))
     assert response.status_code == 502
+    assert response.json()["error"] == "UpstreamError"
     assert place.call_count == 1  # a timed-out placement is never retried: it may have dialled already
     call_id = (await client.get("/api/call", headers=auth)).json()["items"][0]["id"]
     assert (await get_call(client, auth, call_id))["status"] == "failed"
@@ -104,6 +105,7 @@ async def test_duplicate_call_ended_is_processed_once(
     assert (await deliver(client, "call_ended", call_id)).status_code == 204
     assert llm.call_count == 1
     assert await count_rows(clean_database, "webhook_events") == 1
+    assert await count_rows(clean_database, "call_results") == 1
     assert (await get_call(client, auth, call_id))["status"] == "completed"
 
 
@@ -195,6 +197,9 @@ async def test_llm_failing_every_attempt_fails_the_call_and_keeps_the_transcript
         )
         response = await client.post(f"/api/call/{call_id}/reprocess", headers=auth)
         assert response.status_code == 202
+        # The answer is the call as the reprocess left it: back to `ended`, the old error gone.
+        assert (response.json()["status"], response.json()["status_detail"]) == ("ended", None)
+        assert response.json()["result"] is None
     detail = await get_call(client, auth, call_id)
     assert detail["status"] == "completed"
     assert detail["status_detail"] is None
@@ -240,8 +245,12 @@ async def test_a_not_connected_call_with_a_transcript_can_be_reprocessed(
     await execute_sql(
         clean_database, "UPDATE calls SET status = 'not_connected', transcript = 'User: I-80 near Reno'"
     )
-    assert (await client.post(f"/api/call/{call_id}/reprocess", headers=auth)).status_code == 202
-    assert (await get_call(client, auth, call_id))["status"] == "completed"
+    response = await client.post(f"/api/call/{call_id}/reprocess", headers=auth)
+    assert response.status_code == 202
+    assert (response.json()["status"], response.json()["result"]) == ("ended", None)
+    detail = await get_call(client, auth, call_id)
+    assert detail["status"] == "completed"
+    assert detail["result"]["call_outcome"] == "In-Transit Update"
 
 
 async def test_reprocess_is_refused_while_running_or_without_transcript(
@@ -250,6 +259,7 @@ async def test_reprocess_is_refused_while_running_or_without_transcript(
     call_id = await trigger(client, auth)
     response = await client.post(f"/api/call/{call_id}/reprocess", headers=auth)
     assert response.status_code == 409
+    assert response.json()["error"] == "NothingToExtract"
     assert "no transcript" in response.json()["detail"]
     # Another worker is extracting this call right now.
     await execute_sql(
@@ -261,6 +271,7 @@ async def test_reprocess_is_refused_while_running_or_without_transcript(
     assert response.json()["error"] == "ExtractionRunning"
     missing = await client.post("/api/call/00000000-0000-0000-0000-000000000000/reprocess", headers=auth)
     assert missing.status_code == 404
+    assert missing.json()["error"] == "CallNotFound"
 
 
 async def test_a_call_we_did_not_start_is_created_from_the_payload(
@@ -299,6 +310,7 @@ async def test_other_events_are_stored_and_acknowledged(
     response = await client.post("/webhook/retell", content=body, headers=headers)
     assert response.status_code == 204
     assert await count_rows(clean_database, "webhook_events") == 1
+    assert await execute_sql(clean_database, "SELECT event FROM webhook_events") == "transcript_updated"
     assert (await get_call(client, auth, call_id))["status"] == "registered"
 
 

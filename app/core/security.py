@@ -54,9 +54,15 @@ def create_access_token(user_id: uuid.UUID, version: int, *, secret_key: str, ex
 
 def decode_access_token(token: str, *, secret_key: str) -> TokenClaims | None:
     """The token's claims, or None when the token is malformed, forged, expired or of an older kind."""
+    return _decode(token, key=secret_key, audience=None)
+
+
+def _decode(token: str, *, key: str | bytes, audience: str | None) -> TokenClaims | None:
+    """Whom a verified token names; None for anything malformed, forged, expired or of another kind."""
+    required = ["sub", "exp", "ver", *(["aud"] if audience else [])]
     try:
         payload = jwt.decode(
-            token, secret_key, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "ver"]}
+            token, key, algorithms=[ALGORITHM], audience=audience, options={"require": required}
         )
         version = payload["ver"]
         if not isinstance(version, int) or isinstance(version, bool):
@@ -90,17 +96,4 @@ def create_stream_token(user_id: uuid.UUID, version: int, *, secret_key: str, ex
 
 def decode_stream_token(token: str, *, secret_key: str) -> TokenClaims | None:
     """The stream token's claims, or None when it is malformed, forged, expired or another kind."""
-    try:
-        payload = jwt.decode(
-            token,
-            _stream_key(secret_key),
-            algorithms=[ALGORITHM],
-            audience=STREAM_AUDIENCE,
-            options={"require": ["sub", "exp", "aud", "ver"]},
-        )
-        version = payload["ver"]
-        if not isinstance(version, int) or isinstance(version, bool):
-            return None
-        return TokenClaims(user_id=uuid.UUID(str(payload["sub"])), version=version)
-    except (jwt.PyJWTError, ValueError):
-        return None
+    return _decode(token, key=_stream_key(secret_key), audience=STREAM_AUDIENCE)

@@ -54,11 +54,11 @@ async def test_seed_is_not_redone_when_the_seeded_configuration_was_renamed(
     settings = make_settings()
     async with running_app(settings) as client:
         auth = await login(client)
-        seeded = (await client.get("/api/agent-config", headers=auth)).json()[0]
+        seeded = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]
         await client.patch(f"/api/agent-config/{seeded['id']}", json={"name": "Our check-in"}, headers=auth)
     async with running_app(settings) as client:
         auth = await login(client)
-        configs = (await client.get("/api/agent-config", headers=auth)).json()
+        configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert [(c["id"], c["name"]) for c in configs] == [(seeded["id"], "Our check-in")]
 
 
@@ -114,7 +114,7 @@ async def test_duplicate_name_gets_409(client: httpx.AsyncClient, auth: dict[str
     assert renamed.status_code == 409
     assert renamed.json()["error"] == "AgentConfigNameTaken"
     assert renamed.json()["detail"] == "an agent configuration named 'Night shift' already exists"
-    names = [c["name"] for c in (await client.get("/api/agent-config", headers=auth)).json()]
+    names = [c["name"] for c in (await client.get("/api/agent-config", headers=auth)).json()["items"]]
     assert names == ["Day shift", "Dispatch check-in", "Night shift"]  # listed by name
 
 

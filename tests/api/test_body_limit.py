@@ -95,11 +95,11 @@ async def test_a_chunked_body_is_cut_off_at_the_cap_while_it_is_read(
     chunk = b"%x\r\n%s\r\n" % (10_000, b"a" * 10_000)
     content_type = "application/x-www-form-urlencoded" if path.endswith("token") else "application/json"
     # Up to 100 MB offered in 10 kB chunks with no length announced: the answer comes near the cap.
-    for _attempt in range(3):
-        line, sent = await _raw_post(
-            base_url, path, [f"content-type: {content_type}", "transfer-encoding: chunked"], 10_000, chunk
-        )
-        assert sent < 10_000_000  # socket buffers take a few MB more than the server reads; not 100 MB
-        if line != "RESET":
-            break
-    assert line.startswith("HTTP/1.1 413"), line
+    line, sent = await _raw_post(
+        base_url, path, [f"content-type: {content_type}", "transfer-encoding: chunked"], 10_000, chunk
+    )
+    # The server stopped reading near the cap: socket buffers take a few MB more, never the 100 MB.
+    assert sent < 10_000_000
+    # It answered 413 and closed; a client still sending may see that close as a reset before it reads
+    # the answer (TCP drops unread data on a reset), which is the same refusal.
+    assert line.startswith("HTTP/1.1 413") or line == "RESET", line

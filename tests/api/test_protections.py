@@ -306,24 +306,24 @@ async def test_resync_recreates_what_was_deleted_on_retells_side(
 async def test_making_a_configuration_default_by_patch_clears_the_old_default(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
-    configs = (await client.get("/api/agent-config", headers=auth)).json()
+    configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     [seeded] = [c for c in configs if c["is_default"]]
     new = (await client.post("/api/agent-config", json=NEW_CONFIG, headers=auth)).json()
     assert new["is_default"] is False
     response = await client.patch(f"/api/agent-config/{new['id']}", json={"is_default": True}, headers=auth)
     assert response.status_code == 200
     assert response.json()["is_default"] is True
-    configs = (await client.get("/api/agent-config", headers=auth)).json()
+    configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert {c["id"]: c["is_default"] for c in configs} == {seeded["id"]: False, new["id"]: True}
 
 
 async def test_marking_the_default_configuration_default_again_keeps_it_default(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
-    [seeded] = (await client.get("/api/agent-config", headers=auth)).json()
+    [seeded] = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     response = await client.patch(
         f"/api/agent-config/{seeded['id']}", json={"is_default": True}, headers=auth
     )
     assert response.status_code == 200
-    [after] = (await client.get("/api/agent-config", headers=auth)).json()
+    [after] = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert after["is_default"] is True

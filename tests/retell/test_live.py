@@ -60,7 +60,7 @@ async def test_retells_error_message_is_passed_on_whichever_key_it_uses(
     assert failed.value.detail == detail
 
 
-async def test_every_request_to_retell_has_a_twenty_second_timeout() -> None:
+async def test_every_request_to_retell_has_a_twenty_second_timeout_and_five_to_connect() -> None:
     retell = LiveRetell(api_key=RETELL_API_KEY, base_url=RETELL_BASE_URL)
     with respx.mock(base_url=RETELL_BASE_URL) as router:
         route = router.post("/v2/create-phone-call").respond(201, json={"call_id": "call_1"})
@@ -68,4 +68,4 @@ async def test_every_request_to_retell_has_a_twenty_second_timeout() -> None:
     await retell.aclose()
     assert started.retell_call_id == "call_1"
     timeout = route.calls.last.request.extensions["timeout"]
-    assert timeout == {"connect": 20.0, "read": 20.0, "write": 20.0, "pool": 20.0}
+    assert timeout == {"connect": 5.0, "read": 20.0, "write": 20.0, "pool": 20.0}

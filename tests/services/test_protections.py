@@ -60,10 +60,11 @@ async def add_ended_call(maker: SessionMaker) -> uuid.UUID:
     return call.id
 
 
-async def age_claim(maker: SessionMaker, call_id: uuid.UUID) -> None:
+async def lapse_lease(maker: SessionMaker, call_id: uuid.UUID) -> None:
+    """The worker holding the call stopped renewing its lease a minute ago (it looks dead)."""
     async with session_scope(maker) as session:
-        long_ago = datetime.now(UTC) - timedelta(hours=1)
-        await session.exec(update(Call).where(col(Call.id) == call_id).values(updated_at=long_ago))
+        long_ago = datetime.now(UTC) - timedelta(minutes=1)
+        await session.exec(update(Call).where(col(Call.id) == call_id).values(lease_expires_at=long_ago))
 
 
 async def test_a_taken_over_extractions_late_result_is_refused_while_the_new_one_runs(
@@ -75,7 +76,7 @@ async def test_a_taken_over_extractions_late_result_is_refused_while_the_new_one
         run_extraction(call_id, session_maker=maker, extractor=stalled, settings=settings)
     )
     await asyncio.wait_for(stalled.started.wait(), timeout=10)
-    await age_claim(maker, call_id)  # the first worker looks dead: a reprocess takes the call over
+    await lapse_lease(maker, call_id)  # the first worker looks dead: a reprocess takes the call over
     async with session_scope(maker) as session:
         await reset_for_reprocessing(session, call_id=call_id)
     second = asyncio.create_task(

@@ -177,11 +177,13 @@ class Subscriber:
 
 async def open_subscribers(count: int, port: int, path: str) -> list[Subscriber]:
     subscribers = [Subscriber() for _ in range(count)]
-    for index, subscriber in enumerate(subscribers):
-        subscriber.task = asyncio.create_task(subscriber.run(port, path))
-        if index % 50 == 49:
-            await asyncio.sleep(0.05)  # a room of dashboards connecting, not a SYN flood
-    await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in subscribers)), 60)
+    # A room of dashboards connecting, not a connection storm: each batch is in before the next starts
+    # (the server bounds its pool wait, so a storm of 500 at once would get 503s to retry on).
+    for start in range(0, count, 25):
+        batch = subscribers[start : start + 25]
+        for subscriber in batch:
+            subscriber.task = asyncio.create_task(subscriber.run(port, path))
+        await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in batch)), 60)
     return subscribers
 
 

@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +16,7 @@ from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
 from app.services.post_processing import ExtractionSweeper, run_extraction
+from tests.support.database import lapse_lease
 
 TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"
 
@@ -71,31 +72,11 @@ class StuckExtractor(FixedExtractor):
         return await super().extract(transcript)
 
 
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings()
-
-
-@pytest.fixture
-async def maker(settings: Settings) -> AsyncIterator[SessionMaker]:
-    """One server process's sessions."""
-    engine = create_engine(settings)
-    yield create_session_maker(engine)
-    await engine.dispose()
-
-
 async def add_call(maker: SessionMaker, status: CallStatus, transcript: str | None = TRANSCRIPT) -> uuid.UUID:
     call = Call(driver_name="Ana", load_number="L-1", status=status.value, transcript=transcript)
     async with session_scope(maker) as session:
         session.add(call)
     return call.id
-
-
-async def lapse_lease(maker: SessionMaker, call_id: uuid.UUID) -> None:
-    """Make the call's lease look as if its worker had stopped renewing it a minute ago."""
-    async with session_scope(maker) as session:
-        long_ago = datetime.now(UTC) - timedelta(minutes=1)
-        await session.exec(update(Call).where(col(Call.id) == call_id).values(lease_expires_at=long_ago))
 
 
 async def load(maker: SessionMaker, call_id: uuid.UUID) -> tuple[Call, list[CallResult]]:

@@ -5,19 +5,18 @@ docs/TESTING.md lists which fault each test was seen to kill.
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import col, select, update
+from sqlmodel import col, select
 
 from app.config import Settings
-from app.core.database import SessionMaker, create_engine, create_session_maker, session_scope
+from app.core.database import SessionMaker, session_scope
 from app.extraction.rules import extract_with_rules
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult, EmergencyResult
 from app.services.calls import reset_for_reprocessing
 from app.services.post_processing import run_extraction
+from tests.support.database import lapse_lease
 
 TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"
 
@@ -41,30 +40,11 @@ class GatedExtractor:
         return None
 
 
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings()
-
-
-@pytest.fixture
-async def maker(settings: Settings) -> AsyncIterator[SessionMaker]:
-    engine = create_engine(settings)
-    yield create_session_maker(engine)
-    await engine.dispose()
-
-
 async def add_ended_call(maker: SessionMaker) -> uuid.UUID:
     call = Call(driver_name="Ana", load_number="L-1", status=CallStatus.ENDED.value, transcript=TRANSCRIPT)
     async with session_scope(maker) as session:
         session.add(call)
     return call.id
-
-
-async def lapse_lease(maker: SessionMaker, call_id: uuid.UUID) -> None:
-    """The worker holding the call stopped renewing its lease a minute ago (it looks dead)."""
-    async with session_scope(maker) as session:
-        long_ago = datetime.now(UTC) - timedelta(minutes=1)
-        await session.exec(update(Call).where(col(Call.id) == call_id).values(lease_expires_at=long_ago))
 
 
 async def test_a_taken_over_extractions_late_result_is_refused_while_the_new_one_runs(

@@ -1,11 +1,17 @@
 """Helpers for test databases: migrations run off pytest-asyncio's event loop."""
 
 import threading
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
+from sqlmodel import col, update
+
+from app.core.database import SessionMaker, session_scope
+from app.models import Call
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,3 +39,10 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("sqlalchemy.url", url)
     config.attributes["configure_logging"] = False
     return config
+
+
+async def lapse_lease(maker: SessionMaker, call_id: uuid.UUID) -> None:
+    """Make the call's lease look as if its worker had stopped renewing it a minute ago."""
+    async with session_scope(maker) as session:
+        long_ago = datetime.now(UTC) - timedelta(minutes=1)
+        await session.exec(update(Call).where(col(Call.id) == call_id).values(lease_expires_at=long_ago))

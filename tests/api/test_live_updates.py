@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -54,6 +54,26 @@ def call_completed(call_id: str) -> Callable[[list[Event]], bool]:
     return lambda events: any(e.data["id"] == call_id and e.data["status"] == "completed" for e in events)
 
 
+async def dashboard_while_triggering(
+    watcher: httpx.AsyncClient, token: str, trigger: Callable[[], Awaitable[str]]
+) -> tuple[str, "asyncio.Task[list[Event]]"]:
+    """Subscribe `/api/events` first, then place a call; the call's id, and the dashboard's events
+    (collected until that call is completed)."""
+    listening = asyncio.Event()
+    box: dict[str, str] = {}
+    everything = asyncio.create_task(
+        collect(
+            watcher,
+            f"/api/events?token={token}",
+            until=lambda events: "id" in box and call_completed(box["id"])(events),
+            ready=listening,
+        )
+    )
+    await listening.wait()
+    box["id"] = await trigger()
+    return box["id"], everything
+
+
 def statuses_of(events: list[Event], call_id: str) -> list[str]:
     """The statuses one call went through on the list stream, repeats of one status folded."""
     seen: list[str] = []
@@ -70,19 +90,11 @@ async def test_every_status_of_a_simulated_call_arrives_once_in_order(
     async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
         auth = await login(client)
         token = await stream_token(client, auth)
-        listening = asyncio.Event()
-        box: dict[str, str] = {}
-        everything = asyncio.create_task(
-            collect(
-                client,
-                f"/api/events?token={token}",
-                until=lambda events: "id" in box and call_completed(box["id"])(events),
-                ready=listening,
-            )
-        )
-        await listening.wait()
-        triggered = (await client.post("/api/call/trigger", json=TRIGGER, headers=auth)).json()
-        box["id"] = call_id = triggered["id"]
+
+        async def trigger() -> str:
+            return str((await client.post("/api/call/trigger", json=TRIGGER, headers=auth)).json()["id"])
+
+        call_id, everything = await dashboard_while_triggering(client, token, trigger)
         one = await collect(
             client,
             f"/api/call/{call_id}/events?token={token}",
@@ -155,21 +167,12 @@ async def test_a_change_through_one_instance_reaches_a_subscriber_of_another(
     ):
         token = await stream_token(watcher, await login(watcher))
         auth = await login(worker)
-        listening = asyncio.Event()
-        box: dict[str, str] = {}
-        everything = asyncio.create_task(
-            collect(
-                watcher,
-                f"/api/events?token={token}",
-                until=lambda events: "id" in box and call_completed(box["id"])(events),
-                ready=listening,
-            )
-        )
-        await listening.wait()
-        # The trigger, every webhook and the extraction all happen on the other instance.
-        box["id"] = call_id = (await worker.post("/api/call/trigger", json=TRIGGER, headers=auth)).json()[
-            "id"
-        ]
+
+        async def trigger() -> str:
+            # The trigger, every webhook and the extraction all happen on the other instance.
+            return str((await worker.post("/api/call/trigger", json=TRIGGER, headers=auth)).json()["id"])
+
+        call_id, everything = await dashboard_while_triggering(watcher, token, trigger)
         one = await collect(
             watcher,
             f"/api/call/{call_id}/events?token={token}",

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_null_pool: bool = False
+    # PostgreSQL: the webhook's own asyncpg connections (one statement a delivery); 0 uses the engine's pool.
+    db_ingest_pool_size: int = Field(default=10, ge=0)
     # Bounded waits (seconds): a hung or unreachable database is a 503 within a few seconds, never a hang.
     db_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     db_pool_timeout_seconds: float = Field(default=1.0, gt=0)

@@ -1,11 +1,11 @@
 """The FastAPI application: factory, lifespan, middleware and routers; `app` for uvicorn and `fastapi`."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -16,14 +16,21 @@ from app.api.dependencies import AppContext
 from app.api.routes import agent_config, auth, call_reports, calls, events, health, webhooks
 from app.config import Settings, get_settings
 from app.core.body_limit import BodyLimitMiddleware
-from app.core.database import create_engine, create_session_maker, session_scope
+from app.core.database import (
+    create_engine,
+    create_ingest_pool,
+    create_session_maker,
+    session_scope,
+)
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.migrations import upgrade_to_head
+from app.core.request_id import RequestIdMiddleware
 from app.extraction.factory import build_extractor
 from app.retell.factory import build_retell_gateway
 from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from app.services import agent_configs, call_events, post_processing, users
+from app.services import webhooks as webhooks_service
 from app.services.login_throttle import LoginThrottle
 
 DESCRIPTION = """\
@@ -51,16 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             logger.info(
                 "SECRET_KEY is not set: using the development key kept in {}", settings.dev_secret_key_file
             )
-        if settings.secret_key_from_file:
-            logger.info(
-                "SECRET_KEY is not set: using the development key kept in {}", settings.dev_secret_key_file
-            )
         if settings.environment == "development":
             # A fresh clone serves at once with `uvicorn app.main:app` or `fastapi dev`; production
             # migrates as a deploy step (the Docker image runs `alembic upgrade head` first).
             await upgrade_to_head(settings.database_url)
         engine = create_engine(settings)
         session_maker = create_session_maker(engine)
+        ingest_pool = await create_ingest_pool(settings)
         async with session_scope(session_maker) as session:
             await users.ensure_first_admin(session, settings=settings)
             await agent_configs.seed_default_config(session)
@@ -79,8 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         login_throttle = LoginThrottle(settings)
         sweeping = asyncio.create_task(sweeper.run_forever())
+        # What start-up built lives as long as the process: leave it out of the collector's full passes,
+        # which otherwise re-scan it and pause every request in flight for tens of milliseconds.
+        gc.freeze()
         try:
-            scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings)
+            scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings, ingest_pool)
             yield {
                 "context": AppContext(
                     settings,
@@ -90,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     scheduler,
                     login_throttle,
                     fan_out.broadcaster,
+                    webhooks_service.DeliveryRecorder(session_maker, ingest_pool),
                 )
             }
         finally:
@@ -101,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await retell.aclose()
             if extractor is not None:
                 await extractor.aclose()
+            if ingest_pool is not None:
+                await ingest_pool.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -124,10 +134,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["X-Request-ID"],
     )
-    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    # The webhook first: routes are matched in order, and it is the route hit most.
     # call_reports before calls: `/api/call/stats` must not be read as `/api/call/{call_id}`.
-    for module in (health, auth, agent_config, call_reports, calls, events, webhooks):
+    for module in (webhooks, health, auth, agent_config, call_reports, calls, events):
         app.include_router(module.router)
     return app
 

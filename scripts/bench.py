@@ -522,6 +522,10 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=LARGE, help="calls in the large read phase")
     parser.add_argument("--render-from", type=Path, help="only rewrite docs/BENCHMARKS.md from a run's JSON")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--phases", default="reads,cpu,ingest", help="while iterating: a subset (implies --no-doc)"
+    )
+    parser.add_argument("--workers", default="1,2", help="worker counts of the ingest phase")
     args = parser.parse_args()
     if args.render_from:
         DOC.write_text(render(json.loads(args.render_from.read_text())))
@@ -551,79 +555,101 @@ def main() -> None:
             "ADMIN_PASSWORD": password,
             "SECRET_KEY": secrets.token_urlsafe(36),
         }
-        app_target = ["app.main:create_app", "--factory"]
-
-        progress("reads: seeding calls")
-        reads: dict[str, Any] = {}
-        small_url = url + "_1k"
-        with scratch_database(small_url):
-            started = time.perf_counter()
-            asyncio.run(seed_calls(small_url, SMALL, 0))
-            reads[str(SMALL)] = {"seed_s": round(time.perf_counter() - started, 1)}
-            started = time.perf_counter()
-            asyncio.run(seed_calls(url, args.large, 0))
-            reads[str(args.large)] = {"seed_s": round(time.perf_counter() - started, 1)}
-            progress(f"seeded {SMALL} and {args.large} calls; timing reads against both, interleaved")
-            small_env = {**env, "DATABASE_URL": small_url}
-            with (
-                running("app", app_target, small_env, 1, logs / "app_1k.log") as small,
-                running("app", app_target, env, 1, logs / "app.log") as large,
-            ):
-                targets = {
-                    str(SMALL): asyncio.run(read_targets(small_url)),
-                    str(args.large): asyncio.run(read_targets(url)),
-                }
-                timed = asyncio.run(
-                    time_reads({str(SMALL): small.port, str(args.large): large.port}, password, targets)
-                )
-                for size, latency in timed.items():
-                    reads[size]["latency_ms"] = latency
-                reads["rss_mb_after"] = large.rss_mb()
-        report["reads"] = reads
-
-        progress("CPU per delivery, in-process")
-        for variant, extra in (("cpu_in_process", []), ("cpu_in_process_with_background", ["--background"])):
-            with (logs / "in_process.log").open("ab") as log:
-                measured = subprocess.run(
-                    [
-                        sys.executable,
-                        str(REPO_ROOT / "scripts" / "webhook_cpu.py"),
-                        url,
-                        "--calls",
-                        "300",
-                        *extra,
-                    ],
-                    cwd=REPO_ROOT,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=log,
-                    check=True,
-                )
-            report[variant] = json.loads(measured.stdout)
-        progress(f"in-process: {report['cpu_in_process']}")
-
-        report["ingest"] = {}
-        for workers in (1, 2):
-            rounds = []
-            for number in range(args.rounds):
-                ref_target = ["scripts.reference_receiver:app"]
-                with running("reference", ref_target, env, workers, logs / "reference.log") as server:
-                    reference = ingest(server, url, key, args.calls, "bench_reference_events")
-                with running("app", app_target, env, workers, logs / "app.log") as server:
-                    ours = ingest(server, url, key, args.calls, "webhook_events")
-                rounds.append(
-                    {
-                        "round": number + 1,
-                        "reference": reference,
-                        "app": ours,
-                        "ratio": round(ours["per_second"] / reference["per_second"], 2),
-                    }
-                )
-            report["ingest"][str(workers)] = rounds
+        phases = set(args.phases.split(","))
+        if phases != {"reads", "cpu", "ingest"}:
+            args.no_doc = True
+        if "reads" in phases:
+            report["reads"] = run_reads(url, env, args.large, password, logs)
+        if "cpu" in phases:
+            report.update(run_cpu(url, env, logs))
+        if "ingest" in phases:
+            report["ingest"] = {
+                workers: run_ingest(url, env, key, args, int(workers), logs)
+                for workers in args.workers.split(",")
+            }
     print(json.dumps(report, indent=2))
     if not args.no_doc:
         DOC.write_text(render(report))
         progress(f"wrote {DOC.relative_to(REPO_ROOT)}")
+
+
+APP_TARGET = ["app.main:create_app", "--factory"]
+REFERENCE_TARGET = ["scripts.reference_receiver:app"]
+
+
+def run_reads(url: str, env: dict[str, str], large: int, password: str, logs: Path) -> dict[str, Any]:
+    progress("reads: seeding calls")
+    reads: dict[str, Any] = {}
+    small_url = url + "_1k"
+    with scratch_database(small_url):
+        started = time.perf_counter()
+        asyncio.run(seed_calls(small_url, SMALL, 0))
+        reads[str(SMALL)] = {"seed_s": round(time.perf_counter() - started, 1)}
+        started = time.perf_counter()
+        asyncio.run(seed_calls(url, large, 0))
+        reads[str(large)] = {"seed_s": round(time.perf_counter() - started, 1)}
+        progress(f"seeded {SMALL} and {large} calls; timing reads against both, interleaved")
+        small_env = {**env, "DATABASE_URL": small_url}
+        with (
+            running("app", APP_TARGET, small_env, 1, logs / "app_1k.log") as small_server,
+            running("app", APP_TARGET, env, 1, logs / "app.log") as large_server,
+        ):
+            targets = {
+                str(SMALL): asyncio.run(read_targets(small_url)),
+                str(large): asyncio.run(read_targets(url)),
+            }
+            timed = asyncio.run(
+                time_reads({str(SMALL): small_server.port, str(large): large_server.port}, password, targets)
+            )
+            for size, latency in timed.items():
+                reads[size]["latency_ms"] = latency
+            reads["rss_mb_after"] = large_server.rss_mb()
+    return reads
+
+
+def run_cpu(url: str, env: dict[str, str], logs: Path) -> dict[str, Any]:
+    progress("CPU per delivery, in-process")
+    report = {}
+    for variant, extra in (("cpu_in_process", []), ("cpu_in_process_with_background", ["--background"])):
+        with (logs / "in_process.log").open("ab") as log:
+            measured = subprocess.run(
+                [
+                    sys.executable,
+                    str(REPO_ROOT / "scripts" / "webhook_cpu.py"),
+                    url,
+                    "--calls",
+                    "300",
+                    *extra,
+                ],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                check=True,
+            )
+        report[variant] = json.loads(measured.stdout)
+    progress(f"in-process: {report['cpu_in_process']}")
+    return report
+
+
+def run_ingest(
+    url: str, env: dict[str, str], key: str, args: argparse.Namespace, workers: int, logs: Path
+) -> list[dict[str, Any]]:
+    rounds = []
+    for number in range(args.rounds):
+        with running("reference", REFERENCE_TARGET, env, workers, logs / "reference.log") as server:
+            reference = ingest(server, url, key, args.calls, "bench_reference_events")
+        with running("app", APP_TARGET, env, workers, logs / "app.log") as server:
+            ours = ingest(server, url, key, args.calls, "webhook_events")
+        rounds.append(
+            {
+                "round": number + 1,
+                "reference": reference,
+                "app": ours,
+                "ratio": round(ours["per_second"] / reference["per_second"], 2),
+            }
+        )
+    return rounds
 
 
 # -------------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from app.services import users
 from app.services.call_events import CallChange
 from app.services.login_throttle import LoginThrottle
 from app.services.post_processing import ExtractionScheduler
+from app.services.webhooks import DeliveryRecorder
 
 
 @dataclass
@@ -38,6 +39,7 @@ class AppContext:
     scheduler: ExtractionScheduler
     login_throttle: LoginThrottle
     broadcaster: Broadcaster[CallChange]
+    recorder: DeliveryRecorder
 
 
 async def get_context(request: Request) -> AppContext:

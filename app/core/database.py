@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings
 
 SessionMaker = async_sessionmaker[AsyncSession]
+INGEST_POOL_CLOSE_SECONDS = 5.0
+INGEST_APPLICATION_NAME = "voice-agent-ingest"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -79,6 +82,77 @@ def create_engine(settings: Settings) -> AsyncEngine:
     event.listen(engine.sync_engine, "handle_error", _timeout_is_a_disconnect)
     event.listen(engine.sync_engine.pool, "invalidate", _drop_timed_out_connection)
     return engine
+
+
+class IngestPool:
+    """On PostgreSQL, the webhook's own small pool of asyncpg connections, handed out in order of asking.
+
+    A delivery is one statement (`services/webhooks.py`), so the pool skips what SQLAlchemy's pool does
+    around each checkout for the general case: no pre-ping (a round trip) and no reset on release (the
+    statement leaves no session state behind; an open transaction is still rolled back). A connection that
+    died while idle fails its statement, is discarded, and the delivery is tried once more on a fresh one.
+
+    Waiting is fair: asyncpg's pool can give a connection just released to a newcomer ahead of those
+    already waiting, which under a burst left a few deliveries waiting past their timeout (the bench's 503s,
+    p99 550 ms against 160 ms in line). A semaphore in front of it (asyncio's is first come, first served)
+    means no more callers than connections ever reach the pool, so it never has anyone waiting.
+    Every wait is bounded: connect, acquire (DB_POOL_TIMEOUT_SECONDS) and statement.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, size: int, acquire_timeout: float) -> None:
+        self._pool = pool
+        self._turns = asyncio.Semaphore(size)
+        self.acquire_timeout = acquire_timeout
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._turns.locked():  # every connection is taken: wait in line, for a bounded time
+            async with asyncio.timeout(self.acquire_timeout):
+                await self._turns.acquire()
+        else:
+            await self._turns.acquire()  # returns at once
+        try:
+            # Past the semaphore a connection is free or being opened (bounded by the connect timeout):
+            # no timeout here, which would cost asyncpg a task per acquire.
+            async with self._pool.acquire() as connection:
+                yield connection
+        finally:
+            self._turns.release()
+
+    async def close(self) -> None:
+        """Close gracefully, waiting a bounded time for deliveries in flight; then cut what is left."""
+        try:
+            async with asyncio.timeout(INGEST_POOL_CLOSE_SECONDS):
+                await self._pool.close()
+        except TimeoutError:
+            self._pool.terminate()
+
+
+async def create_ingest_pool(settings: Settings) -> IngestPool | None:
+    """The ingest pool on PostgreSQL; None on SQLite or behind a transaction pooler (DB_NULL_POOL)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "postgresql" or settings.db_null_pool or settings.db_ingest_pool_size == 0:
+        return None
+    statement_ms = int(settings.db_statement_timeout_seconds * 1000)
+    pool = await asyncpg.create_pool(
+        url.set(drivername="postgresql").render_as_string(hide_password=False),
+        min_size=0,  # connects on first use: start-up does not depend on it
+        max_size=settings.db_ingest_pool_size,
+        timeout=settings.db_connect_timeout_seconds,
+        command_timeout=settings.db_statement_timeout_seconds,
+        # A handful of prepared statements run again and again: plan each once, not at every execution.
+        server_settings={
+            "statement_timeout": str(statement_ms),
+            "plan_cache_mode": "force_generic_plan",
+            "application_name": INGEST_APPLICATION_NAME,  # tells these apart in pg_stat_activity
+        },
+        reset=_keep_session,
+    )
+    return IngestPool(pool, settings.db_ingest_pool_size, settings.db_pool_timeout_seconds)
+
+
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query: the ingest statements set no session state."""
 
 
 def _sqlite_pragmas(busy_seconds: float) -> Any:

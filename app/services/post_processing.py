@@ -20,11 +20,12 @@ from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.core.database import SessionMaker, is_database_unavailable, session_scope
+from app.core.database import IngestPool, SessionMaker, is_database_unavailable, session_scope
 from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.schemas.extraction import CallExtraction
+from app.services.call_changes import CHANNEL as CALL_CHANGES_CHANNEL
 from app.services.call_changes import publish_change
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
@@ -74,6 +75,7 @@ class ExtractionScheduler:
     session_maker: SessionMaker
     extractor: Extractor | None
     settings: Settings
+    ingest_pool: IngestPool | None = None  # PostgreSQL: notes "not configured" in one cheap statement
 
     def schedule(self, background: BackgroundTasks, call_id: uuid.UUID) -> None:
         background.add_task(
@@ -82,11 +84,17 @@ class ExtractionScheduler:
             session_maker=self.session_maker,
             extractor=self.extractor,
             settings=self.settings,
+            ingest_pool=self.ingest_pool,
         )
 
 
 async def run_extraction(
-    call_id: uuid.UUID, *, session_maker: SessionMaker, extractor: Extractor | None, settings: Settings
+    call_id: uuid.UUID,
+    *,
+    session_maker: SessionMaker,
+    extractor: Extractor | None,
+    settings: Settings,
+    ingest_pool: IngestPool | None = None,
 ) -> None:
     """Claim the call, extract with bounded retries while holding the lease, store the result.
 
@@ -98,7 +106,10 @@ async def run_extraction(
     log = logger.bind(call_id=str(call_id))
     try:
         if extractor is None:
-            await _note_not_configured(session_maker, call_id)
+            if ingest_pool is not None:
+                await _note_not_configured_on(ingest_pool, call_id)
+            else:
+                await _note_not_configured(session_maker, call_id)
             log.warning("call {} ended but {}", call_id, NOT_CONFIGURED)
             return
         claim = await _claim(session_maker, call_id, settings=settings)
@@ -119,6 +130,21 @@ async def run_extraction(
             )
         else:
             log.opt(exception=exc).error("call {}: extraction crashed; the sweep retries", call_id)
+
+
+# The same note in one statement on the ingest pool, announced as `publish_change` announces it.
+_NOTE_ON_POSTGRES = f"""
+WITH noted AS (
+    UPDATE calls SET status_detail = $2 WHERE id = $1 AND status = '{CallStatus.ENDED}'
+    RETURNING id, status, updated_at
+)
+SELECT pg_notify('{CALL_CHANGES_CHANNEL}', json_build_object('id', id, 'status', status,
+    'version', (extract(epoch FROM updated_at) * 1000000)::bigint)::text) FROM noted"""
+
+
+async def _note_not_configured_on(pool: IngestPool, call_id: uuid.UUID) -> None:
+    async with pool.acquire() as connection:
+        await connection.execute(_NOTE_ON_POSTGRES, call_id, NOT_CONFIGURED)
 
 
 async def _note_not_configured(session_maker: SessionMaker, call_id: uuid.UUID) -> None:

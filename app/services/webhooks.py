@@ -9,9 +9,11 @@ that depends on the call's current state (does the status move forward? is there
 CASE evaluated on the row as it is when the UPDATE locks it, so concurrent deliveries never undo each other.
 """
 
+import contextlib
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.database import IngestPool, SessionMaker, session_scope
 from app.models import CallStatus
 from app.models.call import statuses_before
 from app.retell.webhook import Delivery, storable
@@ -333,22 +336,78 @@ _SQLITE = {kind: _sqlite_statements(kind) for kind in _KINDS}
 # ---------------------------------------------------------------------------------------------------------
 
 
-async def record_delivery(session: AsyncSession, delivery: Delivery) -> DeliveryOutcome:
-    """Store the delivery (a replay changes nothing), then apply it to its call (created if unknown)."""
+@dataclass(frozen=True)
+class DeliveryRecorder:
+    """How the webhook records a delivery in this process: the ingest pool on PostgreSQL, else a session."""
+
+    session_maker: SessionMaker
+    pool: IngestPool | None = None
+
+    async def record(self, delivery: Delivery) -> DeliveryOutcome:
+        if self.pool is not None:
+            return await record_delivery_pooled(self.pool, delivery)
+        async with session_scope(self.session_maker) as session:
+            return await record_delivery(session, delivery)
+
+
+async def record_delivery_pooled(pool: IngestPool, delivery: Delivery) -> DeliveryOutcome:
+    """PostgreSQL's hot path: one statement, its own transaction, on a connection of the ingest pool."""
+    kind = delivery.event if delivery.event in _POSTGRES else "other"
     params = _parameters(delivery)
+    for reconnect in (True, False):
+        try:
+            async with pool.acquire() as raw:
+                row = await _with_retries(
+                    lambda params: _record_on_postgres(raw, kind, params, savepoint=False), params
+                )
+            return _outcome(row, delivery)
+        except OperationalError:
+            # No pre-ping: a connection that died while idle (a database restart) fails here once and is
+            # discarded. Trying again on a fresh one is safe: a replay of a stored delivery changes nothing.
+            if not reconnect:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def record_delivery(session: AsyncSession, delivery: Delivery) -> DeliveryOutcome:
+    """Store the delivery (a replay changes nothing), then apply it to its call (created if unknown).
+
+    In the session's transaction: SQLite's path, and PostgreSQL's behind a transaction pooler.
+    """
     kind = delivery.event if delivery.event in _POSTGRES else "other"
     connection = await session.connection()
-    for attempt in range(1, ATTEMPTS + 1):
+    postgres = connection.dialect.name == "postgresql"
+
+    async def attempt(params: dict[str, Any]) -> Any:
+        if not postgres:
+            return await _record_on_sqlite(connection, kind, params)
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        # A transaction pooler (DB_NULL_POOL) may move a statement outside a transaction to another backend;
+        # inside a transaction a savepoint keeps a retry possible after a conflict.
+        savepoint = raw.is_in_transaction() or isinstance(connection.engine.pool, NullPool)
+        return await _record_on_postgres(
+            raw, kind, params, savepoint=savepoint, invalidate=connection.invalidate
+        )
+
+    outcome = _outcome(await _with_retries(attempt, _parameters(delivery)), delivery)
+    if not postgres and outcome.call_id is not None:
+        # PostgreSQL announces it in the statement itself (pg_notify, delivered at its commit).
+        await publish_change(session, outcome.call_id)
+    return outcome
+
+
+async def _with_retries(attempt: Callable[[dict[str, Any]], Awaitable[Any]], params: dict[str, Any]) -> Any:
+    for number in range(1, ATTEMPTS + 1):
         try:
-            if connection.dialect.name == "postgresql":
-                row = await _record_on_postgres(connection, kind, params)
-            else:
-                row = await _record_on_sqlite(connection, kind, params)
-            break
+            return await attempt(params)
         except IntegrityError:
-            if attempt == ATTEMPTS:
+            if number == ATTEMPTS:
                 raise
             params["new_id"] = uuid.uuid4()
+
+
+def _outcome(row: Any, delivery: Delivery) -> DeliveryOutcome:
     if row is None:
         logger.info("duplicate {} for {} acknowledged", delivery.event, delivery.retell_call_id)
         return DeliveryOutcome(call_id=None, status=None, duplicate=True, extract=False)
@@ -372,9 +431,6 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
         f", created for Retell call {delivery.retell_call_id} we did not start" if created else "",
     )
     status = CallStatus(status)
-    if connection.dialect.name != "postgresql":
-        # PostgreSQL announced it in the statement itself (pg_notify, delivered at its commit).
-        await publish_change(session, call_id)
     return DeliveryOutcome(
         call_id=call_id,
         status=status,
@@ -389,23 +445,49 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
     )
 
 
-async def _record_on_postgres(connection: Any, kind: str, params: dict[str, Any]) -> Any:
-    """One round trip on the driver's own connection, with asyncpg's cached prepared statement."""
+# The connection is gone or unusable (dropped by the server, or its protocol state lost with it); a
+# statement timeout is not among them: the connection still works and a retry would double the wait.
+_CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    OSError,
+)
+
+
+async def _record_on_postgres(
+    raw: asyncpg.Connection,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    savepoint: bool,
+    invalidate: Callable[[], Awaitable[None]] | None = None,
+) -> Any:
+    """One round trip on the driver's own connection, with asyncpg's cached prepared statement.
+
+    Outside a transaction the single statement is its own: atomic, and committed when it returns.
+    """
     sql, order = _POSTGRES[kind]
     args = [params[name] for name in order]
-    raw = (await connection.get_raw_connection()).driver_connection
     try:
-        # A transaction pooler (DB_NULL_POOL) may move a statement outside a transaction to another backend.
-        if raw.is_in_transaction() or isinstance(connection.engine.pool, NullPool):
-            # Inside the request's open transaction: a savepoint keeps a retry possible after a conflict.
+        if savepoint:
             async with raw.transaction():
                 return await raw.fetchrow(sql, *args)
-        # Otherwise the single statement is its own transaction: atomic, and committed when it returns.
         return await raw.fetchrow(sql, *args)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(sql, None, exc) from exc
-    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
-        await connection.invalidate()
+    except TimeoutError:
+        # Mid-protocol with a server that may never answer: cut it now rather than wait to close it politely.
+        _cut(raw)
+        raise
+    except _CONNECTION_LOST as exc:
+        # A lost connection is never handed out again: its pool (or SQLAlchemy's) replaces it.
+        if invalidate is None:
+            _cut(raw)
+        else:
+            await invalidate()
         raise OperationalError(sql, None, exc) from exc
     except asyncpg.PostgresError as exc:
         raise DBAPIError(sql, None, exc) from exc
@@ -426,6 +508,13 @@ async def _record_on_sqlite(connection: Any, kind: str, params: dict[str, Any]) 
     before = (await connection.exec_driver_sql(statements.before, {"call_id": call_id})).one()
     applied = (await connection.exec_driver_sql(statements.apply, {**values, "call_id": call_id})).one()
     return (*applied, False, *before)
+
+
+def _cut(raw: asyncpg.Connection) -> None:
+    """Close a connection at once. A pooled one the driver saw die is already back in its pool, closed."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        if not raw.is_closed():
+            raw.terminate()
 
 
 def _sqlite_value(value: Any) -> Any:

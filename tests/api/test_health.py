@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 
 from app import __version__
@@ -86,3 +87,13 @@ async def test_a_database_outage_on_an_api_route_is_a_503(make_settings: Callabl
         await dead.dispose()
     assert response.status_code == 503
     assert response.json()["error"] == "DatabaseUnavailable"
+
+
+@pytest.mark.parametrize("sent", ["has spaces in it", "x" * 65, "short", "new\\nline-0123456789"])
+async def test_a_request_id_that_could_smuggle_text_into_logs_is_replaced(
+    client: httpx.AsyncClient, sent: str
+) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": sent})
+    replaced = response.headers["x-request-id"]
+    assert replaced != sent
+    assert len(replaced) == 32 and int(replaced, 16) >= 0  # a fresh uuid4, as hex

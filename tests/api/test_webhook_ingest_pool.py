@@ -1,0 +1,163 @@
+"""The webhook's own connections on PostgreSQL (issue 8): taken in order, bounded, and self-healing.
+
+On SQLite, and on PostgreSQL with DB_INGEST_POOL_SIZE=0, a delivery goes through a session instead.
+"""
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from app.api.dependencies import AppContext
+from app.config import Settings
+from app.core.database import INGEST_APPLICATION_NAME, IngestPool, create_ingest_pool
+from app.main import create_app
+from tests.support import count_rows, execute_sql, retell_event, signed_delivery
+from tests.support.webhooks import FIXTURE
+
+
+def delivery(retell_call_id: str, event: str = "call_started") -> tuple[str, dict[str, str]]:
+    return signed_delivery(
+        retell_event(event, retell_call_id=retell_call_id, our_call_id=None, transcript_fixture=FIXTURE)
+    )
+
+
+async def post(client: httpx.AsyncClient, retell_call_id: str, event: str = "call_started") -> httpx.Response:
+    body, headers = delivery(retell_call_id, event)
+    return await client.post("/webhook/retell", content=body, headers=headers)
+
+
+def postgres_only(settings: Settings) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("the ingest pool exists on PostgreSQL only")
+
+
+class App:
+    def __init__(self, client: httpx.AsyncClient, context: AppContext) -> None:
+        self.client, self.context = client, context
+
+    @property
+    def pool(self) -> IngestPool:
+        assert self.context.recorder.pool is not None
+        return self.context.recorder.pool
+
+
+async def started(settings: Settings) -> AsyncIterator[App]:
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield App(client, manager._state["context"])
+
+
+@pytest.fixture
+async def small_pool(make_settings: Callable[..., Settings]) -> AsyncIterator[App]:
+    """One ingest connection and a short wait for it, so a held connection shows."""
+    settings = make_settings(extractor="rules", db_ingest_pool_size=1, db_pool_timeout_seconds=0.3)
+    postgres_only(settings)
+    async for app in started(settings):
+        yield app
+
+
+async def test_a_delivery_that_cannot_get_a_connection_in_time_is_a_503_to_retry(small_pool: App) -> None:
+    async with small_pool.pool.acquire():  # every ingest connection busy
+        began = time.monotonic()
+        refused = await asyncio.wait_for(post(small_pool.client, "call_pool_busy"), 5)
+        waited = time.monotonic() - began
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"]
+    assert refused.json()["error"] == "DatabaseUnavailable"
+    assert 0.25 <= waited < 2.0  # DB_POOL_TIMEOUT_SECONDS, not a hang
+    assert await count_rows(small_pool.context.settings.database_url, "webhook_events") == 0
+
+    # Retell's retry, once a connection is free, is stored like any delivery.
+    assert (await post(small_pool.client, "call_pool_busy")).status_code == 204
+    assert await count_rows(small_pool.context.settings.database_url, "webhook_events") == 1
+
+
+async def test_ingest_connections_are_handed_out_in_the_order_they_were_asked_for(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """asyncpg's pool can give a connection just released to a newcomer ahead of those already waiting
+    (this test fails on it); under the bench's burst that left a few deliveries waiting past their 1 s.
+    Ours hands connections out strictly in the order they were asked for."""
+    settings = make_settings(db_ingest_pool_size=4, db_pool_timeout_seconds=10)
+    postgres_only(settings)
+    pool = await create_ingest_pool(settings)
+    assert pool is not None
+    tickets = itertools.count()
+    granted: list[int] = []
+
+    async def hold() -> None:
+        async with pool.acquire():
+            await asyncio.sleep(0.01)
+
+    async def deliveries(rounds: int) -> None:
+        for _ in range(rounds):
+            ticket = next(tickets)
+            async with pool.acquire() as connection:
+                granted.append(ticket)
+                await connection.fetchval("SELECT 1")
+
+    try:
+        await asyncio.gather(*(hold() for _ in range(4)))  # all open: no connect in the timings
+        await asyncio.wait_for(asyncio.gather(*(deliveries(10) for _ in range(64))), 30)
+    finally:
+        await pool.close()
+    assert len(granted) == 640
+    assert granted == sorted(granted)
+
+
+async def test_a_delivery_whose_connection_is_cut_mid_statement_is_stored_on_a_fresh_one(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A dropped connection (the database restarted, a proxy cut it) fails its statement; the delivery is
+    tried once more on a new connection, which is safe: a replay of a stored delivery changes nothing."""
+    settings = make_settings(extractor="rules", db_ingest_pool_size=2)
+    postgres_only(settings)
+    blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        async for app in started(settings):
+            # Hold the table, so the delivery's statement is on the wire, waiting, when its connection is cut.
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
+            posting = asyncio.create_task(post(app.client, "call_cut_mid_statement"))
+            waiting = (
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'"
+            )
+            pids: list[int] = []
+            for _ in range(200):
+                await blocker.execute("SELECT pg_stat_clear_snapshot()")  # a transaction caches what it saw
+                if pids := [row["pid"] for row in await blocker.fetch(waiting, INGEST_APPLICATION_NAME)]:
+                    break
+                await asyncio.sleep(0.01)
+            assert pids, "the delivery never reached the database"
+            await blocker.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+            await asyncio.sleep(0.2)  # the retry is now waiting on the lock too
+            await transaction.commit()
+            response = await asyncio.wait_for(posting, 5)
+            assert response.status_code == 204, response.text
+            assert await count_rows(settings.database_url, "webhook_events") == 1
+    finally:
+        await blocker.close()
+
+
+async def test_without_an_ingest_pool_postgres_records_deliveries_through_a_session(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(extractor="rules", db_ingest_pool_size=0)
+    postgres_only(settings)
+    async for app in started(settings):
+        assert app.context.recorder.pool is None
+        assert (await post(app.client, "call_session_path")).status_code == 204
+        assert (await post(app.client, "call_session_path", "call_ended")).status_code == 204
+        status = await execute_sql(
+            settings.database_url, "SELECT status FROM calls WHERE retell_call_id = 'call_session_path'"
+        )
+        assert status in ("ended", "processing", "completed")

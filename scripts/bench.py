@@ -57,6 +57,9 @@ ADMIN_EMAIL = "bench@example.com"
 CONNECTIONS = 64
 READ_SAMPLES = 200
 SMALL, LARGE = 1_000, 100_000
+# The latency phase's offered load: a fleet's morning round (thousands of calls, three deliveries each,
+# within minutes) is tens of deliveries a second; this is several times that.
+PACED_RATE = 300.0
 
 FIRST = ["Mike", "Sarah", "Carlos", "Dana", "Luis", "Priya", "Tom", "Aisha", "Jorge", "Emily", "Raj", "Kim"]
 LAST = [
@@ -232,15 +235,24 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def fire(port: int, requests: list[bytes], server: Server, url: str) -> Load:
+async def fire(port: int, requests: list[bytes], server: Server, url: str, rate: float | None = None) -> Load:
+    """Send every request over CONNECTIONS keep-alive connections: as fast as answers come (closed loop),
+    or paced at `rate` per second (open loop). Paced, request i is due at i / rate and its latency counts
+    from then, so a request that waited for a free connection is not flattered (no coordinated omission).
+    """
     load = Load(sent=len(requests))
-    queue = iter(requests)
+    queue = iter(enumerate(requests))
 
     async def worker() -> None:
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
-            for request in queue:
+            for index, request in queue:
                 started = time.perf_counter()
+                if rate is not None:
+                    due = began + index / rate
+                    if due > started:
+                        await asyncio.sleep(due - started)
+                    started = due
                 try:
                     writer.write(request)
                     status = await read_response(reader)
@@ -255,9 +267,11 @@ async def fire(port: int, requests: list[bytes], server: Server, url: str) -> Lo
         finally:
             writer.close()
 
-    cpu_before, started = server.cpu_seconds(), time.perf_counter()
     database_before = await backend_cpu_seconds(url)
-    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+    connected = [worker() for _ in range(CONNECTIONS)]
+    cpu_before, started = server.cpu_seconds(), time.perf_counter()
+    began = started
+    await asyncio.gather(*connected)
     load.elapsed_s = time.perf_counter() - started
     load.server_cpu_s = server.cpu_seconds() - cpu_before
     load.database_cpu_s = await backend_cpu_seconds(url) - database_before
@@ -291,14 +305,17 @@ async def count_stored(url: str, table: str, run: str) -> int:
         await connection.close()
 
 
-def ingest(server: Server, url: str, key: str, calls: int, table: str) -> dict[str, Any]:
+def ingest(
+    server: Server, url: str, key: str, calls: int, table: str, rate: float | None = None
+) -> dict[str, Any]:
     run = secrets.token_hex(4)
     requests = [request_bytes(body, key) for _, body in lifecycle_bodies(calls, run=run)]
-    load = asyncio.run(fire(server.port, requests, server, url))
+    load = asyncio.run(fire(server.port, requests, server, url, rate))
     stored = asyncio.run(count_stored(url, table, run))
     result = summary(load, stored, server.rss_mb())
+    paced = f" paced at {rate:g}/s" if rate else ""
     progress(
-        f"{server.name} x{server.workers}: {result['per_second']}/s, p50 {result['latency_ms']['p50']} ms, "
+        f"{server.name} x{server.workers}{paced}: {result['per_second']}/s, p50 {result['latency_ms']['p50']} ms, "
         f"p99 {result['latency_ms']['p99']} ms, non-2xx {result['non_2xx']}, stored {stored}/{load.acknowledged}"
     )
     return result
@@ -526,6 +543,9 @@ def main() -> None:
         "--phases", default="reads,cpu,ingest", help="while iterating: a subset (implies --no-doc)"
     )
     parser.add_argument("--workers", default="1,2", help="worker counts of the ingest phase")
+    parser.add_argument(
+        "--paced-rate", type=float, default=PACED_RATE, help="deliveries/s offered in the latency phase"
+    )
     args = parser.parse_args()
     if args.render_from:
         DOC.write_text(render(json.loads(args.render_from.read_text())))
@@ -567,6 +587,7 @@ def main() -> None:
                 workers: run_ingest(url, env, key, args, int(workers), logs)
                 for workers in args.workers.split(",")
             }
+            report["paced"] = run_paced(url, env, key, args, logs)
     print(json.dumps(report, indent=2))
     if not args.no_doc:
         DOC.write_text(render(report))
@@ -630,6 +651,20 @@ def run_cpu(url: str, env: dict[str, str], logs: Path) -> dict[str, Any]:
         report[variant] = json.loads(measured.stdout)
     progress(f"in-process: {report['cpu_in_process']}")
     return report
+
+
+def run_paced(
+    url: str, env: dict[str, str], key: str, args: argparse.Namespace, logs: Path
+) -> dict[str, Any]:
+    """Latency under a steady offered load, one worker: the reference, then the app, at the same rate."""
+    result: dict[str, Any] = {"rate": args.paced_rate}
+    for name, target, table in (
+        ("reference", REFERENCE_TARGET, "bench_reference_events"),
+        ("app", APP_TARGET, "webhook_events"),
+    ):
+        with running(name, target, env, 1, logs / f"{name}.log") as server:
+            result[name] = ingest(server, url, key, args.calls, table, rate=args.paced_rate)
+    return result
 
 
 def run_ingest(
@@ -725,6 +760,9 @@ def render(report: dict[str, Any]) -> str:
         "PostgreSQL backends connected to the scratch database (approximate: a backend that closed during the",
         "phase is missed). Both run on the same two cores as the servers and this client.",
         "",
+        "### Latency under a steady load",
+        "",
+        *paced_section(report),
         "## CPU per delivery, in-process",
         "",
         f"`scripts/webhook_cpu.py`: the app called directly as ASGI (no HTTP, no client), {cpu['deliveries']} deliveries",
@@ -793,6 +831,30 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def paced_section(report: dict[str, Any]) -> list[str]:
+    paced = report.get("paced")
+    if not paced:
+        return []
+    lines = [
+        "The closed loop above measures capacity: every connection sends its next delivery the moment the",
+        "last is answered, so requests always queue and latency is mostly that queue (Little's law: the mean",
+        f"is {CONNECTIONS} / throughput). Here the same mix is *offered* at a steady {paced['rate']:g} deliveries/s over",
+        f"the same {CONNECTIONS} connections, one worker, reference then app. Each delivery's latency counts from",
+        "when it was due, so one that waited for a free connection is not flattered.",
+        "",
+        "| server | offered /s | achieved /s | p50 ms | p95 ms | p99 ms | non-2xx | stored / acknowledged |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in ("reference", "app"):
+        r = paced[name]
+        lines.append(
+            f"| {name} | {paced['rate']:g} | {r['per_second']} | {r['latency_ms']['p50']} | "
+            f"{r['latency_ms']['p95']} | {r['latency_ms']['p99']} | {r['non_2xx']} | "
+            f"{r['stored']} / {r['acknowledged']} |"
+        )
+    return [*lines, ""]
+
+
 def reading(report: dict[str, Any]) -> list[str]:
     """What the figures say, computed from them."""
     one = report["ingest"]["1"]
@@ -812,9 +874,18 @@ def reading(report: dict[str, Any]) -> list[str]:
         f"  nothing, had a p99 of {min(reference_p99)}–{max(reference_p99)} ms in the same run.",
         f"- **Where the app's CPU goes.** The server spent {min(app_cpu)}–{max(app_cpu)} ms of CPU per delivery over HTTP",
         f"  (the reference {min(reference_cpu)}–{max(reference_cpu)} ms). In-process, the delivery itself costs {alone} ms",
-        f"  and {with_background} ms with the task the first `call_ended` schedules after the 204 (post-processing:",
-        "  its own session and transaction); the rest is uvicorn's HTTP handling, the access log, the extra",
-        "  connection checkout of that task, and the pre-ping of every pool checkout.",
+        f"  and {with_background} ms with the task the first `call_ended` schedules after the 204 (here: one statement",
+        "  noting that extraction is not configured). The rest is what the reference pays too (uvicorn's HTTP",
+        "  parsing, the access log) plus our middleware (request id, CORS, body cap) and one log line a delivery.",
+        "- **What the profile showed, and what changed** (py-spy on the server under this load, issue 8). Before:",
+        "  0.29–0.39× the reference, p99 about 1 s, 20–77 of 3,000 deliveries 503 at the 1 s pool wait, 2.6–3.1 ms",
+        "  of server CPU a delivery. Each SQLAlchemy checkout pre-pinged (a round trip) and opened a session;",
+        "  FastAPI's dependency resolution took 13 % of the CPU; the post-204 note took 20 % in a session of its",
+        "  own; asgi-correlation-id tagged a Sentry scope per request; asyncpg's pool let newcomers overtake",
+        "  waiting deliveries; full garbage collections paused everything for up to 140 ms. Now the webhook has",
+        "  its own asyncpg pool (no pre-ping, no reset query, generic plans, a first-come-first-served line in",
+        "  front), the route takes only the request, the note is one statement on that pool, start-up objects are",
+        "  frozen out of the collector (`gc.freeze()`), and request ids are a small middleware of our own.",
         "- **Two workers** share the same two cores with the client, PostgreSQL and the other agents, so they",
         "  add contention rather than capacity here; the figures are given because the issue asks for them.",
         "- **Reads** stay flat from 1k to 100k calls because each is an index range read of one page: the list",
@@ -827,10 +898,14 @@ def reading(report: dict[str, Any]) -> list[str]:
 
 def targets(report: dict[str, Any]) -> list[str]:
     one = report["ingest"]["1"]
-    best_ratio = max(r["ratio"] for r in one)
+    worst_ratio = min(r["ratio"] for r in one)
     worst_p99 = max(r["app"]["latency_ms"]["p99"] for r in one)
-    non_2xx = sum(r["app"]["non_2xx"] for r in one)
-    lost = sum(r["app"]["acknowledged"] - r["app"]["stored"] for r in one)
+    reference_p99 = max(r["reference"]["latency_ms"]["p99"] for r in one)
+    paced = report["paced"]
+    paced_p99 = paced["app"]["latency_ms"]["p99"]
+    phases = [*(r["app"] for r in one), paced["app"]]
+    non_2xx = sum(phase["non_2xx"] for phase in phases)
+    lost = sum(phase["acknowledged"] - phase["stored"] for phase in phases)
     cpu = report["cpu_in_process"]["cpu_ms_per_delivery"]
     small, large = (
         report["reads"][str(SMALL)]["latency_ms"],
@@ -846,9 +921,12 @@ def targets(report: dict[str, Any]) -> list[str]:
     return [
         "| target | measured | |",
         "| --- | --- | --- |",
-        f"| ≥ 0.6× the reference's deliveries/s (one worker) | {ratios} | {verdict(best_ratio >= 0.6)} |",
-        f"| p99 ≤ 100 ms at 64 connections (one worker) | worst round {worst_p99} ms | {verdict(worst_p99 <= 100)} |",
-        f"| zero non-2xx, every acknowledged delivery stored | {non_2xx} non-2xx, {lost} missing | "
+        f"| ≥ 0.6× the reference's deliveries/s (one worker) | {ratios} (each round) | {verdict(worst_ratio >= 0.6)} |",
+        f"| p99 ≤ 100 ms at 64 connections, offered {paced['rate']:g}/s (one worker) | {paced_p99} ms (reference "
+        f"{paced['reference']['latency_ms']['p99']} ms) | {verdict(paced_p99 <= 100)} |",
+        f"| p99 ≤ 100 ms at 64 connections, saturated (closed loop) | worst round {worst_p99} ms (reference up to "
+        f"{reference_p99} ms) | {verdict(worst_p99 <= 100)} |",
+        f"| zero non-2xx, every acknowledged delivery stored (every one-worker phase) | {non_2xx} non-2xx, {lost} missing | "
         f"{verdict(non_2xx == 0 and lost == 0)} |",
         f"| ≤ 1.5 ms CPU per delivery (in-process) | {cpu} ms | {verdict(cpu <= 1.5)} |",
         f"| reads: p50 at 100k ≤ 1.5× p50 at 1k | worst: {worst} {growth[worst]:.2f}× | "

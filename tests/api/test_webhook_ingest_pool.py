@@ -1,23 +1,26 @@
-"""The webhook's own connections on PostgreSQL (issue 8): taken in order, bounded, and self-healing.
+"""The webhook under load (issue 8): its own connections on PostgreSQL, taken in order, bounded and
+self-healing, and a burst of whole lifecycles applied once each on both databases.
 
 On SQLite, and on PostgreSQL with DB_INGEST_POOL_SIZE=0, a delivery goes through a session instead.
 """
 
 import asyncio
 import itertools
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import httpx
 import pytest
+import respx
 from asgi_lifespan import LifespanManager
 
 from app.api.dependencies import AppContext
 from app.config import Settings
 from app.core.database import INGEST_APPLICATION_NAME, IngestPool, create_ingest_pool
 from app.main import create_app
-from tests.support import count_rows, execute_sql, retell_event, signed_delivery
+from tests.support import count_rows, execute_sql, retell_event, signed_delivery, wait_until_final
 from tests.support.webhooks import FIXTURE
 
 
@@ -161,3 +164,29 @@ async def test_without_an_ingest_pool_postgres_records_deliveries_through_a_sess
             settings.database_url, "SELECT status FROM calls WHERE retell_call_id = 'call_session_path'"
         )
         assert status in ("ended", "processing", "completed")
+
+
+async def test_a_burst_of_whole_lifecycles_in_any_order_creates_each_call_once_and_extracts_it_once(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, llm: respx.Route
+) -> None:
+    """Eight calls started outside this backend, each delivery sent twice, all at once and shuffled: what
+    a fleet's morning round looks like to the webhook when Retell retries. On PostgreSQL through the
+    ingest pool, on SQLite through a session."""
+    deliveries = [
+        delivery(f"call_burst_{n}", event)
+        for n in range(8)
+        for event in ("call_started", "call_ended", "call_analyzed")
+        for _copy in range(2)
+    ]
+    random.Random(8).shuffle(deliveries)
+    responses = await asyncio.gather(
+        *(client.post("/webhook/retell", content=body, headers=headers) for body, headers in deliveries)
+    )
+    assert [r.status_code for r in responses] == [204] * len(deliveries)
+    assert await count_rows(clean_database, "webhook_events") == 24  # each event once
+    assert await count_rows(clean_database, "calls") == 8  # each call once
+    calls = (await client.get("/api/call", params={"limit": 20}, headers=auth)).json()["items"]
+    for listed in calls:
+        final = await wait_until_final(client, auth, listed["id"])
+        assert final["status"] == "completed", final
+    assert llm.call_count == 8  # one extraction a call, however the deliveries raced

@@ -21,14 +21,27 @@ def redact_tokens(text: str) -> str:
     return _TOKEN_IN_URL.sub(r"\1[redacted]", text)
 
 
-class _RedactTokens(logging.Filter):
-    """Rewrites the access log's request line before any handler, ours or uvicorn's, formats it."""
+WEBHOOK_PATH = "/webhook/retell"
+
+
+class AccessLogFilter(logging.Filter):
+    """The access log's request lines, before any handler (ours or uvicorn's) formats them.
+
+    - A stream token in the query string is redacted.
+    - An acknowledged webhook delivery is left out: the app already logs one line for it, with the
+      request id, the event, the call and its status. A refused one keeps its line.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if "token=" not in str(record.args):  # most lines: nothing to redact
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:  # uvicorn's: client, method, path, version, status
+            path, status = args[2], args[4]
+            if path == WEBHOOK_PATH and isinstance(status, int) and 200 <= status < 300:
+                return False
+        if "token=" not in str(args):  # most lines: nothing to redact
             return True
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(args, tuple):
+            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a for a in args)
         elif isinstance(record.msg, str):
             record.msg = redact_tokens(record.msg)
         return True
@@ -52,8 +65,8 @@ def _bind_request_id(record: Any) -> None:
 def configure_logging(settings: Settings) -> None:
     global _configured
     access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, _RedactTokens) for f in access.filters):
-        access.addFilter(_RedactTokens())
+    if not any(isinstance(f, AccessLogFilter) for f in access.filters):
+        access.addFilter(AccessLogFilter())
     if _configured:
         return
     _configured = True

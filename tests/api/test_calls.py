@@ -103,6 +103,20 @@ async def test_retell_failure_is_502_and_the_call_is_kept_as_failed(
     assert configs[0]["retell_agent_id"] == "agent_1"
 
 
+async def test_a_call_retell_refuses_leaves_other_calls_waiting_on_retell_queued(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    [waiting] = await seed_calls(client, auth, 1)
+    # Another dispatcher's trigger still waiting for Retell's answer.
+    await execute_sql(clean_database, "UPDATE calls SET status = 'queued'")
+    with respx.mock(base_url=RETELL_BASE_URL) as router:
+        router.post("/v3/create-web-call").respond(402, json={"error_message": "Insufficient balance"})
+        response = await client.post("/api/call/trigger", json=DRIVER, headers=auth)
+    assert response.status_code == 502
+    items = (await client.get("/api/call", headers=auth)).json()["items"]
+    assert [(i["id"] == waiting, i["status"]) for i in items] == [(False, "failed"), (True, "queued")]
+
+
 async def test_phone_call_without_from_number_is_409(make_settings: Callable[..., Settings]) -> None:
     async with running_app(make_settings(retell_from_number=None)) as client:
         auth = await login(client)
@@ -161,6 +175,41 @@ async def test_list_is_newest_first_with_keyset_pagination(
         if cursor is None:
             break
     assert seen == list(reversed(ids))
+
+
+async def test_the_last_page_has_no_next_cursor_when_the_calls_fill_it_exactly(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    ids = await seed_calls(client, auth, 6)
+    first = (await client.get("/api/call", params={"limit": 3}, headers=auth)).json()
+    params = {"limit": 3, "cursor": first["next_cursor"]}
+    second = (await client.get("/api/call", params=params, headers=auth)).json()
+    assert [item["id"] for item in first["items"] + second["items"]] == list(reversed(ids))
+    assert second["next_cursor"] is None  # not a cursor to an empty page
+
+
+async def test_calls_created_on_a_whole_second_page_correctly(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    ids = await seed_calls(client, auth, 5)
+    # No fraction of a second in the timestamp: the cursor's base64 then needs padding put back.
+    whole_second = (
+        "date_trunc('second', MIN(created_at))"
+        if clean_database.startswith("postgresql")
+        else "substr(MIN(created_at), 1, 19) || '.000000'"
+    )
+    await execute_sql(clean_database, f"UPDATE calls SET created_at = (SELECT {whole_second} FROM calls)")
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/api/call", params=params, headers=auth)
+        assert response.status_code == 200, response.text
+        seen += [item["id"] for item in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(ids, reverse=True)
 
 
 async def test_list_filters(client: httpx.AsyncClient, auth: dict[str, str], clean_database: str) -> None:

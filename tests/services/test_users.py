@@ -44,6 +44,15 @@ async def test_in_development_without_admin_password_the_admin_logs_in_with_the_
     assert admin is not None and admin.email == ADMIN_EMAIL
 
 
+async def test_a_restart_with_another_admin_email_adds_no_second_admin(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    await start_up(settings)
+    await start_up(make_settings(admin_email="someone-else@example.com"))
+    assert await count_rows(settings.database_url, "users") == 1
+
+
 async def test_an_admin_email_given_in_capitals_is_stored_in_lower_case(
     make_settings: Callable[..., Settings], maker: SessionMaker
 ) -> None:

@@ -10,6 +10,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,13 @@ def llm() -> Any:
         yield router.post(f"{OPENAI_BASE_URL}/chat/completions").respond(
             200, json=openai_tool_response({"result": FIXTURE["expected"]})
         )
+
+
+@pytest.fixture
+def host_clock_not_on_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone five hours behind UTC, as on a server not set to UTC."""
+    monkeypatch.setenv("TZ", "EST5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -117,6 +117,43 @@ async def test_outside_tests_the_admin_password_is_hashed_at_full_argon2_cost(
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
+async def test_in_the_test_suite_the_admin_password_is_hashed_at_argon2s_floor_cost(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    # FAST_PASSWORD_HASHING is what keeps the suite quick (docs/TESTING.md); the login still checks it.
+    async with running_app(make_settings(fast_password_hashing=True)) as client:
+        await login(client)
+    stored = await execute_sql(clean_database, "SELECT hashed_password FROM users")
+    assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+
+
+@pytest.mark.usefixtures("host_clock_not_on_utc")
+async def test_an_access_token_lasts_the_configured_minutes_from_when_it_was_issued(
+    make_settings: Callable[..., Settings],
+) -> None:
+    async with running_app(make_settings(access_token_expire_minutes=15)) as client:
+        before = datetime.now(UTC).timestamp()
+        token = (await login(client))["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert before - 1 <= claims["iat"] <= datetime.now(UTC).timestamp() + 1
+    assert claims["exp"] - claims["iat"] == 15 * 60
+
+
+async def test_a_signed_token_whose_version_is_a_boolean_is_refused(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # `False == 0` in Python: a boolean must not pass for the version a fresh account's tokens carry.
+    settings = make_settings()
+    assert settings.secret_key is not None
+    async with running_app(settings) as client:
+        me = (await client.get("/api/auth/me", headers=await login(client))).json()
+        claims = {"sub": me["id"], "ver": False, "exp": datetime.now(UTC) + timedelta(hours=1)}
+        token = jwt.encode(claims, settings.secret_key, "HS256")
+        response = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+        assert response.json()["error"] == "Unauthorized"
+
+
 async def test_openapi_declares_the_password_flow_for_the_authorize_button(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     scheme = schema["components"]["securitySchemes"]["OAuth2PasswordBearer"]

@@ -7,9 +7,11 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+import respx
 from loguru import logger
 
 from tests.conftest import POSTGRES_URL
+from tests.support import RETELL_BASE_URL
 from tests.support.app import login
 from tests.support.sse import Event, read_events
 
@@ -246,3 +248,36 @@ async def test_a_reprocessed_call_goes_through_its_statuses_again_on_the_dashboa
         assert (await client.post(f"/api/call/{call_id}/reprocess", headers=auth)).status_code == 202
         events = await again
     assert statuses_of(events, call_id) == ["completed", "ended", "processing", "completed"]
+
+
+async def test_a_call_retell_refuses_shows_as_failed_on_the_dashboard_stream(
+    live_server: Callable[..., str],
+) -> None:
+    base_url = live_server()
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()
+        router.post(f"{RETELL_BASE_URL}/create-retell-llm").respond(200, json={"llm_id": "llm_1"})
+        router.post(f"{RETELL_BASE_URL}/create-agent").respond(200, json={"agent_id": "agent_1"})
+        router.post(f"{RETELL_BASE_URL}/v3/create-web-call").respond(
+            402, json={"error_message": "Insufficient balance"}
+        )
+        async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
+            auth = await login(client)
+            token = await stream_token(client, auth)
+            listening = asyncio.Event()
+            watching = asyncio.create_task(
+                collect(
+                    client,
+                    f"/api/events?token={token}",
+                    until=lambda events: any(
+                        e.data["status"] == "failed" for e in events if e.name == "call"
+                    ),
+                    ready=listening,
+                    timeout=10,
+                )
+            )
+            await listening.wait()
+            assert (await client.post("/api/call/trigger", json=TRIGGER, headers=auth)).status_code == 502
+            events = await watching
+    [call_id] = {e.data["id"] for e in events if e.name == "call"}
+    assert statuses_of(events, call_id) == ["queued", "failed"]

@@ -38,6 +38,14 @@ async def test_the_streams_accept_a_stream_token_in_the_query(app_client: httpx.
     assert (await app_client.get(MISSING_CALL, params={"token": token})).status_code == 404
 
 
+@pytest.mark.usefixtures("host_clock_not_on_utc")
+async def test_a_stream_token_is_accepted_on_a_host_whose_clock_is_not_on_utc(
+    app_client: httpx.AsyncClient,
+) -> None:
+    token = (await app_client.post("/api/auth/stream-token", headers=await login(app_client))).json()["token"]
+    assert (await app_client.get(MISSING_CALL, params={"token": token})).status_code == 404
+
+
 def forged_token(kind: str, user_id: uuid.UUID, version: int) -> str:
     """A token of the given kind for the real admin: everything right but the one thing that is wrong."""
     if kind == "expired":

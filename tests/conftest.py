@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 from alembic import command
 from app.config import Settings
 from app.main import create_app
+from app.services import webhooks
 from tests.support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -42,8 +43,6 @@ from tests.support.webhooks import FIXTURE
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-# One database per test run, so two runs on one machine never drop each other's tables.
-PG_TEST_DATABASE = f"voice_agent_test_{os.getpid()}"
 TABLES = ["webhook_events", "call_results", "calls", "agent_configurations", "users"]
 
 
@@ -94,14 +93,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         # A dedicated, empty database next to the one configured, so tests never touch real data.
         admin_url = POSTGRES_URL
         assert admin_url is not None
-        drop = f"DROP DATABASE IF EXISTS {PG_TEST_DATABASE} WITH (FORCE)"
-        run_in_thread(
-            lambda: asyncio.run(_admin_execute(admin_url, drop, f"CREATE DATABASE {PG_TEST_DATABASE}"))
-        )
+        # One database per pytest session (named by its process), so two runs on one machine, or a
+        # mutation run's sessions side by side, never drop each other's tables.
+        name = f"voice_agent_test_{os.getpid()}"
+        drop = f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        run_in_thread(lambda: asyncio.run(_admin_execute(admin_url, drop, f"CREATE DATABASE {name}")))
         request.addfinalizer(lambda: run_in_thread(lambda: asyncio.run(_admin_execute(admin_url, drop))))
-        url = admin_url.rsplit("/", 1)[0] + f"/{PG_TEST_DATABASE}"
+        url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     run_in_thread(lambda: command.upgrade(alembic_config(url), "head"))
     return url
+
+
+@pytest.fixture(autouse=True)
+def _webhook_statements_built_in_the_test() -> None:
+    """The webhook's SQL is built on a process's first delivery; here, in every test that records one."""
+    webhooks._POSTGRES.clear()
+    webhooks._SQLITE.clear()
 
 
 @pytest.fixture

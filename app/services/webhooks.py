@@ -4,9 +4,10 @@ PostgreSQL does it all in one statement: a data-modifying CTE inserts the delive
 id + event, so a replay changes nothing), then either creates the call it names or applies it to the call
 it finds. SQLite, which has no data-modifying CTEs, uses three statements in the request's transaction.
 
-The statements are plain SQL built once at import; nothing is constructed per request. Every decision
-that depends on the call's current state (does the status move forward? is there a transcript yet?) is a
-CASE evaluated on the row as it is when the UPDATE locks it, so concurrent deliveries never undo each other.
+The statements are plain SQL built once per process, on first use; nothing is constructed per request.
+Every decision that depends on the call's current state (does the status move forward? is there a
+transcript yet?) is a CASE evaluated on the row as it is when the UPDATE locks it, so concurrent
+deliveries never undo each other.
 """
 
 import contextlib
@@ -326,9 +327,29 @@ RETURNING {_RETURNED}""",
     )
 
 
-_KINDS = ("call_started", "call_ended", "call_analyzed", "other")
-_POSTGRES = {kind: _postgres_statement(kind) for kind in _KINDS}
-_SQLITE = {kind: _sqlite_statements(kind) for kind in _KINDS}
+_KINDS = frozenset(("call_started", "call_ended", "call_analyzed"))
+# Built on first use rather than at import, so that the code building them runs inside a test (which is
+# where a mutation run can see it); the test suite empties these before each test.
+_POSTGRES: dict[str, tuple[str, list[str]]] = {}
+_SQLITE: dict[str, _SqliteStatements] = {}
+
+
+def _kind(delivery: Delivery) -> str:
+    return delivery.event if delivery.event in _KINDS else "other"
+
+
+def _postgres_for(kind: str) -> tuple[str, list[str]]:
+    statement = _POSTGRES.get(kind)
+    if statement is None:
+        statement = _POSTGRES[kind] = _postgres_statement(kind)
+    return statement
+
+
+def _sqlite_for(kind: str) -> _SqliteStatements:
+    statements = _SQLITE.get(kind)
+    if statements is None:
+        statements = _SQLITE[kind] = _sqlite_statements(kind)
+    return statements
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -352,7 +373,7 @@ class DeliveryRecorder:
 
 async def record_delivery_pooled(pool: IngestPool, delivery: Delivery) -> DeliveryOutcome:
     """PostgreSQL's hot path: one statement, its own transaction, on a connection of the ingest pool."""
-    kind = delivery.event if delivery.event in _POSTGRES else "other"
+    kind = _kind(delivery)
     params = _parameters(delivery)
     for reconnect in (True, False):
         try:
@@ -374,7 +395,7 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
 
     In the session's transaction: SQLite's path, and PostgreSQL's behind a transaction pooler.
     """
-    kind = delivery.event if delivery.event in _POSTGRES else "other"
+    kind = _kind(delivery)
     connection = await session.connection()
     postgres = connection.dialect.name == "postgresql"
 
@@ -469,7 +490,7 @@ async def _record_on_postgres(
 
     Outside a transaction the single statement is its own: atomic, and committed when it returns.
     """
-    sql, order = _POSTGRES[kind]
+    sql, order = _postgres_for(kind)
     args = [params[name] for name in order]
     try:
         if savepoint:
@@ -494,7 +515,7 @@ async def _record_on_postgres(
 
 
 async def _record_on_sqlite(connection: Any, kind: str, params: dict[str, Any]) -> Any:
-    statements = _SQLITE[kind]
+    statements = _sqlite_for(kind)
     values = {name: _sqlite_value(value) for name, value in params.items()}
     stored = (await connection.exec_driver_sql(statements.store, values)).first()
     if stored is None:

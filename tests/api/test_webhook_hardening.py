@@ -7,6 +7,7 @@ Odd numbers are left out of the call but kept in the stored payload; a malformed
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -253,3 +254,38 @@ async def test_concurrent_first_deliveries_of_an_unknown_call_create_it_once(
     call = await only_call(client, auth)
     assert call["transcript"] == FIXTURE["transcript"]
     assert call["status"] in ("ended", "processing", "completed")
+
+
+async def test_call_times_are_stored_as_the_instants_retell_sent_on_a_host_not_set_to_utc(
+    host_clock_not_on_utc: None, client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    response = await deliver(
+        client, "call_ended", "call_local_clock", start_timestamp=START_MS, end_timestamp=START_MS + 90_000
+    )
+    assert response.status_code == 204
+    call = await only_call(client, auth)
+    # 2025-11-26 07:00:00.123 UTC, whatever the server's own zone.
+    assert datetime.fromisoformat(call["started_at"]) == datetime.fromtimestamp(START_MS / 1000, UTC)
+    assert datetime.fromisoformat(call["ended_at"]) == datetime.fromtimestamp((START_MS + 90_000) / 1000, UTC)
+
+
+async def test_retells_analysis_with_a_number_json_cannot_hold_keeps_the_rest_of_it(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    payload = retell_event(
+        "call_analyzed", retell_call_id="call_inf", our_call_id=None, transcript_fixture=FIXTURE
+    )
+    payload["call"]["call_analysis"] = {
+        "call_summary": "Driver is on time.",
+        "custom_analysis_data": {"miles": 0},
+    }
+    body = json.dumps(payload).replace('"miles": 0', '"miles": 1e400')  # too large for a float: read as inf
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == 204
+    call = await only_call(client, auth)
+    assert call["call_summary"] == "Driver is on time."
+    stored = await execute_sql(clean_database, "SELECT CAST(call_analysis AS TEXT) FROM calls")
+    assert json.loads(stored) == {
+        "call_summary": "Driver is on time.",
+        "custom_analysis_data": {"miles": None},
+    }

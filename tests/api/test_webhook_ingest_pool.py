@@ -151,6 +151,86 @@ async def test_a_delivery_whose_connection_is_cut_mid_statement_is_stored_on_a_f
         await blocker.close()
 
 
+async def pids_waiting_on_a_lock(blocker: asyncpg.Connection) -> list[int]:
+    """The ingest connections whose statement is on the wire, waiting for the table `blocker` holds."""
+    waiting = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'"
+    for _ in range(200):
+        await blocker.execute("SELECT pg_stat_clear_snapshot()")  # a transaction caches what it saw
+        if pids := [row["pid"] for row in await blocker.fetch(waiting, INGEST_APPLICATION_NAME)]:
+            return pids
+        await asyncio.sleep(0.01)
+    raise AssertionError("the delivery never reached the database")
+
+
+async def test_a_delivery_whose_connection_is_cut_twice_is_a_503_to_retry_and_stores_nothing(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """One fresh connection is worth a try; a database that drops the second too is away, and Retell
+    is told to retry (503), not that the webhook broke (500)."""
+    settings = make_settings(extractor="rules", db_ingest_pool_size=2)
+    postgres_only(settings)
+    blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        async for app in started(settings):
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
+            posting = asyncio.create_task(post(app.client, "call_cut_twice"))
+            for _ in range(2):  # the delivery, then its one retry on a fresh connection
+                pids = await pids_waiting_on_a_lock(blocker)
+                await blocker.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+            response = await asyncio.wait_for(posting, 5)
+            await transaction.commit()
+            assert response.status_code == 503, response.text
+            assert response.json()["error"] == "DatabaseUnavailable"
+            assert await count_rows(settings.database_url, "webhook_events") == 0
+            assert (await post(app.client, "call_cut_twice")).status_code == 204  # Retell's retry
+            assert await count_rows(settings.database_url, "webhook_events") == 1
+    finally:
+        await blocker.close()
+
+
+async def test_without_an_ingest_pool_a_lost_creation_race_is_retried_and_the_call_exists_once(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Through a session the statement runs inside the request's transaction: the constraint error of a
+    creation race it lost must be retried inside a savepoint, or the transaction is spoilt and the
+    delivery fails."""
+    settings = make_settings(extractor="rules", db_ingest_pool_size=0)
+    postgres_only(settings)
+    rival = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        async for app in started(settings):
+            # Another delivery (another process) is creating the same unknown call and has not committed.
+            transaction = rival.transaction()
+            await transaction.start()
+            await rival.execute(
+                "INSERT INTO calls (id, retell_call_id, status, call_type, driver_name, load_number, context,"
+                " extraction_attempts, created_at, updated_at) VALUES (gen_random_uuid(), 'call_race',"
+                " 'registered', 'phone', 'Unknown driver', 'unknown', '{}', 0, now(), now())"
+            )
+            posting = asyncio.create_task(post(app.client, "call_race"))
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            for _ in range(200):
+                await rival.execute("SELECT pg_stat_clear_snapshot()")
+                if await rival.fetchval(waiting):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the delivery never waited for the rival's call")
+            await transaction.commit()  # the delivery's own creation now does nothing: it lost the race
+            response = await asyncio.wait_for(posting, 5)
+            assert response.status_code == 204, response.text
+            assert await count_rows(settings.database_url, "calls") == 1
+            assert await execute_sql(settings.database_url, "SELECT status FROM calls") == "ongoing"
+            assert await count_rows(settings.database_url, "webhook_events") == 1
+    finally:
+        await rival.close()
+
+
 async def test_without_an_ingest_pool_postgres_records_deliveries_through_a_session(
     make_settings: Callable[..., Settings],
 ) -> None:

@@ -202,6 +202,19 @@ async def test_odd_but_identifiable_deliveries_are_stored(
     assert await count_rows(clean_database, "webhook_events") == 1
 
 
+async def test_a_key_with_nul_is_stored_cleaned_beside_the_clean_key_it_would_collide_with(
+    client: httpx.AsyncClient, clean_database: str
+) -> None:
+    # Retell's JSON may carry NUL in keys too; PostgreSQL's json cannot hold it. The cleaned key must not
+    # overwrite the clean one, and what it holds is cleaned as well.
+    metadata = '{"tool": "a", "to\\u0000ol": {"x\\u0000": ["b\\u0000"]}, "to\\u0000ol\\u0000": 2}'
+    body = '{"event": "call_started", "call": {"call_id": "c4", "metadata": ' + metadata + "}}"
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == 204
+    stored = json.loads(await execute_sql(clean_database, "SELECT CAST(payload AS TEXT) FROM webhook_events"))
+    assert stored["call"]["metadata"] == {"tool": "a", "tool~": {"x": ["b"]}, "tool~~": 2}
+
+
 async def test_a_delivery_nested_too_deep_for_cleaning_is_a_400(
     client: httpx.AsyncClient, clean_database: str
 ) -> None:

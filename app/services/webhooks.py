@@ -375,19 +375,20 @@ async def record_delivery_pooled(pool: IngestPool, delivery: Delivery) -> Delive
     """PostgreSQL's hot path: one statement, its own transaction, on a connection of the ingest pool."""
     kind = _kind(delivery)
     params = _parameters(delivery)
-    for reconnect in (True, False):
-        try:
-            async with pool.acquire() as raw:
-                row = await _with_retries(
-                    lambda params: _record_on_postgres(raw, kind, params, savepoint=False), params
-                )
-            return _outcome(row, delivery)
-        except OperationalError:
-            # No pre-ping: a connection that died while idle (a database restart) fails here once and is
-            # discarded. Trying again on a fresh one is safe: a replay of a stored delivery changes nothing.
-            if not reconnect:
-                raise
-    raise AssertionError("unreachable")
+
+    async def on_a_pooled_connection() -> Any:
+        async with pool.acquire() as raw:
+            return await _with_retries(
+                lambda params: _record_on_postgres(raw, kind, params, savepoint=False), params
+            )
+
+    try:
+        row = await on_a_pooled_connection()
+    except OperationalError:
+        # No pre-ping: a connection that died while idle (a database restart) fails here once and is
+        # discarded. Trying again on a fresh one is safe: a replay of a stored delivery changes nothing.
+        row = await on_a_pooled_connection()
+    return _outcome(row, delivery)
 
 
 async def record_delivery(session: AsyncSession, delivery: Delivery) -> DeliveryOutcome:

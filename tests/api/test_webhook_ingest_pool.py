@@ -190,13 +190,18 @@ async def test_a_delivery_whose_connection_is_cut_twice_is_a_503_to_retry_and_st
         await blocker.close()
 
 
+@pytest.mark.parametrize(
+    "pooling",
+    [{"db_ingest_pool_size": 0}, {"db_null_pool": True}],
+    ids=["session-pool", "transaction-pooler"],
+)
 async def test_without_an_ingest_pool_a_lost_creation_race_is_retried_and_the_call_exists_once(
-    make_settings: Callable[..., Settings],
+    make_settings: Callable[..., Settings], pooling: dict[str, object]
 ) -> None:
-    """Through a session the statement runs inside the request's transaction: the constraint error of a
-    creation race it lost must be retried inside a savepoint, or the transaction is spoilt and the
-    delivery fails."""
-    settings = make_settings(extractor="rules", db_ingest_pool_size=0)
+    """Through a session (DB_INGEST_POOL_SIZE=0, or DB_NULL_POOL behind a transaction pooler, where the
+    statement runs in a transaction of its own under a savepoint), the constraint error of a creation race
+    the delivery lost is retried, and the call exists once."""
+    settings = make_settings(extractor="rules", **pooling)
     postgres_only(settings)
     rival = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
     try:

@@ -190,6 +190,34 @@ async def test_a_delivery_whose_connection_is_cut_twice_is_a_503_to_retry_and_st
         await blocker.close()
 
 
+async def test_a_delivery_whose_statement_the_database_cancels_is_a_503_to_retry(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A statement cancelled by the server (its statement_timeout, an operator's pg_cancel_backend) is
+    the database being busy, not a broken webhook: Retell is told to retry, and the retry is stored."""
+    settings = make_settings(extractor="rules", db_ingest_pool_size=2)
+    postgres_only(settings)
+    blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        async for app in started(settings):
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
+            posting = asyncio.create_task(post(app.client, "call_cancelled"))
+            pids = await pids_waiting_on_a_lock(blocker)
+            await blocker.execute("SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+            response = await asyncio.wait_for(posting, 5)
+            await transaction.commit()
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"]
+            assert response.json()["error"] == "DatabaseUnavailable"
+            assert await count_rows(settings.database_url, "webhook_events") == 0
+            assert (await post(app.client, "call_cancelled")).status_code == 204
+            assert await count_rows(settings.database_url, "webhook_events") == 1
+    finally:
+        await blocker.close()
+
+
 @pytest.mark.parametrize(
     "pooling",
     [{"db_ingest_pool_size": 0}, {"db_null_pool": True}],

@@ -289,3 +289,26 @@ async def test_retells_analysis_with_a_number_json_cannot_hold_keeps_the_rest_of
         "call_summary": "Driver is on time.",
         "custom_analysis_data": {"miles": None},
     }
+
+
+async def test_only_call_analyzed_sets_retells_analysis_whatever_order_the_deliveries_come_in(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """Retell's analysis is final only in `call_analyzed`. A `call_ended` that carries one of its own
+    shows nothing before it, and arriving after it (deliveries out of order) does not replace it."""
+    final = {"call_summary": "Driver confirmed arrival at the receiver.", "user_sentiment": "Positive"}
+    stale = {"call_summary": "not final yet"}
+
+    assert (await deliver(client, "call_ended", "call_in_order", call_analysis=stale)).status_code == 204
+    (listed,) = (await client.get("/api/call", headers=auth)).json()["items"]
+    assert (await client.get(f"/api/call/{listed['id']}", headers=auth)).json()["call_summary"] is None
+    assert (await deliver(client, "call_analyzed", "call_in_order", call_analysis=final)).status_code == 204
+    detail = (await client.get(f"/api/call/{listed['id']}", headers=auth)).json()
+    assert detail["call_summary"] == final["call_summary"]
+
+    assert (await deliver(client, "call_analyzed", "call_reversed", call_analysis=final)).status_code == 204
+    assert (await deliver(client, "call_ended", "call_reversed", call_analysis=stale)).status_code == 204
+    items = (await client.get("/api/call", headers=auth)).json()["items"]
+    reversed_id = next(item["id"] for item in items if item["id"] != listed["id"])
+    detail = (await client.get(f"/api/call/{reversed_id}", headers=auth)).json()
+    assert detail["call_summary"] == final["call_summary"]

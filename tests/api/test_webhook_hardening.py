@@ -312,3 +312,25 @@ async def test_only_call_analyzed_sets_retells_analysis_whatever_order_the_deliv
     reversed_id = next(item["id"] for item in items if item["id"] != listed["id"])
     detail = (await client.get(f"/api/call/{reversed_id}", headers=auth)).json()
     assert detail["call_summary"] == final["call_summary"]
+
+
+async def test_an_analysis_without_a_transcript_arriving_before_call_ended_does_not_end_the_call(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """Only `call_ended` says a call is over. An early `call_analyzed` with no transcript (deliveries out
+    of order) leaves a started call ongoing, and a call first heard of that way merely registered."""
+    assert (await deliver(client, "call_started", "call_early_analysis")).status_code == 204
+    early = await deliver(
+        client, "call_analyzed", "call_early_analysis", drop=("transcript", "transcript_object")
+    )
+    assert early.status_code == 204
+    started = await only_call(client, auth)
+    assert (started["status"], started["status_detail"]) == ("ongoing", None)
+
+    first = await deliver(
+        client, "call_analyzed", "call_heard_late", drop=("transcript", "transcript_object")
+    )
+    assert first.status_code == 204
+    items = (await client.get("/api/call", headers=auth)).json()["items"]
+    heard = next(item for item in items if item["id"] != started["id"])
+    assert heard["status"] == "registered"

@@ -332,5 +332,22 @@ async def test_an_analysis_without_a_transcript_arriving_before_call_ended_does_
     )
     assert first.status_code == 204
     items = (await client.get("/api/call", headers=auth)).json()["items"]
-    heard = next(item for item in items if item["id"] != started["id"])
-    assert heard["status"] == "registered"
+    heard_id = next(item["id"] for item in items if item["id"] != started["id"])
+    heard = (await client.get(f"/api/call/{heard_id}", headers=auth)).json()
+    assert (heard["status"], heard["status_detail"]) == ("registered", None)
+
+
+async def test_a_call_first_heard_of_ending_without_a_transcript_says_so(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """A call started outside this backend whose first delivery is a `call_ended` with a start but no
+    words: ended, and the dashboard is told there is nothing to extract."""
+    ended = await deliver(
+        client, "call_ended", "call_silent_unknown", drop=("transcript", "transcript_object")
+    )
+    assert ended.status_code == 204
+    call = await only_call(client, auth)
+    assert (call["status"], call["status_detail"]) == (
+        "ended",
+        "the call ended without a transcript: there is nothing to extract",
+    )

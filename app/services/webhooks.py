@@ -46,11 +46,8 @@ ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    call_id: uuid.UUID | None
-    status: CallStatus | None  # the call's status after this delivery (None for a duplicate)
-    duplicate: bool
-    extract: bool
-    created: bool = False
+    call_id: uuid.UUID | None  # None for a duplicate, which changed nothing
+    extract: bool  # this delivery ended the call with a transcript: schedule its extraction after the 204
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -432,7 +429,7 @@ async def _with_retries(attempt: Callable[[dict[str, Any]], Awaitable[Any]], par
 def _outcome(row: Any, delivery: Delivery) -> DeliveryOutcome:
     if row is None:
         logger.info("duplicate {} for {} acknowledged", delivery.event, delivery.retell_call_id)
-        return DeliveryOutcome(call_id=None, status=None, duplicate=True, extract=False)
+        return DeliveryOutcome(call_id=None, extract=False)
     call_id, status, has_transcript, retell_call_id, created, previous_status, had_transcript = tuple(row)[:7]
     call_id = call_id if isinstance(call_id, uuid.UUID) else uuid.UUID(call_id)
     if retell_call_id != delivery.retell_call_id:
@@ -452,18 +449,14 @@ def _outcome(row: Any, delivery: Delivery) -> DeliveryOutcome:
         status,
         f", created for Retell call {delivery.retell_call_id} we did not start" if created else "",
     )
-    status = CallStatus(status)
     return DeliveryOutcome(
         call_id=call_id,
-        status=status,
-        duplicate=False,
         # The delivery that first ended the call with a transcript schedules its extraction; a later one
         # (`call_analyzed` after `call_ended`) does not, unless deliveries raced (the claim then decides).
         extract=delivery.event in END_EVENTS
         and status == CallStatus.ENDED
         and bool(has_transcript)
         and not (previous_status == CallStatus.ENDED and had_transcript),
-        created=bool(created),
     )
 
 

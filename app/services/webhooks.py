@@ -241,6 +241,9 @@ def _new_call_values(event: str, p: _Placeholders) -> dict[str, str]:
 
 
 _RETURNED = "id, status, transcript IS NOT NULL AS has_transcript, retell_call_id"
+# SQLite (3.40 at least) answers `column IS [NOT] NULL` wrongly in a RETURNING clause on a table with NOT NULL
+# columns and a table constraint: always "not null". typeof() reads the value itself.
+_RETURNED_SQLITE = "id, status, typeof(transcript) <> 'null' AS has_transcript, retell_call_id"
 
 
 def _postgres_statement(event: str) -> tuple[str, list[str]]:
@@ -313,14 +316,14 @@ RETURNING call_id""",
         create=f"""
 INSERT INTO calls ({", ".join(new_call)}) VALUES ({", ".join(new_call.values())})
 ON CONFLICT (retell_call_id) DO NOTHING
-RETURNING {_RETURNED}""",
+RETURNING {_RETURNED_SQLITE}""",
         link="UPDATE webhook_events SET call_id = :new_id WHERE id = :event_id",
         before="SELECT status, transcript IS NOT NULL FROM calls WHERE id = :call_id",
         apply=f"""
 UPDATE calls SET
     {_status_sets(event, p, from_row)}
 WHERE calls.id = :call_id
-RETURNING {_RETURNED}""",
+RETURNING {_RETURNED_SQLITE}""",
     )
 
 

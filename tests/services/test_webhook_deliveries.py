@@ -327,6 +327,37 @@ async def test_without_openai_key_the_call_stays_ended_with_a_note(
     assert detail["transcript"] == FIXTURE["transcript"]
 
 
+async def test_without_openai_key_a_call_that_ended_without_words_still_says_there_is_nothing_to_extract(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Only a call with a transcript is waiting for an extraction; the not-configured note is not put on
+    one that has nothing to extract."""
+    async with running_app(make_settings(extractor="openai", openai_api_key=None)) as client:
+        auth = await login(client)
+        call_id = await trigger(client, auth)
+        assert (await deliver(client, "call_started", call_id)).status_code == 204
+        ended = await deliver(client, "call_ended", call_id, transcript=None, transcript_object=None)
+        assert ended.status_code == 204
+        detail = await get_call(client, auth, call_id)
+    assert (detail["status"], detail["status_detail"]) == (
+        "ended",
+        "the call ended without a transcript: there is nothing to extract",
+    )
+
+
+async def test_retells_own_duration_is_kept_as_sent(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    """Retell's duration_ms is what it billed and measured; the timestamps only fill in when it is absent."""
+    call_id = await trigger(client, auth)
+    start = 1_764_140_400_000
+    ended = await deliver(
+        client, "call_ended", call_id, start_timestamp=start, end_timestamp=start + 90_000, duration_ms=87_250
+    )
+    assert ended.status_code == 204
+    assert (await get_call(client, auth, call_id))["duration_ms"] == 87_250
+
+
 async def test_fixture_metadata_key_test_call_id_is_understood(
     client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
 ) -> None:

@@ -351,3 +351,106 @@ async def test_a_call_first_heard_of_ending_without_a_transcript_says_so(
         "ended",
         "the call ended without a transcript: there is nothing to extract",
     )
+
+
+async def _detail_of_the_only_call_with(
+    client: httpx.AsyncClient, auth: dict[str, str], retell_id: str
+) -> Any:
+    items = (await client.get("/api/call", params={"limit": 100}, headers=auth)).json()["items"]
+    (listed,) = [item for item in items if item["retell_call_id"] == retell_id]
+    return (await client.get(f"/api/call/{listed['id']}", headers=auth)).json()
+
+
+@pytest.mark.parametrize(
+    ("span_ms", "duration_ms"),
+    [(90_123, 90_123), (0, 0), (2**31 - 1, 2**31 - 1), (2**31, None)],
+    ids=["call", "zero", "longest-that-fits", "too-long-for-the-column"],
+)
+async def test_without_retells_duration_one_delivery_s_timestamps_give_it_when_it_fits(
+    client: httpx.AsyncClient, auth: dict[str, str], span_ms: int, duration_ms: int | None
+) -> None:
+    response = await deliver(
+        client,
+        "call_ended",
+        "call_span",
+        start_timestamp=START_MS,
+        end_timestamp=START_MS + span_ms,
+        drop=("duration_ms",),
+    )
+    assert response.status_code == 204
+    assert (await _detail_of_the_only_call_with(client, auth, "call_span"))["duration_ms"] == duration_ms
+
+
+async def test_a_call_started_outside_this_backend_shows_what_retell_said_about_it(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    """A call placed from Retell's dashboard (not through our trigger) is created from its first delivery:
+    the driver, load and context from its dynamic variables, the driver's number, its configuration."""
+    default_config = (await client.get("/api/agent-config", headers=auth)).json()["items"][0]["id"]
+    await execute_sql(clean_database, "UPDATE agent_configurations SET retell_agent_id = 'agent_dash'")
+    variables = {"driver_name": "Ana Ruiz", "load_number": "LD-88", "origin": "Phoenix, AZ", "stops": 3}
+    response = await deliver(
+        client,
+        "call_ended",
+        "call_dash",
+        agent_id="agent_dash",
+        call_type="web_call",
+        direction="outbound",
+        to_number="+14155550199",
+        retell_llm_dynamic_variables=variables,
+    )
+    assert response.status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_dash")
+    assert (call["driver_name"], call["load_number"]) == ("Ana Ruiz", "LD-88")
+    assert call["context"] == {"origin": "Phoenix, AZ", "stops": "3"}
+    assert (call["call_type"], call["phone_number"]) == ("web", "+14155550199")
+    assert call["agent_config_id"] == default_config
+    turns = [{"role": turn["role"], "content": turn["content"]} for turn in FIXTURE["transcript_object"]]
+    assert call["transcript_turns"] == turns
+    assert (
+        call["recording_url"] == "https://recordings.example.com/call_2f0a9c1b7e6d4a5c8b3e1f0d/recording.wav"
+    )
+    assert call["public_log_url"] == "https://recordings.example.com/call_2f0a9c1b7e6d4a5c8b3e1f0d/public.log"
+    assert call["disconnection_reason"] == FIXTURE["disconnection_reason"]
+
+
+async def test_an_inbound_call_started_outside_this_backend_keeps_the_callers_number(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    response = await deliver(
+        client,
+        "call_started",
+        "call_inbound",
+        call_type="phone_call",
+        direction="inbound",
+        from_number="+16195550123",
+        to_number="+14155550100",
+        retell_llm_dynamic_variables={},
+    )
+    assert response.status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_inbound")
+    assert (call["call_type"], call["phone_number"]) == ("phone", "+16195550123")
+    assert (call["driver_name"], call["load_number"], call["context"]) == ("Unknown driver", "unknown", {})
+
+
+@pytest.mark.parametrize(
+    ("number", "kept"),
+    [("+" + "1" * 19, True), ("+" + "1" * 20, False)],
+    ids=["20-characters", "21-characters"],
+)
+async def test_a_driver_number_longer_than_e164_allows_is_left_out_and_the_call_kept(
+    client: httpx.AsyncClient, auth: dict[str, str], number: str, kept: bool
+) -> None:
+    assert (await deliver(client, "call_started", "call_number", to_number=number)).status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_number")
+    assert call["phone_number"] == (number if kept else None)
+
+
+async def test_names_longer_than_their_columns_are_cut_to_fit_and_the_call_kept(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    variables = {"driver_name": "D" * 250, "load_number": "L" * 80}
+    response = await deliver(client, "call_started", "call_long", retell_llm_dynamic_variables=variables)
+    assert response.status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_long")
+    assert (call["driver_name"], call["load_number"]) == ("D" * 200, "L" * 60)

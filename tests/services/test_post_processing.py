@@ -1,8 +1,10 @@
 """Exactly one extraction per call, even across server processes sharing one database; and always one."""
 
 import asyncio
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,11 +13,13 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import col, select, update
 
 from app.config import Settings
+from app.core.broadcast import Subscription
 from app.core.database import SessionMaker, create_engine, create_session_maker, session_scope
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
+from app.services.call_events import CallChange, start_fan_out
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
-from app.services.post_processing import ExtractionSweeper, run_extraction
+from app.services.post_processing import NOT_CONFIGURED, ExtractionSweeper, run_extraction
 from tests.support.database import lapse_lease
 
 TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"
@@ -85,6 +89,23 @@ async def load(maker: SessionMaker, call_id: uuid.UUID) -> tuple[Call, list[Call
         results = (await session.exec(select(CallResult).where(col(CallResult.call_id) == call_id))).all()
     assert call is not None
     return call, list(results)
+
+
+@asynccontextmanager
+async def dashboard_feed(settings: Settings, maker: SessionMaker) -> AsyncIterator[Subscription[CallChange]]:
+    """What this process's live streams are fed: each change published to the calls, as they send it."""
+    fan_out = await start_fan_out(settings, maker.kw["bind"], maker)
+    try:
+        async with fan_out.broadcaster.subscribe() as feed:
+            yield feed
+    finally:
+        await fan_out.aclose()
+
+
+async def next_change(feed: Subscription[CallChange]) -> CallChange:
+    change = await asyncio.wait_for(feed.get(), timeout=5)
+    assert change is not None, "the feed dropped its subscriber"
+    return change
 
 
 async def test_concurrent_workers_in_separate_processes_extract_once(
@@ -259,3 +280,50 @@ async def test_a_result_that_cannot_be_saved_at_first_is_retried_not_dropped(
     call, results = await load(maker, call_id)
     await engine.dispose()
     assert (call.status, extractor.calls, len(results)) == ("completed", 1, 1)
+
+
+async def test_a_call_ended_with_no_extractor_configured_says_so_on_the_dashboard_stream(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    async with dashboard_feed(settings, maker) as feed:
+        await run_extraction(call_id, session_maker=maker, extractor=None, settings=settings)
+        change = await next_change(feed)
+    assert (change.call_id, change.live.status, change.live.status_detail) == (
+        call_id,
+        "ended",
+        NOT_CONFIGURED,
+    )
+
+
+async def test_with_no_extractor_configured_only_the_ended_call_asked_about_is_noted(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    asked = await add_call(maker, CallStatus.ENDED)
+    other = await add_call(maker, CallStatus.ENDED)  # its own delivery notes it, when it comes
+    # Another process, with an extractor, is working on this one; a late duplicate delivery lands here.
+    held = await add_call(maker, CallStatus.PROCESSING)
+    for call_id in (asked, held):
+        await run_extraction(call_id, session_maker=maker, extractor=None, settings=settings)
+    noted = {call_id: (await load(maker, call_id))[0].status_detail for call_id in (asked, other, held)}
+    assert noted == {asked: NOT_CONFIGURED, other: None, held: None}
+
+
+async def test_a_call_handed_back_on_shut_down_shows_as_ended_on_the_dashboard_stream(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    async with dashboard_feed(settings, maker) as feed:
+        task = asyncio.create_task(
+            run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+        )
+        await asyncio.wait_for(extractor.started.wait(), timeout=10)
+        claimed = await next_change(feed)
+        task.cancel()  # the process shuts down mid-extraction
+        await asyncio.gather(task, return_exceptions=True)
+        handed_back = await next_change(feed)
+    assert [(c.call_id, c.live.status) for c in (claimed, handed_back)] == [
+        (call_id, "processing"),
+        (call_id, "ended"),
+    ]

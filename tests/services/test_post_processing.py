@@ -327,3 +327,68 @@ async def test_a_call_handed_back_on_shut_down_shows_as_ended_on_the_dashboard_s
         (call_id, "processing"),
         (call_id, "ended"),
     ]
+
+
+async def test_a_call_reprocessed_after_a_sweep_finished_it_is_taken_by_that_sweeper_again(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # The reprocess request's own extraction was lost (its process died before it ran): the sweep,
+    # in a process whose sweeper extracted this call before, is what finishes the call.
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = FixedExtractor(delay=0)
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    async with dashboard_feed(settings, maker) as feed:
+        assert await sweeper.sweep() == 1
+        while (await next_change(feed)).live.status != "completed":
+            pass
+        async with session_scope(maker) as session:
+            await reset_for_reprocessing(session, call_id=call_id)
+        for _ in range(50):  # the finished extraction leaves the sweeper's books once its task is done
+            if await sweeper.sweep() == 1:
+                break
+            await asyncio.sleep(0)
+        else:
+            raise AssertionError("no later sweep took the reprocessed call")
+        while (await next_change(feed)).live.status != "completed":
+            pass
+    await sweeper.aclose()
+    call, results = await load(maker, call_id)
+    assert (call.status, extractor.calls, len(results)) == ("completed", 2, 1)
+
+
+async def test_a_sweep_with_no_extractor_notes_each_call_waiting_for_one_and_nothing_else(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    waiting = await add_call(maker, CallStatus.ENDED)
+    nothing_to_extract = await add_call(maker, CallStatus.ENDED, transcript=None)
+    completed = await add_call(maker, CallStatus.COMPLETED)
+    held = await add_call(maker, CallStatus.PROCESSING)
+    explained = await add_call(maker, CallStatus.ENDED)
+    async with session_scope(maker) as session:
+        await session.exec(
+            update(Call).where(col(Call.id) == explained).values(status_detail="Retell: transfer failed")
+        )
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=None, settings=settings)
+    assert await sweeper.sweep() == 0
+    noted = {call_id: (await load(maker, call_id))[0] for call_id in (waiting, explained)}
+    assert await sweeper.sweep() == 0  # the next sweep finds nothing new to say
+    details = {
+        call_id: (await load(maker, call_id))[0].status_detail
+        for call_id in (waiting, nothing_to_extract, completed, held, explained)
+    }
+    assert details == {
+        waiting: NOT_CONFIGURED,
+        nothing_to_extract: None,
+        completed: None,
+        held: None,
+        explained: "Retell: transfer failed",
+    }
+    # Nor does it touch the calls again: their last change (the dashboard's order and version) stays.
+    assert {c: (await load(maker, c))[0].updated_at for c in noted} == {
+        c: call.updated_at for c, call in noted.items()
+    }
+    assert {c: (await load(maker, c))[0].status for c in (waiting, completed, held)} == {
+        waiting: "ended",
+        completed: "completed",
+        held: "processing",
+    }

@@ -392,3 +392,36 @@ async def test_a_sweep_with_no_extractor_notes_each_call_waiting_for_one_and_not
         completed: "completed",
         held: "processing",
     }
+
+
+async def test_a_worker_shutting_down_while_the_database_hangs_gives_up_handing_back_within_two_seconds(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    if clean_database.startswith("sqlite"):
+        # aiosqlite runs a statement to the end of SQLite's busy timeout in its own thread: cancelling the
+        # wait does not stop it, so there the hand-back is bounded by DB_STATEMENT_TIMEOUT_SECONDS instead.
+        pytest.skip("a statement waiting on SQLite's lock cannot be cut short")
+    # Statements would wait 30 s for the lock: only the hand-back's own bound ends the wait sooner.
+    settings = make_settings(db_statement_timeout_seconds=30)
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    task = asyncio.create_task(
+        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    )
+    await asyncio.wait_for(extractor.started.wait(), timeout=10)
+    blocker = create_async_engine(clean_database, poolclass=NullPool)
+    async with blocker.connect() as connection:
+        await connection.exec_driver_sql("BEGIN")
+        await connection.exec_driver_sql("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        task.cancel()  # shutting down while the database does not answer
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout=8)
+        waited = time.monotonic() - started
+        await connection.rollback()
+    await blocker.dispose()
+    call, _ = await load(maker, call_id)
+    await engine.dispose()
+    assert waited < 4.0, waited  # the process's shutdown is not held up
+    assert call.status == "processing"  # not handed back: its lease lapses and a sweep takes it

@@ -13,11 +13,17 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import col, select, update
 
 from app.config import Settings
-from app.core.broadcast import Subscription
-from app.core.database import SessionMaker, create_engine, create_session_maker, session_scope
+from app.core.broadcast import Broadcaster, Subscription
+from app.core.database import (
+    SessionMaker,
+    create_engine,
+    create_ingest_pool,
+    create_session_maker,
+    session_scope,
+)
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
-from app.services.call_events import CallChange, start_fan_out
+from app.services.call_events import CallChange, start_fan_out, stream_call
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
 from app.services.post_processing import NOT_CONFIGURED, ExtractionSweeper, run_extraction
 from tests.support.database import lapse_lease
@@ -92,14 +98,20 @@ async def load(maker: SessionMaker, call_id: uuid.UUID) -> tuple[Call, list[Call
 
 
 @asynccontextmanager
-async def dashboard_feed(settings: Settings, maker: SessionMaker) -> AsyncIterator[Subscription[CallChange]]:
-    """What this process's live streams are fed: each change published to the calls, as they send it."""
+async def fan_out_of(settings: Settings, maker: SessionMaker) -> AsyncIterator[Broadcaster[CallChange]]:
+    """This process's fan-out of published changes, which the live streams follow."""
     fan_out = await start_fan_out(settings, maker.kw["bind"], maker)
     try:
-        async with fan_out.broadcaster.subscribe() as feed:
-            yield feed
+        yield fan_out.broadcaster
     finally:
         await fan_out.aclose()
+
+
+@asynccontextmanager
+async def dashboard_feed(settings: Settings, maker: SessionMaker) -> AsyncIterator[Subscription[CallChange]]:
+    """What this process's live streams are fed: each change published to the calls, as they send it."""
+    async with fan_out_of(settings, maker) as broadcaster, broadcaster.subscribe() as feed:
+        yield feed
 
 
 async def next_change(feed: Subscription[CallChange]) -> CallChange:
@@ -294,6 +306,27 @@ async def test_a_call_ended_with_no_extractor_configured_says_so_on_the_dashboar
         "ended",
         NOT_CONFIGURED,
     )
+
+
+async def test_a_dashboard_following_an_ended_call_sees_the_not_configured_note_and_its_stream_ends(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # As the app does it: on PostgreSQL the note is one statement on the ingest pool, on SQLite a session.
+    ingest_pool = await create_ingest_pool(settings)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    async with fan_out_of(settings, maker) as broadcaster:
+        stream = stream_call(call_id, broadcaster=broadcaster, session_maker=maker)
+        opened = await anext(stream)  # the call's page is open while its extraction is scheduled
+        await run_extraction(
+            call_id, session_maker=maker, extractor=None, settings=settings, ingest_pool=ingest_pool
+        )
+        events = [await asyncio.wait_for(anext(stream), timeout=5) for _ in range(2)]
+        await stream.aclose()
+    if ingest_pool is not None:
+        await ingest_pool.close()
+    assert (opened.event, opened.data and '"status_detail":null' in opened.data) == ("status", True)
+    assert [event.event for event in events] == ["status", "end"]
+    assert all(f'"status_detail":"{NOT_CONFIGURED}"' in str(event.data) for event in events)
 
 
 async def test_with_no_extractor_configured_only_the_ended_call_asked_about_is_noted(

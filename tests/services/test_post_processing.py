@@ -1,6 +1,7 @@
 """Exactly one extraction per call, even across server processes sharing one database; and always one."""
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -458,3 +459,99 @@ async def test_a_worker_shutting_down_while_the_database_hangs_gives_up_handing_
     await engine.dispose()
     assert waited < 4.0, waited  # the process's shutdown is not held up
     assert call.status == "processing"  # not handed back: its lease lapses and a sweep takes it
+
+
+async def test_a_sweep_leaves_calls_finished_long_ago_and_live_leases_whatever_their_last_update(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    completed, failed = await add_call(maker, CallStatus.COMPLETED), await add_call(maker, CallStatus.FAILED)
+    # A worker with a ten-minute lease (EXTRACTION_LEASE_SECONDS=600) renews it every 200 s.
+    long_lease = await add_call(maker, CallStatus.PROCESSING)
+    hour_ago, two_minutes_ago = (
+        datetime.now(UTC) - timedelta(hours=1),
+        datetime.now(UTC) - timedelta(minutes=2),
+    )
+    async with session_scope(maker) as session:
+        for call_id in (completed, failed):
+            await session.exec(
+                update(Call).where(col(Call.id) == call_id).values(lease_expires_at=None, updated_at=hour_ago)
+            )
+        await session.exec(
+            update(Call)
+            .where(col(Call.id) == long_lease)
+            .values(lease_expires_at=datetime.now(UTC) + timedelta(minutes=5), updated_at=two_minutes_ago)
+        )
+    extractor = FixedExtractor()
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    assert await sweeper.sweep() == 0
+    statuses = {
+        call_id: (await load(maker, call_id))[0].status for call_id in (completed, failed, long_lease)
+    }
+    assert statuses == {completed: "completed", failed: "failed", long_lease: "processing"}
+    assert extractor.calls == 0
+
+
+@pytest.mark.parametrize("held_by", ["a lease", "an unleased worker"])
+async def test_a_sweep_leaves_a_call_whose_hold_ends_at_this_very_instant(
+    settings: Settings, maker: SessionMaker, monkeypatch: pytest.MonkeyPatch, held_by: str
+) -> None:
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    monkeypatch.setattr("app.services.post_processing.utcnow", lambda: now)  # the clock only
+    call_id = await add_call(maker, CallStatus.PROCESSING)
+    held = (
+        {"lease_expires_at": now}
+        if held_by == "a lease"
+        else {"lease_expires_at": None, "updated_at": now - timedelta(minutes=1)}
+    )
+    async with session_scope(maker) as session:
+        await session.exec(update(Call).where(col(Call.id) == call_id).values(**held))
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=FixedExtractor(), settings=settings)
+    assert await sweeper.sweep() == 0  # a hold lapses only once it is past
+    assert (await load(maker, call_id))[0].status == "processing"
+
+
+async def test_a_call_noted_not_configured_loses_the_note_as_soon_as_an_extractor_takes_it(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    unconfigured = ExtractionSweeper(session_maker=maker, extractor=None, settings=settings)
+    await unconfigured.sweep()
+    assert (await load(maker, call_id))[0].status_detail == NOT_CONFIGURED
+    # The process restarts with an OpenAI key: its first sweep takes the call.
+    extractor = StuckExtractor()
+    configured = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    async with dashboard_feed(settings, maker) as feed:
+        assert await configured.sweep() == 1
+        processing = await next_change(feed)
+        extractor.release.set()
+        completed = await next_change(feed)
+    await configured.aclose()
+    assert [(c.live.status, c.live.status_detail) for c in (processing, completed)] == [
+        ("processing", None),
+        ("completed", None),
+    ]
+
+
+async def test_a_failing_llm_is_retried_after_doubling_pauses_and_its_error_is_kept_to_2000_characters(
+    make_settings: Callable[..., Settings], maker: SessionMaker
+) -> None:
+    settings = make_settings(extraction_backoff_seconds=0.3, extraction_max_attempts=3)
+    loop = asyncio.get_running_loop()
+    asked_at: list[float] = []
+
+    class OverloadedExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            asked_at.append(loop.time())
+            raise RuntimeError("model overloaded: " + "x" * 3000)
+
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = OverloadedExtractor()
+    extractor.name = "openai"
+    await run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    call, results = await load(maker, call_id)
+    pauses = [later - earlier for earlier, later in itertools.pairwise(asked_at)]
+    assert len(asked_at) == 3
+    assert 0.3 <= pauses[0] < 0.55 and 0.6 <= pauses[1] < 0.85, pauses  # 0.3 s, then twice that
+    assert (call.status, results) == ("failed", [])
+    expected = "openai extraction failed after 3 attempt(s): RuntimeError: model overloaded: " + "x" * 3000
+    assert call.status_detail == expected[:2000]

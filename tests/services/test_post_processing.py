@@ -26,7 +26,8 @@ from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
 from app.services.call_events import CallChange, start_fan_out, stream_call
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
-from app.services.post_processing import NOT_CONFIGURED, ExtractionSweeper, run_extraction
+from app.services.post_processing import NOT_CONFIGURED, SWEEP_BATCH, ExtractionSweeper, run_extraction
+from tests.support.app import login, running_app
 from tests.support.database import lapse_lease
 
 TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"
@@ -555,3 +556,71 @@ async def test_a_failing_llm_is_retried_after_doubling_pauses_and_its_error_is_k
     assert (call.status, results) == ("failed", [])
     expected = "openai extraction failed after 3 attempt(s): RuntimeError: model overloaded: " + "x" * 3000
     assert call.status_detail == expected[:2000]
+
+
+async def test_a_sweep_starts_at_most_twenty_calls_those_waiting_longest_first(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # Stored in the order their ids sort, each waiting longer than the one before: neither the order
+    # rows were written nor the order of their ids is the order they have been waiting in.
+    ids = sorted(uuid.uuid4() for _ in range(SWEEP_BATCH + 1))
+    start = datetime.now(UTC) - timedelta(hours=1)
+    async with session_scope(maker) as session:
+        for age, call_id in enumerate(ids):
+            session.add(
+                Call(
+                    id=call_id,
+                    driver_name="Ana",
+                    load_number="L-1",
+                    status=CallStatus.ENDED,
+                    transcript=TRANSCRIPT,
+                    updated_at=start - timedelta(seconds=age),
+                )
+            )
+    extractor = FixedExtractor(delay=0)
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    async with dashboard_feed(settings, maker) as feed:
+        assert await sweeper.sweep() == SWEEP_BATCH  # the rest wait for the next sweep
+        completed: set[uuid.UUID] = set()
+        while len(completed) < SWEEP_BATCH:
+            change = await next_change(feed)
+            if change.live.status == "completed":
+                completed.add(change.call_id)
+    await sweeper.aclose()
+    assert completed == set(ids[1:])
+    assert (await load(maker, ids[0]))[0].status == "ended"
+    assert extractor.calls == SWEEP_BATCH
+
+
+async def test_a_sweeper_closed_on_shut_down_hands_back_the_calls_it_was_extracting(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    assert await sweeper.sweep() == 1
+    await asyncio.wait_for(extractor.started.wait(), timeout=10)
+    await sweeper.aclose()  # the process shuts down
+    call, results = await load(maker, call_id)
+    assert (call.status, call.lease_expires_at, results) == ("ended", None, [])  # any process takes it now
+
+
+async def test_the_running_app_keeps_sweeping_and_finishes_a_call_a_dead_process_left_after_start_up(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(extractor="rules", extraction_sweep_seconds=0.2)
+    async with running_app(settings) as client:
+        auth = await login(client)
+        engine = create_engine(settings)
+        maker = create_session_maker(engine)
+        # Well after start-up's first sweep, a process dies holding this call.
+        call_id = await add_call(maker, CallStatus.PROCESSING)
+        await lapse_lease(maker, call_id)
+        await engine.dispose()
+        for _ in range(100):
+            detail = (await client.get(f"/api/call/{call_id}", headers=auth)).json()
+            if detail["status"] == "completed":
+                break
+            await asyncio.sleep(0.1)  # the dashboard polls the same way
+    assert detail["status"] == "completed"
+    assert detail["result"]["call_outcome"] == "In-Transit Update"

@@ -2,6 +2,7 @@
 
 import asyncio
 import itertools
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -624,3 +625,45 @@ async def test_the_running_app_keeps_sweeping_and_finishes_a_call_a_dead_process
             await asyncio.sleep(0.1)  # the dashboard polls the same way
     assert detail["status"] == "completed"
     assert detail["result"]["call_outcome"] == "In-Transit Update"
+
+
+async def test_a_call_whose_worker_froze_right_after_claiming_it_is_taken_over_once_the_lease_lapses(
+    make_settings: Callable[..., Settings], maker: SessionMaker
+) -> None:
+    settings = make_settings(extraction_lease_seconds=0.5)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    claimed, thaw = threading.Event(), threading.Event()
+
+    class FreezingExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            claimed.set()
+            thaw.wait(30)  # the whole process stops: no lease renewal either
+            return await super().extract(transcript)
+
+    def frozen_process() -> None:
+        async def work() -> None:
+            engine = create_engine(settings)
+            extractor = FreezingExtractor("Delayed", delay=0)
+            await run_extraction(
+                call_id, session_maker=create_session_maker(engine), extractor=extractor, settings=settings
+            )
+            await engine.dispose()
+
+        asyncio.run(work())
+
+    process = threading.Thread(target=frozen_process)
+    process.start()
+    try:
+        assert await asyncio.to_thread(claimed.wait, 10)
+        await asyncio.sleep(settings.extraction_lease_seconds + 0.1)  # the lease runs out
+        sweeper = ExtractionSweeper(session_maker=maker, extractor=FixedExtractor(delay=0), settings=settings)
+        async with dashboard_feed(settings, maker) as feed:
+            assert await sweeper.sweep() == 1
+            while (await next_change(feed)).live.status != "completed":
+                pass
+        await sweeper.aclose()
+    finally:
+        thaw.set()
+        await asyncio.to_thread(process.join, 30)
+    call, results = await load(maker, call_id)
+    assert (call.status, [r.data["driver_status"] for r in results]) == ("completed", ["Driving"])

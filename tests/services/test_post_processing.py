@@ -667,3 +667,25 @@ async def test_a_call_whose_worker_froze_right_after_claiming_it_is_taken_over_o
         await asyncio.to_thread(process.join, 30)
     call, results = await load(maker, call_id)
     assert (call.status, [r.data["driver_status"] for r in results]) == ("completed", ["Driving"])
+
+
+async def test_a_reprocessed_call_whose_extraction_fails_loses_its_old_result_and_other_calls_keep_theirs(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    reprocessed, other = await add_call(maker, CallStatus.ENDED), await add_call(maker, CallStatus.ENDED)
+    for call_id in (reprocessed, other):
+        await run_extraction(
+            call_id, session_maker=maker, extractor=FixedExtractor(delay=0), settings=settings
+        )
+    async with session_scope(maker) as session:
+        await reset_for_reprocessing(session, call_id=reprocessed)
+
+    class DownExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            raise RuntimeError("LLM down")
+
+    await run_extraction(reprocessed, session_maker=maker, extractor=DownExtractor(), settings=settings)
+    (failed, failed_results), (kept, kept_results) = await load(maker, reprocessed), await load(maker, other)
+    assert (failed.status, failed.call_outcome, failed_results) == ("failed", None, [])
+    assert (kept.status, kept.call_outcome) == ("completed", "In-Transit Update")
+    assert [result.data["driver_status"] for result in kept_results] == ["Driving"]

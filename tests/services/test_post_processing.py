@@ -689,3 +689,35 @@ async def test_a_reprocessed_call_whose_extraction_fails_loses_its_old_result_an
     assert (failed.status, failed.call_outcome, failed_results) == ("failed", None, [])
     assert (kept.status, kept.call_outcome) == ("completed", "In-Transit Update")
     assert [result.data["driver_status"] for result in kept_results] == ["Driving"]
+
+
+async def test_a_worker_stops_retrying_a_save_once_the_database_has_been_away_for_the_retry_window(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    # Statements give up after 0.2 s (a locked table is a database that is away); saves are retried
+    # for one second, well inside the outage; the call is then left to its lease and the sweep.
+    settings = make_settings(
+        db_statement_timeout_seconds=0.2, extraction_save_retry_seconds=1.0, extraction_lease_seconds=30
+    )
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    task = asyncio.create_task(
+        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    )
+    await asyncio.wait_for(extractor.started.wait(), timeout=10)  # claimed; the LLM is answering
+    blocker = create_async_engine(clean_database, poolclass=NullPool)
+    async with blocker.connect() as connection:
+        if clean_database.startswith("sqlite"):
+            await connection.exec_driver_sql("BEGIN EXCLUSIVE")
+        else:
+            await connection.exec_driver_sql("BEGIN")
+            await connection.exec_driver_sql("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+        extractor.release.set()  # the answer arrives while the database is away
+        await asyncio.wait_for(asyncio.shield(task), timeout=2.5)  # it gives up inside the outage
+        await connection.rollback()
+    await blocker.dispose()
+    call, results = await load(maker, call_id)
+    await engine.dispose()
+    assert (call.status, results) == ("processing", [])  # not failed: a sweep finishes it after the lease

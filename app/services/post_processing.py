@@ -132,10 +132,12 @@ async def run_extraction(
             log.opt(exception=exc).error("call {}: extraction crashed; the sweep retries", call_id)
 
 
-# The same note in one statement on the ingest pool, announced as `publish_change` announces it.
+# The same note in one statement on the ingest pool, announced as `publish_change` announces it. It
+# moves `updated_at` on as the ORM's update does: the announced version must pass the last one a
+# stream has shown, or the stream takes the note for a change it has already sent.
 _NOTE_ON_POSTGRES = f"""
 WITH noted AS (
-    UPDATE calls SET status_detail = $2 WHERE id = $1 AND status = '{CallStatus.ENDED}'
+    UPDATE calls SET status_detail = $2, updated_at = $3 WHERE id = $1 AND status = '{CallStatus.ENDED}'
     RETURNING id, status, updated_at
 )
 SELECT pg_notify('{CALL_CHANGES_CHANNEL}', json_build_object('id', id, 'status', status,
@@ -144,7 +146,7 @@ SELECT pg_notify('{CALL_CHANGES_CHANNEL}', json_build_object('id', id, 'status',
 
 async def _note_not_configured_on(pool: IngestPool, call_id: uuid.UUID) -> None:
     async with pool.acquire() as connection:
-        await connection.execute(_NOTE_ON_POSTGRES, call_id, NOT_CONFIGURED)
+        await connection.execute(_NOTE_ON_POSTGRES, call_id, NOT_CONFIGURED, utcnow())
 
 
 async def _note_not_configured(session_maker: SessionMaker, call_id: uuid.UUID) -> None:

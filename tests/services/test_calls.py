@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import col, update
 
 from app.core.database import SessionMaker, session_scope
 from app.models import Call, CallStatus
@@ -75,3 +76,32 @@ async def test_of_two_reprocess_requests_at_once_the_one_that_loses_is_told_the_
             await reset_for_reprocessing(late, call_id=call_id)
     assert refused.value.detail == "an extraction started for this call just now"
     assert await status_of(maker, call_id) == "ended"
+
+
+async def test_reprocessing_a_call_an_unleased_worker_touched_a_moment_ago_is_refused_saying_one_is_running(
+    maker: SessionMaker,
+) -> None:
+    # Claimed before leases existed (or set by hand): judged by its last update, a moment ago.
+    running = await add_call(maker, CallStatus.PROCESSING, lease_expires_at=None)
+    assert await refusal(maker, running) == "an extraction is already running for this call"
+    assert await status_of(maker, running) == "processing"
+
+
+@pytest.mark.parametrize("held_by", ["a lease", "an unleased worker"])
+async def test_an_extraction_whose_hold_ends_at_this_very_instant_still_holds_the_call(
+    maker: SessionMaker, monkeypatch: pytest.MonkeyPatch, held_by: str
+) -> None:
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    monkeypatch.setattr("app.services.calls.utcnow", lambda: now)  # the clock, not the code under test
+    if held_by == "a lease":
+        running = await add_call(maker, CallStatus.PROCESSING, lease_expires_at=now)
+    else:
+        running = await add_call(maker, CallStatus.PROCESSING, lease_expires_at=None)
+        async with session_scope(maker) as session:
+            # The worker last touched the call exactly one grace period (a minute) ago.
+            await session.exec(
+                update(Call).where(col(Call.id) == running).values(updated_at=now - timedelta(minutes=1))
+            )
+    # A hold lapses only once it is past: the refusal says one is running, not that one just started.
+    assert await refusal(maker, running) == "an extraction is already running for this call"
+    assert await status_of(maker, running) == "processing"

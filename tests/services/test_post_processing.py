@@ -1,21 +1,35 @@
 """Exactly one extraction per call, even across server processes sharing one database; and always one."""
 
 import asyncio
+import itertools
+import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from loguru import logger
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import col, select, update
 
 from app.config import Settings
-from app.core.database import SessionMaker, create_engine, create_session_maker, session_scope
+from app.core.broadcast import Broadcaster, Subscription
+from app.core.database import (
+    SessionMaker,
+    create_engine,
+    create_ingest_pool,
+    create_session_maker,
+    session_scope,
+)
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
+from app.services.call_events import CallChange, start_fan_out, stream_call
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
-from app.services.post_processing import ExtractionSweeper, run_extraction
+from app.services.post_processing import NOT_CONFIGURED, SWEEP_BATCH, ExtractionSweeper, run_extraction
+from tests.support.app import login, running_app
 from tests.support.database import lapse_lease
 
 TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"
@@ -85,6 +99,29 @@ async def load(maker: SessionMaker, call_id: uuid.UUID) -> tuple[Call, list[Call
         results = (await session.exec(select(CallResult).where(col(CallResult.call_id) == call_id))).all()
     assert call is not None
     return call, list(results)
+
+
+@asynccontextmanager
+async def fan_out_of(settings: Settings, maker: SessionMaker) -> AsyncIterator[Broadcaster[CallChange]]:
+    """This process's fan-out of published changes, which the live streams follow."""
+    fan_out = await start_fan_out(settings, maker.kw["bind"], maker)
+    try:
+        yield fan_out.broadcaster
+    finally:
+        await fan_out.aclose()
+
+
+@asynccontextmanager
+async def dashboard_feed(settings: Settings, maker: SessionMaker) -> AsyncIterator[Subscription[CallChange]]:
+    """What this process's live streams are fed: each change published to the calls, as they send it."""
+    async with fan_out_of(settings, maker) as broadcaster, broadcaster.subscribe() as feed:
+        yield feed
+
+
+async def next_change(feed: Subscription[CallChange]) -> CallChange:
+    change = await asyncio.wait_for(feed.get(), timeout=5)
+    assert change is not None, "the feed dropped its subscriber"
+    return change
 
 
 async def test_concurrent_workers_in_separate_processes_extract_once(
@@ -240,6 +277,8 @@ async def test_a_result_that_cannot_be_saved_at_first_is_retried_not_dropped(
     maker = create_session_maker(engine)
     call_id = await add_call(maker, CallStatus.ENDED)
     extractor = FixedExtractor(delay=0.5)
+    logged: list[str] = []  # what an operator reads while the database is away
+    sink = logger.add(lambda message: logged.append(message.record["message"]), level="WARNING")
     task = asyncio.create_task(
         run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
     )
@@ -254,8 +293,442 @@ async def test_a_result_that_cannot_be_saved_at_first_is_retried_not_dropped(
         await asyncio.sleep(2.0)  # the answer arrives and its first saves fail
         assert not task.done()
         await connection.rollback()
-    await blocker.dispose()
+        back = time.monotonic()
     await asyncio.wait_for(task, timeout=15)
+    saved_after = time.monotonic() - back
+    await blocker.dispose()
     call, results = await load(maker, call_id)
     await engine.dispose()
     assert (call.status, extractor.calls, len(results)) == ("completed", 1, 1)
+    logger.remove(sink)
+    # Retried after 0.25, 0.5 and 1 s: the result lands within about a second of the database's return,
+    # and the database is not hammered meanwhile.
+    assert saved_after < 1.6, saved_after
+    pauses = [line.rsplit("retrying in ", 1)[1] for line in logged if "retrying in" in line]
+    assert pauses[:2] == ["0.25 s", "0.50 s"], logged
+
+
+async def test_a_call_ended_with_no_extractor_configured_says_so_on_the_dashboard_stream(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    async with dashboard_feed(settings, maker) as feed:
+        await run_extraction(call_id, session_maker=maker, extractor=None, settings=settings)
+        change = await next_change(feed)
+    assert (change.call_id, change.live.status, change.live.status_detail) == (
+        call_id,
+        "ended",
+        NOT_CONFIGURED,
+    )
+
+
+async def test_a_dashboard_following_an_ended_call_sees_the_not_configured_note_and_its_stream_ends(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # As the app does it: on PostgreSQL the note is one statement on the ingest pool, on SQLite a session.
+    ingest_pool = await create_ingest_pool(settings)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    async with fan_out_of(settings, maker) as broadcaster:
+        stream = stream_call(call_id, broadcaster=broadcaster, session_maker=maker)
+        opened = await anext(stream)  # the call's page is open while its extraction is scheduled
+        await run_extraction(
+            call_id, session_maker=maker, extractor=None, settings=settings, ingest_pool=ingest_pool
+        )
+        events = [await asyncio.wait_for(anext(stream), timeout=5) for _ in range(2)]
+        await stream.aclose()
+    if ingest_pool is not None:
+        await ingest_pool.close()
+    assert (opened.event, opened.data and '"status_detail":null' in opened.data) == ("status", True)
+    assert [event.event for event in events] == ["status", "end"]
+    assert all(f'"status_detail":"{NOT_CONFIGURED}"' in str(event.data) for event in events)
+
+
+async def test_with_no_extractor_configured_only_the_ended_call_asked_about_is_noted(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    asked = await add_call(maker, CallStatus.ENDED)
+    other = await add_call(maker, CallStatus.ENDED)  # its own delivery notes it, when it comes
+    # Another process, with an extractor, is working on this one; a late duplicate delivery lands here.
+    held = await add_call(maker, CallStatus.PROCESSING)
+    for call_id in (asked, held):
+        await run_extraction(call_id, session_maker=maker, extractor=None, settings=settings)
+    noted = {call_id: (await load(maker, call_id))[0].status_detail for call_id in (asked, other, held)}
+    assert noted == {asked: NOT_CONFIGURED, other: None, held: None}
+
+
+async def test_a_call_handed_back_on_shut_down_shows_as_ended_on_the_dashboard_stream(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    async with dashboard_feed(settings, maker) as feed:
+        task = asyncio.create_task(
+            run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+        )
+        await asyncio.wait_for(extractor.started.wait(), timeout=10)
+        claimed = await next_change(feed)
+        task.cancel()  # the process shuts down mid-extraction
+        await asyncio.gather(task, return_exceptions=True)
+        handed_back = await next_change(feed)
+    assert [(c.call_id, c.live.status) for c in (claimed, handed_back)] == [
+        (call_id, "processing"),
+        (call_id, "ended"),
+    ]
+
+
+async def test_a_call_reprocessed_after_a_sweep_finished_it_is_taken_by_that_sweeper_again(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # The reprocess request's own extraction was lost (its process died before it ran): the sweep,
+    # in a process whose sweeper extracted this call before, is what finishes the call.
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = FixedExtractor(delay=0)
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    async with dashboard_feed(settings, maker) as feed:
+        assert await sweeper.sweep() == 1
+        while (await next_change(feed)).live.status != "completed":
+            pass
+        async with session_scope(maker) as session:
+            await reset_for_reprocessing(session, call_id=call_id)
+        for _ in range(50):  # the finished extraction leaves the sweeper's books once its task is done
+            if await sweeper.sweep() == 1:
+                break
+            await asyncio.sleep(0)
+        else:
+            raise AssertionError("no later sweep took the reprocessed call")
+        while (await next_change(feed)).live.status != "completed":
+            pass
+    await sweeper.aclose()
+    call, results = await load(maker, call_id)
+    assert (call.status, extractor.calls, len(results)) == ("completed", 2, 1)
+
+
+async def test_a_sweep_with_no_extractor_notes_each_call_waiting_for_one_and_nothing_else(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    waiting = await add_call(maker, CallStatus.ENDED)
+    nothing_to_extract = await add_call(maker, CallStatus.ENDED, transcript=None)
+    completed = await add_call(maker, CallStatus.COMPLETED)
+    held = await add_call(maker, CallStatus.PROCESSING)
+    explained = await add_call(maker, CallStatus.ENDED)
+    async with session_scope(maker) as session:
+        await session.exec(
+            update(Call).where(col(Call.id) == explained).values(status_detail="Retell: transfer failed")
+        )
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=None, settings=settings)
+    assert await sweeper.sweep() == 0
+    noted = {call_id: (await load(maker, call_id))[0] for call_id in (waiting, explained)}
+    assert await sweeper.sweep() == 0  # the next sweep finds nothing new to say
+    details = {
+        call_id: (await load(maker, call_id))[0].status_detail
+        for call_id in (waiting, nothing_to_extract, completed, held, explained)
+    }
+    assert details == {
+        waiting: NOT_CONFIGURED,
+        nothing_to_extract: None,
+        completed: None,
+        held: None,
+        explained: "Retell: transfer failed",
+    }
+    # Nor does it touch the calls again: their last change (the dashboard's order and version) stays.
+    assert {c: (await load(maker, c))[0].updated_at for c in noted} == {
+        c: call.updated_at for c, call in noted.items()
+    }
+    assert {c: (await load(maker, c))[0].status for c in (waiting, completed, held)} == {
+        waiting: "ended",
+        completed: "completed",
+        held: "processing",
+    }
+
+
+async def test_a_worker_shutting_down_while_the_database_hangs_gives_up_handing_back_within_two_seconds(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    if clean_database.startswith("sqlite"):
+        # aiosqlite runs a statement to the end of SQLite's busy timeout in its own thread: cancelling the
+        # wait does not stop it, so there the hand-back is bounded by DB_STATEMENT_TIMEOUT_SECONDS instead.
+        pytest.skip("a statement waiting on SQLite's lock cannot be cut short")
+    # Statements would wait 30 s for the lock: only the hand-back's own bound ends the wait sooner.
+    settings = make_settings(db_statement_timeout_seconds=30)
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    task = asyncio.create_task(
+        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    )
+    await asyncio.wait_for(extractor.started.wait(), timeout=10)
+    blocker = create_async_engine(clean_database, poolclass=NullPool)
+    async with blocker.connect() as connection:
+        await connection.exec_driver_sql("BEGIN")
+        await connection.exec_driver_sql("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        task.cancel()  # shutting down while the database does not answer
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout=8)
+        waited = time.monotonic() - started
+        await connection.rollback()
+    await blocker.dispose()
+    call, _ = await load(maker, call_id)
+    await engine.dispose()
+    assert waited < 4.0, waited  # the process's shutdown is not held up
+    assert call.status == "processing"  # not handed back: its lease lapses and a sweep takes it
+
+
+async def test_a_sweep_leaves_calls_finished_long_ago_and_live_leases_whatever_their_last_update(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    completed, failed = await add_call(maker, CallStatus.COMPLETED), await add_call(maker, CallStatus.FAILED)
+    # A worker with a ten-minute lease (EXTRACTION_LEASE_SECONDS=600) renews it every 200 s.
+    long_lease = await add_call(maker, CallStatus.PROCESSING)
+    hour_ago, two_minutes_ago = (
+        datetime.now(UTC) - timedelta(hours=1),
+        datetime.now(UTC) - timedelta(minutes=2),
+    )
+    async with session_scope(maker) as session:
+        for call_id in (completed, failed):
+            await session.exec(
+                update(Call).where(col(Call.id) == call_id).values(lease_expires_at=None, updated_at=hour_ago)
+            )
+        await session.exec(
+            update(Call)
+            .where(col(Call.id) == long_lease)
+            .values(lease_expires_at=datetime.now(UTC) + timedelta(minutes=5), updated_at=two_minutes_ago)
+        )
+    extractor = FixedExtractor()
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    assert await sweeper.sweep() == 0
+    statuses = {
+        call_id: (await load(maker, call_id))[0].status for call_id in (completed, failed, long_lease)
+    }
+    assert statuses == {completed: "completed", failed: "failed", long_lease: "processing"}
+    assert extractor.calls == 0
+
+
+@pytest.mark.parametrize("held_by", ["a lease", "an unleased worker"])
+async def test_a_sweep_leaves_a_call_whose_hold_ends_at_this_very_instant(
+    settings: Settings, maker: SessionMaker, monkeypatch: pytest.MonkeyPatch, held_by: str
+) -> None:
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    monkeypatch.setattr("app.services.post_processing.utcnow", lambda: now)  # the clock only
+    call_id = await add_call(maker, CallStatus.PROCESSING)
+    held = (
+        {"lease_expires_at": now}
+        if held_by == "a lease"
+        else {"lease_expires_at": None, "updated_at": now - timedelta(minutes=1)}
+    )
+    async with session_scope(maker) as session:
+        await session.exec(update(Call).where(col(Call.id) == call_id).values(**held))
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=FixedExtractor(), settings=settings)
+    assert await sweeper.sweep() == 0  # a hold lapses only once it is past
+    assert (await load(maker, call_id))[0].status == "processing"
+
+
+async def test_a_call_noted_not_configured_loses_the_note_as_soon_as_an_extractor_takes_it(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    unconfigured = ExtractionSweeper(session_maker=maker, extractor=None, settings=settings)
+    await unconfigured.sweep()
+    assert (await load(maker, call_id))[0].status_detail == NOT_CONFIGURED
+    # The process restarts with an OpenAI key: its first sweep takes the call.
+    extractor = StuckExtractor()
+    configured = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    async with dashboard_feed(settings, maker) as feed:
+        assert await configured.sweep() == 1
+        processing = await next_change(feed)
+        extractor.release.set()
+        completed = await next_change(feed)
+    await configured.aclose()
+    assert [(c.live.status, c.live.status_detail) for c in (processing, completed)] == [
+        ("processing", None),
+        ("completed", None),
+    ]
+
+
+async def test_a_failing_llm_is_retried_after_doubling_pauses_and_its_error_is_kept_to_2000_characters(
+    make_settings: Callable[..., Settings], maker: SessionMaker
+) -> None:
+    settings = make_settings(extraction_backoff_seconds=0.3, extraction_max_attempts=3)
+    loop = asyncio.get_running_loop()
+    asked_at: list[float] = []
+
+    class OverloadedExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            asked_at.append(loop.time())
+            raise RuntimeError("model overloaded: " + "x" * 3000)
+
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = OverloadedExtractor()
+    extractor.name = "openai"
+    await run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    call, results = await load(maker, call_id)
+    pauses = [later - earlier for earlier, later in itertools.pairwise(asked_at)]
+    assert len(asked_at) == 3
+    assert 0.3 <= pauses[0] < 0.55 and 0.6 <= pauses[1] < 0.85, pauses  # 0.3 s, then twice that
+    assert (call.status, results) == ("failed", [])
+    expected = "openai extraction failed after 3 attempt(s): RuntimeError: model overloaded: " + "x" * 3000
+    assert call.status_detail == expected[:2000]
+
+
+async def test_a_sweep_starts_at_most_twenty_calls_those_waiting_longest_first(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # Stored in the order their ids sort, each waiting longer than the one before: neither the order
+    # rows were written nor the order of their ids is the order they have been waiting in.
+    ids = sorted(uuid.uuid4() for _ in range(SWEEP_BATCH + 1))
+    start = datetime.now(UTC) - timedelta(hours=1)
+    async with session_scope(maker) as session:
+        for age, call_id in enumerate(ids):
+            session.add(
+                Call(
+                    id=call_id,
+                    driver_name="Ana",
+                    load_number="L-1",
+                    status=CallStatus.ENDED,
+                    transcript=TRANSCRIPT,
+                    updated_at=start - timedelta(seconds=age),
+                )
+            )
+    extractor = FixedExtractor(delay=0)
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    async with dashboard_feed(settings, maker) as feed:
+        assert await sweeper.sweep() == SWEEP_BATCH  # the rest wait for the next sweep
+        completed: set[uuid.UUID] = set()
+        while len(completed) < SWEEP_BATCH:
+            change = await next_change(feed)
+            if change.live.status == "completed":
+                completed.add(change.call_id)
+    await sweeper.aclose()
+    assert completed == set(ids[1:])
+    assert (await load(maker, ids[0]))[0].status == "ended"
+    assert extractor.calls == SWEEP_BATCH
+
+
+async def test_a_sweeper_closed_on_shut_down_hands_back_the_calls_it_was_extracting(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings)
+    assert await sweeper.sweep() == 1
+    await asyncio.wait_for(extractor.started.wait(), timeout=10)
+    await sweeper.aclose()  # the process shuts down
+    call, results = await load(maker, call_id)
+    assert (call.status, call.lease_expires_at, results) == ("ended", None, [])  # any process takes it now
+
+
+async def test_the_running_app_keeps_sweeping_and_finishes_a_call_a_dead_process_left_after_start_up(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(extractor="rules", extraction_sweep_seconds=0.2)
+    async with running_app(settings) as client:
+        auth = await login(client)
+        engine = create_engine(settings)
+        maker = create_session_maker(engine)
+        # Well after start-up's first sweep, a process dies holding this call.
+        call_id = await add_call(maker, CallStatus.PROCESSING)
+        await lapse_lease(maker, call_id)
+        await engine.dispose()
+        for _ in range(100):
+            detail = (await client.get(f"/api/call/{call_id}", headers=auth)).json()
+            if detail["status"] == "completed":
+                break
+            await asyncio.sleep(0.1)  # the dashboard polls the same way
+    assert detail["status"] == "completed"
+    assert detail["result"]["call_outcome"] == "In-Transit Update"
+
+
+async def test_a_call_whose_worker_froze_right_after_claiming_it_is_taken_over_once_the_lease_lapses(
+    make_settings: Callable[..., Settings], maker: SessionMaker
+) -> None:
+    settings = make_settings(extraction_lease_seconds=0.5)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    claimed, thaw = threading.Event(), threading.Event()
+
+    class FreezingExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            claimed.set()
+            thaw.wait(30)  # the whole process stops: no lease renewal either
+            return await super().extract(transcript)
+
+    def frozen_process() -> None:
+        async def work() -> None:
+            engine = create_engine(settings)
+            extractor = FreezingExtractor("Delayed", delay=0)
+            await run_extraction(
+                call_id, session_maker=create_session_maker(engine), extractor=extractor, settings=settings
+            )
+            await engine.dispose()
+
+        asyncio.run(work())
+
+    process = threading.Thread(target=frozen_process)
+    process.start()
+    try:
+        assert await asyncio.to_thread(claimed.wait, 10)
+        await asyncio.sleep(settings.extraction_lease_seconds + 0.1)  # the lease runs out
+        sweeper = ExtractionSweeper(session_maker=maker, extractor=FixedExtractor(delay=0), settings=settings)
+        async with dashboard_feed(settings, maker) as feed:
+            assert await sweeper.sweep() == 1
+            while (await next_change(feed)).live.status != "completed":
+                pass
+        await sweeper.aclose()
+    finally:
+        thaw.set()
+        await asyncio.to_thread(process.join, 30)
+    call, results = await load(maker, call_id)
+    assert (call.status, [r.data["driver_status"] for r in results]) == ("completed", ["Driving"])
+
+
+async def test_a_reprocessed_call_whose_extraction_fails_loses_its_old_result_and_other_calls_keep_theirs(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    reprocessed, other = await add_call(maker, CallStatus.ENDED), await add_call(maker, CallStatus.ENDED)
+    for call_id in (reprocessed, other):
+        await run_extraction(
+            call_id, session_maker=maker, extractor=FixedExtractor(delay=0), settings=settings
+        )
+    async with session_scope(maker) as session:
+        await reset_for_reprocessing(session, call_id=reprocessed)
+
+    class DownExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            raise RuntimeError("LLM down")
+
+    await run_extraction(reprocessed, session_maker=maker, extractor=DownExtractor(), settings=settings)
+    (failed, failed_results), (kept, kept_results) = await load(maker, reprocessed), await load(maker, other)
+    assert (failed.status, failed.call_outcome, failed_results) == ("failed", None, [])
+    assert (kept.status, kept.call_outcome) == ("completed", "In-Transit Update")
+    assert [result.data["driver_status"] for result in kept_results] == ["Driving"]
+
+
+async def test_a_worker_stops_retrying_a_save_once_the_database_has_been_away_for_the_retry_window(
+    make_settings: Callable[..., Settings], clean_database: str
+) -> None:
+    # Statements give up after 0.2 s (a locked table is a database that is away); saves are retried
+    # for one second, well inside the outage; the call is then left to its lease and the sweep.
+    settings = make_settings(
+        db_statement_timeout_seconds=0.2, extraction_save_retry_seconds=1.0, extraction_lease_seconds=30
+    )
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    task = asyncio.create_task(
+        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    )
+    await asyncio.wait_for(extractor.started.wait(), timeout=10)  # claimed; the LLM is answering
+    blocker = create_async_engine(clean_database, poolclass=NullPool)
+    async with blocker.connect() as connection:
+        if clean_database.startswith("sqlite"):
+            await connection.exec_driver_sql("BEGIN EXCLUSIVE")
+        else:
+            await connection.exec_driver_sql("BEGIN")
+            await connection.exec_driver_sql("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+        extractor.release.set()  # the answer arrives while the database is away
+        await asyncio.wait_for(asyncio.shield(task), timeout=2.5)  # it gives up inside the outage
+        await connection.rollback()
+    await blocker.dispose()
+    call, results = await load(maker, call_id)
+    await engine.dispose()
+    assert (call.status, results) == ("processing", [])  # not failed: a sweep finishes it after the lease

@@ -454,3 +454,32 @@ async def test_names_longer_than_their_columns_are_cut_to_fit_and_the_call_kept(
     assert response.status_code == 204
     call = await _detail_of_the_only_call_with(client, auth, "call_long")
     assert (call["driver_name"], call["load_number"]) == ("D" * 200, "L" * 60)
+
+
+async def test_a_later_delivery_without_turns_keeps_the_transcript_turns(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    assert (await deliver(client, "call_ended", "call_turns")).status_code == 204
+    thin = await deliver(client, "call_analyzed", "call_turns", drop=("transcript_object",))
+    assert thin.status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_turns")
+    assert [turn["content"] for turn in call["transcript_turns"]] == [
+        turn["content"] for turn in FIXTURE["transcript_object"]
+    ]
+
+
+@pytest.mark.parametrize("reason", ["dial_no_answer", "dial_busy", "dial_failed"])
+async def test_a_dial_that_never_reached_the_driver_is_not_connected_even_with_a_start_time(
+    client: httpx.AsyncClient, auth: dict[str, str], reason: str
+) -> None:
+    response = await deliver(
+        client,
+        "call_ended",
+        "call_dial",
+        disconnection_reason=reason,
+        start_timestamp=START_MS,
+        drop=("transcript", "transcript_object"),
+    )
+    assert response.status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_dial")
+    assert (call["status"], call["disconnection_reason"]) == ("not_connected", reason)

@@ -483,3 +483,34 @@ async def test_a_dial_that_never_reached_the_driver_is_not_connected_even_with_a
     assert response.status_code == 204
     call = await _detail_of_the_only_call_with(client, auth, "call_dial")
     assert (call["status"], call["disconnection_reason"]) == ("not_connected", reason)
+
+
+async def test_a_later_delivery_with_empty_texts_never_blanks_what_an_earlier_one_said(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    assert (await deliver(client, "call_ended", "call_blank")).status_code == 204
+    empty = {"recording_url": "", "public_log_url": "", "disconnection_reason": "", "transcript": ""}
+    assert (await deliver(client, "call_analyzed", "call_blank", **empty)).status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_blank")
+    assert (
+        call["recording_url"] == "https://recordings.example.com/call_2f0a9c1b7e6d4a5c8b3e1f0d/recording.wav"
+    )
+    assert call["disconnection_reason"] == FIXTURE["disconnection_reason"]
+    assert call["transcript"] == FIXTURE["transcript"]
+
+
+async def test_an_end_before_the_start_drops_retells_duration_with_it(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """Times that contradict each other say nothing reliable about the call's length either."""
+    response = await deliver(
+        client,
+        "call_ended",
+        "call_contradicting",
+        start_timestamp=START_MS,
+        end_timestamp=START_MS - 1,
+        duration_ms=60_000,
+    )
+    assert response.status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_contradicting")
+    assert (call["ended_at"], call["duration_ms"]) == (None, None)

@@ -192,6 +192,10 @@ async def test_lone_surrogates_and_long_addresses_still_store_the_event(
         pytest.param(
             '{"event": "call_started", "call": {"call_id": "c3", "metadata": {"x": NaN}}}', id="nan"
         ),
+        pytest.param(
+            '{"event": "call_started", "call": {"call_id": "c3", "metadata": {"x": -Infinity}}}',
+            id="infinity",
+        ),
     ],
 )
 async def test_odd_but_identifiable_deliveries_are_stored(
@@ -200,6 +204,10 @@ async def test_odd_but_identifiable_deliveries_are_stored(
     response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
     assert response.status_code == 204
     assert await count_rows(clean_database, "webhook_events") == 1
+    # Stored as standard JSON, which PostgreSQL's json accepts: no NUL, no NaN, no Infinity.
+    stored = await execute_sql(clean_database, "SELECT CAST(payload AS TEXT) FROM webhook_events")
+    assert "\\u0000" not in stored
+    json.loads(stored, parse_constant=lambda name: pytest.fail(f"{name} stored in the payload"))
 
 
 async def test_a_key_with_nul_is_stored_cleaned_beside_the_clean_key_it_would_collide_with(

@@ -106,21 +106,44 @@ async def test_a_malformed_optional_field_is_ignored_and_the_delivery_kept(
 
 
 @pytest.mark.parametrize(
-    ("payload", "message"),
+    ("payload", "detail"),
     [
-        ({"event": "call_ended", "call": {"call_id": "c" * 500}}, "call.call_id"),
-        ({"event": "e" * 100, "call": {"call_id": "c"}}, "`event`"),
-        ({"event": "call_ended", "call": {"call_id": 42}}, "call.call_id"),
+        (
+            {"event": "call_ended", "call": {"call_id": "c" * 121}},
+            "`call.call_id` must be a string of at most 120 characters",
+        ),
+        (
+            {"event": "call_ended", "call": {"call_id": ""}},
+            "`call.call_id` must be a string of at most 120 characters",
+        ),
+        (
+            {"event": "call_ended", "call": {"call_id": 42}},
+            "`call.call_id` must be a string of at most 120 characters",
+        ),
+        ({"event": "e" * 61, "call": {"call_id": "c"}}, "`event` must be a name of at most 60 characters"),
+        ({"event": "", "call": {"call_id": "c"}}, "`event` must be a name of at most 60 characters"),
+        ({"event": "call_ended"}, "`call` is missing or not an object"),
+        ({"event": "call_ended", "call": ["c"]}, "`call` is missing or not an object"),
+        ([{"event": "call_ended"}], "the body must be a JSON object"),
+    ],
+    ids=[
+        "long-call-id",
+        "empty-call-id",
+        "numeric-call-id",
+        "long-event",
+        "empty-event",
+        "no-call",
+        "call-not-an-object",
+        "not-an-object",
     ],
 )
 async def test_a_delivery_that_cannot_be_identified_gets_400(
-    client: httpx.AsyncClient, clean_database: str, payload: dict[str, Any], message: str
+    client: httpx.AsyncClient, clean_database: str, payload: Any, detail: str
 ) -> None:
-    body, headers = signed_delivery(payload)
-    response = await client.post("/webhook/retell", content=body, headers=headers)
+    body = json.dumps(payload)
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
     assert response.status_code == 400
-    assert response.json()["error"] == "InvalidWebhookPayload"
-    assert message in response.json()["detail"]
+    assert response.json() == {"error": "InvalidWebhookPayload", "detail": detail}
     assert await count_rows(clean_database, "webhook_events") == 0
     assert await count_rows(clean_database, "calls") == 0
 
@@ -210,6 +233,22 @@ async def test_odd_but_identifiable_deliveries_are_stored(
     json.loads(stored, parse_constant=lambda name: pytest.fail(f"{name} stored in the payload"))
 
 
+@pytest.mark.parametrize(
+    ("event", "call_id"),
+    [("e", "c"), ("e" * 60, "c" * 120)],
+    ids=["shortest", "longest"],
+)
+async def test_the_shortest_and_longest_event_and_call_id_are_accepted(
+    client: httpx.AsyncClient, clean_database: str, event: str, call_id: str
+) -> None:
+    body = json.dumps({"event": event, "call": {"call_id": call_id}})
+    response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
+    assert response.status_code == 204
+    assert await execute_sql(clean_database, "SELECT event || ' ' || retell_call_id FROM webhook_events") == (
+        f"{event} {call_id}"
+    )
+
+
 async def test_a_key_with_nul_is_stored_cleaned_beside_the_clean_key_it_would_collide_with(
     client: httpx.AsyncClient, clean_database: str
 ) -> None:
@@ -223,10 +262,13 @@ async def test_a_key_with_nul_is_stored_cleaned_beside_the_clean_key_it_would_co
     assert stored["call"]["metadata"] == {"tool": "a", "tool~": {"x": ["b"]}, "tool~~": 2}
 
 
+@pytest.mark.parametrize(
+    "nested", ["[" * 600 + "]" * 600, '{"a": ' * 600 + "1" + "}" * 600], ids=["arrays", "objects"]
+)
 async def test_a_delivery_nested_too_deep_for_cleaning_is_a_400(
-    client: httpx.AsyncClient, clean_database: str
+    client: httpx.AsyncClient, clean_database: str, nested: str
 ) -> None:
-    body = '{"event": "call_started", "call": {"call_id": "c", "metadata": ' + "[" * 600 + "]" * 600 + "}}"
+    body = '{"event": "call_started", "call": {"call_id": "c", "metadata": ' + nested + "}}"
     response = await client.post("/webhook/retell", content=body, headers={"x-retell-signature": sign(body)})
     assert response.status_code == 400
     assert response.json() == {

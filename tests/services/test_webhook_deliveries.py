@@ -2,9 +2,11 @@
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable
 
 import httpx
+import pytest
 import respx
 
 from app.config import Settings
@@ -369,3 +371,28 @@ async def test_fixture_metadata_key_test_call_id_is_understood(
     body, headers = signed_delivery(payload)
     assert (await client.post("/webhook/retell", content=body, headers=headers)).status_code == 204
     assert (await get_call(client, auth, call_id))["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "ours"),
+    [
+        ({"call_id": "not-a-uuid", "test_call_id": "{id}"}, True),  # a bad call_id does not hide test_call_id
+        ({"call_id": "urn:{id}"}, True),  # 40 characters, a form uuid reads
+        ({"call_id": "urn:uuid:{hex}"}, False),  # 41 characters: longer than any id we send, not read
+    ],
+    ids=["falls-back-to-test-call-id", "40-characters", "41-characters"],
+)
+async def test_the_metadata_names_our_call_by_either_key_in_any_form_up_to_40_characters(
+    client: httpx.AsyncClient, auth: dict[str, str], metadata: dict[str, str], ours: bool
+) -> None:
+    call_id = await trigger(client, auth, retell_call_id="call_ours")
+    payload = retell_event("call_started", retell_call_id="call_elsewhere", our_call_id=None)
+    hex_id = uuid.UUID(call_id).hex
+    payload["call"]["metadata"] = {
+        key: value.format(id=call_id, hex=hex_id) for key, value in metadata.items()
+    }
+    body, headers = signed_delivery(payload)
+    assert (await client.post("/webhook/retell", content=body, headers=headers)).status_code == 204
+    assert (await get_call(client, auth, call_id))["status"] == ("ongoing" if ours else "registered")
+    listed = (await client.get("/api/call", headers=auth)).json()["items"]
+    assert len(listed) == (1 if ours else 2)

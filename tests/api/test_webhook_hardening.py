@@ -6,6 +6,7 @@ Odd numbers are left out of the call but kept in the stored payload; a malformed
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -514,3 +515,29 @@ async def test_an_end_before_the_start_drops_retells_duration_with_it(
     assert response.status_code == 204
     call = await _detail_of_the_only_call_with(client, auth, "call_contradicting")
     assert (call["ended_at"], call["duration_ms"]) == (None, None)
+
+
+async def test_a_call_across_a_daylight_saving_change_on_a_host_not_set_to_utc_lasts_what_it_lasted(
+    monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """Clocks in New York went back at 06:00 UTC on 2025-11-02: a call from 05:30 to 06:30 UTC reads
+    01:30 to 01:30 on the host's wall clock, and still lasted an hour."""
+    monkeypatch.setenv("TZ", "EST5EDT,M3.2.0,M11.1.0")
+    time.tzset()
+    try:
+        start = 1_762_061_400_000  # 2025-11-02 05:30 UTC
+        response = await deliver(
+            client,
+            "call_ended",
+            "call_dst",
+            start_timestamp=start,
+            end_timestamp=start + 3_600_000,
+            drop=("duration_ms",),
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert response.status_code == 204
+    call = await _detail_of_the_only_call_with(client, auth, "call_dst")
+    assert call["duration_ms"] == 3_600_000
+    assert datetime.fromisoformat(call["started_at"]) == datetime.fromtimestamp(start / 1000, UTC)

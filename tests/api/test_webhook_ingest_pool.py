@@ -9,6 +9,7 @@ import itertools
 import random
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
@@ -116,50 +117,64 @@ async def test_ingest_connections_are_handed_out_in_the_order_they_were_asked_fo
     assert granted == sorted(granted)
 
 
+class HeldDelivery:
+    """The app, and one delivery whose statement is on the wire, waiting for `webhook_events`, which
+    another connection (`blocker`) holds locked until `release()`."""
+
+    def __init__(self, app: App, blocker: asyncpg.Connection, posting: asyncio.Task[httpx.Response]) -> None:
+        self.app, self.blocker, self.posting = app, blocker, posting
+        self.released = False
+
+    async def waiting_pids(self) -> list[int]:
+        """The ingest connections whose statement waits for the lock (the delivery's, or its retry's)."""
+        waiting = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'"
+        for _ in range(200):
+            await self.blocker.execute("SELECT pg_stat_clear_snapshot()")  # a transaction caches what it saw
+            if pids := [row["pid"] for row in await self.blocker.fetch(waiting, INGEST_APPLICATION_NAME)]:
+                return pids
+            await asyncio.sleep(0.01)
+        raise AssertionError("the delivery never reached the database")
+
+    async def to_each_waiting(self, function: str) -> None:
+        pids = await self.waiting_pids()
+        await self.blocker.execute(f"SELECT {function}(pid) FROM unnest($1::int[]) AS pid", pids)
+
+    async def release(self) -> None:
+        if not self.released:
+            self.released = True
+            await self.blocker.execute("COMMIT")
+
+
+@asynccontextmanager
+async def a_delivery_held_at_a_lock(settings: Settings, retell_call_id: str) -> AsyncIterator[HeldDelivery]:
+    postgres_only(settings)
+    blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        async for app in started(settings):
+            await blocker.execute("BEGIN")
+            await blocker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
+            held = HeldDelivery(app, blocker, asyncio.create_task(post(app.client, retell_call_id)))
+            try:
+                yield held
+            finally:
+                await held.release()
+    finally:
+        await blocker.close()
+
+
 async def test_a_delivery_whose_connection_is_cut_mid_statement_is_stored_on_a_fresh_one(
     make_settings: Callable[..., Settings],
 ) -> None:
     """A dropped connection (the database restarted, a proxy cut it) fails its statement; the delivery is
     tried once more on a new connection, which is safe: a replay of a stored delivery changes nothing."""
     settings = make_settings(extractor="rules", db_ingest_pool_size=2)
-    postgres_only(settings)
-    blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
-    try:
-        async for app in started(settings):
-            # Hold the table, so the delivery's statement is on the wire, waiting, when its connection is cut.
-            transaction = blocker.transaction()
-            await transaction.start()
-            await blocker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
-            posting = asyncio.create_task(post(app.client, "call_cut_mid_statement"))
-            waiting = (
-                "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'"
-            )
-            pids: list[int] = []
-            for _ in range(200):
-                await blocker.execute("SELECT pg_stat_clear_snapshot()")  # a transaction caches what it saw
-                if pids := [row["pid"] for row in await blocker.fetch(waiting, INGEST_APPLICATION_NAME)]:
-                    break
-                await asyncio.sleep(0.01)
-            assert pids, "the delivery never reached the database"
-            await blocker.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
-            await asyncio.sleep(0.2)  # the retry is now waiting on the lock too
-            await transaction.commit()
-            response = await asyncio.wait_for(posting, 5)
-            assert response.status_code == 204, response.text
-            assert await count_rows(settings.database_url, "webhook_events") == 1
-    finally:
-        await blocker.close()
-
-
-async def pids_waiting_on_a_lock(blocker: asyncpg.Connection) -> list[int]:
-    """The ingest connections whose statement is on the wire, waiting for the table `blocker` holds."""
-    waiting = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'"
-    for _ in range(200):
-        await blocker.execute("SELECT pg_stat_clear_snapshot()")  # a transaction caches what it saw
-        if pids := [row["pid"] for row in await blocker.fetch(waiting, INGEST_APPLICATION_NAME)]:
-            return pids
-        await asyncio.sleep(0.01)
-    raise AssertionError("the delivery never reached the database")
+    async with a_delivery_held_at_a_lock(settings, "call_cut_mid_statement") as held:
+        await held.to_each_waiting("pg_terminate_backend")
+        await held.waiting_pids()  # the retry is now waiting on the lock too
+        await held.release()
+        response = await asyncio.wait_for(held.posting, 5)
+    assert response.status_code == 204, response.text
+    assert await count_rows(settings.database_url, "webhook_events") == 1
 
 
 async def test_a_delivery_whose_connection_is_cut_twice_is_a_503_to_retry_and_stores_nothing(
@@ -168,26 +183,16 @@ async def test_a_delivery_whose_connection_is_cut_twice_is_a_503_to_retry_and_st
     """One fresh connection is worth a try; a database that drops the second too is away, and Retell
     is told to retry (503), not that the webhook broke (500)."""
     settings = make_settings(extractor="rules", db_ingest_pool_size=2)
-    postgres_only(settings)
-    blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
-    try:
-        async for app in started(settings):
-            transaction = blocker.transaction()
-            await transaction.start()
-            await blocker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
-            posting = asyncio.create_task(post(app.client, "call_cut_twice"))
-            for _ in range(2):  # the delivery, then its one retry on a fresh connection
-                pids = await pids_waiting_on_a_lock(blocker)
-                await blocker.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
-            response = await asyncio.wait_for(posting, 5)
-            await transaction.commit()
-            assert response.status_code == 503, response.text
-            assert response.json()["error"] == "DatabaseUnavailable"
-            assert await count_rows(settings.database_url, "webhook_events") == 0
-            assert (await post(app.client, "call_cut_twice")).status_code == 204  # Retell's retry
-            assert await count_rows(settings.database_url, "webhook_events") == 1
-    finally:
-        await blocker.close()
+    async with a_delivery_held_at_a_lock(settings, "call_cut_twice") as held:
+        for _ in range(2):  # the delivery, then its one retry on a fresh connection
+            await held.to_each_waiting("pg_terminate_backend")
+        response = await asyncio.wait_for(held.posting, 5)
+        await held.release()
+        assert response.status_code == 503, response.text
+        assert response.json()["error"] == "DatabaseUnavailable"
+        assert await count_rows(settings.database_url, "webhook_events") == 0
+        assert (await post(held.app.client, "call_cut_twice")).status_code == 204  # Retell's retry
+        assert await count_rows(settings.database_url, "webhook_events") == 1
 
 
 async def test_a_delivery_whose_statement_the_database_cancels_is_a_503_to_retry(
@@ -196,26 +201,16 @@ async def test_a_delivery_whose_statement_the_database_cancels_is_a_503_to_retry
     """A statement cancelled by the server (its statement_timeout, an operator's pg_cancel_backend) is
     the database being busy, not a broken webhook: Retell is told to retry, and the retry is stored."""
     settings = make_settings(extractor="rules", db_ingest_pool_size=2)
-    postgres_only(settings)
-    blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
-    try:
-        async for app in started(settings):
-            transaction = blocker.transaction()
-            await transaction.start()
-            await blocker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
-            posting = asyncio.create_task(post(app.client, "call_cancelled"))
-            pids = await pids_waiting_on_a_lock(blocker)
-            await blocker.execute("SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid", pids)
-            response = await asyncio.wait_for(posting, 5)
-            await transaction.commit()
-            assert response.status_code == 503, response.text
-            assert response.headers["retry-after"]
-            assert response.json()["error"] == "DatabaseUnavailable"
-            assert await count_rows(settings.database_url, "webhook_events") == 0
-            assert (await post(app.client, "call_cancelled")).status_code == 204
-            assert await count_rows(settings.database_url, "webhook_events") == 1
-    finally:
-        await blocker.close()
+    async with a_delivery_held_at_a_lock(settings, "call_cancelled") as held:
+        await held.to_each_waiting("pg_cancel_backend")
+        response = await asyncio.wait_for(held.posting, 5)
+        await held.release()
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"]
+        assert response.json()["error"] == "DatabaseUnavailable"
+        assert await count_rows(settings.database_url, "webhook_events") == 0
+        assert (await post(held.app.client, "call_cancelled")).status_code == 204
+        assert await count_rows(settings.database_url, "webhook_events") == 1
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,11 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
-
 from app.config import Settings
 from tests.faults.conftest import call_ended_delivery
 from tests.support import count_rows
 from tests.support.app import running_app
+from tests.support.database import table_held
 
 
 async def test_a_delivery_stuck_behind_a_lock_is_a_quick_503_and_its_retry_is_stored(
@@ -18,19 +16,11 @@ async def test_a_delivery_stuck_behind_a_lock_is_a_quick_503_and_its_retry_is_st
 ) -> None:
     settings = make_settings(db_statement_timeout_seconds=0.5, extractor="rules")
     _, body, headers = call_ended_delivery()
-    blocker = create_async_engine(clean_database, poolclass=NullPool)
     async with running_app(settings) as client:
-        async with blocker.connect() as connection:
-            if clean_database.startswith("sqlite"):
-                await connection.exec_driver_sql("BEGIN EXCLUSIVE")
-            else:
-                await connection.exec_driver_sql("BEGIN")
-                await connection.exec_driver_sql("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
+        async with table_held(clean_database, "webhook_events"):
             started = time.monotonic()
             refused = await client.post("/webhook/retell", content=body, headers=headers)
             waited = time.monotonic() - started
-            await connection.rollback()
-        await blocker.dispose()
         retried = await client.post("/webhook/retell", content=body, headers=headers)  # Retell tries again
         await asyncio.sleep(0.2)
 

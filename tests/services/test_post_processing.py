@@ -30,7 +30,7 @@ from app.services.call_events import CallChange, start_fan_out, stream_call
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
 from app.services.post_processing import NOT_CONFIGURED, SWEEP_BATCH, ExtractionSweeper, run_extraction
 from tests.support.app import login, running_app
-from tests.support.database import lapse_lease
+from tests.support.database import lapse_lease, table_held
 
 TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"
 
@@ -283,20 +283,12 @@ async def test_a_result_that_cannot_be_saved_at_first_is_retried_not_dropped(
         run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
     )
     await asyncio.sleep(0.2)  # claimed; the LLM is answering
-    blocker = create_async_engine(clean_database, poolclass=NullPool)
-    async with blocker.connect() as connection:
-        if clean_database.startswith("sqlite"):
-            await connection.exec_driver_sql("BEGIN EXCLUSIVE")
-        else:
-            await connection.exec_driver_sql("BEGIN")
-            await connection.exec_driver_sql("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+    async with table_held(clean_database, "calls"):
         await asyncio.sleep(2.0)  # the answer arrives and its first saves fail
         assert not task.done()
-        await connection.rollback()
-        back = time.monotonic()
+    back = time.monotonic()
     await asyncio.wait_for(task, timeout=15)
     saved_after = time.monotonic() - back
-    await blocker.dispose()
     call, results = await load(maker, call_id)
     await engine.dispose()
     assert (call.status, extractor.calls, len(results)) == ("completed", 1, 1)
@@ -718,17 +710,9 @@ async def test_a_worker_stops_retrying_a_save_once_the_database_has_been_away_fo
         run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
     )
     await asyncio.wait_for(extractor.started.wait(), timeout=10)  # claimed; the LLM is answering
-    blocker = create_async_engine(clean_database, poolclass=NullPool)
-    async with blocker.connect() as connection:
-        if clean_database.startswith("sqlite"):
-            await connection.exec_driver_sql("BEGIN EXCLUSIVE")
-        else:
-            await connection.exec_driver_sql("BEGIN")
-            await connection.exec_driver_sql("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+    async with table_held(clean_database, "calls"):
         extractor.release.set()  # the answer arrives while the database is away
         await asyncio.wait_for(asyncio.shield(task), timeout=2.5)  # it gives up inside the outage
-        await connection.rollback()
-    await blocker.dispose()
     call, results = await load(maker, call_id)
     await engine.dispose()
     assert (call.status, results) == ("processing", [])  # not failed: a sweep finishes it after the lease

@@ -107,8 +107,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture(autouse=True)
 def _webhook_statements_built_in_the_test() -> None:
     """The webhook's SQL is built on a process's first delivery; here, in every test that records one."""
-    webhooks._POSTGRES.clear()
-    webhooks._SQLITE.clear()
+    webhooks._postgres_for.cache_clear()
+    webhooks._sqlite_for.cache_clear()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ deliveries never undo each other.
 """
 
 import contextlib
+import functools
 import json
 import re
 import uuid
@@ -328,28 +329,14 @@ RETURNING {_RETURNED_SQLITE}""",
 
 
 _KINDS = frozenset(("call_started", "call_ended", "call_analyzed"))
-# Built on first use rather than at import, so that the code building them runs inside a test (which is
-# where a mutation run can see it); the test suite empties these before each test.
-_POSTGRES: dict[str, tuple[str, list[str]]] = {}
-_SQLITE: dict[str, _SqliteStatements] = {}
+# Built on a process's first delivery of each kind rather than at import, so that the code building them
+# runs inside a test (where a mutation run can see it); the test suite clears these caches before each test.
+_postgres_for = functools.cache(_postgres_statement)
+_sqlite_for = functools.cache(_sqlite_statements)
 
 
 def _kind(delivery: Delivery) -> str:
     return delivery.event if delivery.event in _KINDS else "other"
-
-
-def _postgres_for(kind: str) -> tuple[str, list[str]]:
-    statement = _POSTGRES.get(kind)
-    if statement is None:
-        statement = _POSTGRES[kind] = _postgres_statement(kind)
-    return statement
-
-
-def _sqlite_for(kind: str) -> _SqliteStatements:
-    statements = _SQLITE.get(kind)
-    if statements is None:
-        statements = _SQLITE[kind] = _sqlite_statements(kind)
-    return statements
 
 
 # ---------------------------------------------------------------------------------------------------------

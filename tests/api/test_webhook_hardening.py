@@ -22,6 +22,7 @@ from tests.support import (
     TRANSCRIPT_FIXTURES,
     count_rows,
     execute_sql,
+    load_retell_fixture,
     load_transcript_fixture,
     retell_event,
     sign,
@@ -33,6 +34,7 @@ FIXTURE = load_transcript_fixture(
     next(p for p in TRANSCRIPT_FIXTURES if p.stem == "checkin_in_transit_traffic")
 )
 START_MS = 1_764_140_400_123  # 2025-11-26, a real call time
+RECORDING_URL = load_retell_fixture("call_ended")["call"]["recording_url"]
 DAY_MS = 86_400_000
 
 
@@ -408,10 +410,8 @@ async def test_a_call_started_outside_this_backend_shows_what_retell_said_about_
     assert call["agent_config_id"] == default_config
     turns = [{"role": turn["role"], "content": turn["content"]} for turn in FIXTURE["transcript_object"]]
     assert call["transcript_turns"] == turns
-    assert (
-        call["recording_url"] == "https://recordings.example.com/call_2f0a9c1b7e6d4a5c8b3e1f0d/recording.wav"
-    )
-    assert call["public_log_url"] == "https://recordings.example.com/call_2f0a9c1b7e6d4a5c8b3e1f0d/public.log"
+    assert call["recording_url"] == RECORDING_URL
+    assert call["public_log_url"] == load_retell_fixture("call_ended")["call"]["public_log_url"]
     assert call["disconnection_reason"] == FIXTURE["disconnection_reason"]
 
 
@@ -493,9 +493,7 @@ async def test_a_later_delivery_with_empty_texts_never_blanks_what_an_earlier_on
     empty = {"recording_url": "", "public_log_url": "", "disconnection_reason": "", "transcript": ""}
     assert (await deliver(client, "call_analyzed", "call_blank", **empty)).status_code == 204
     call = await _detail_of_the_only_call_with(client, auth, "call_blank")
-    assert (
-        call["recording_url"] == "https://recordings.example.com/call_2f0a9c1b7e6d4a5c8b3e1f0d/recording.wav"
-    )
+    assert call["recording_url"] == RECORDING_URL
     assert call["disconnection_reason"] == FIXTURE["disconnection_reason"]
     assert call["transcript"] == FIXTURE["transcript"]
 

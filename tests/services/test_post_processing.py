@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from loguru import logger
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
 
 from app.config import Settings
@@ -84,6 +83,22 @@ class StuckExtractor(FixedExtractor):
         self.started.set()
         await self.release.wait()
         return await super().extract(transcript)
+
+
+async def hung_extraction(
+    settings: Settings,
+) -> tuple[AsyncEngine, SessionMaker, uuid.UUID, StuckExtractor, asyncio.Task[None]]:
+    """An extraction on its own engine that has claimed an ended call and waits on the LLM until
+    `extractor.release` is set: its engine, session maker, call id, extractor and task."""
+    engine = create_engine(settings)
+    maker = create_session_maker(engine)
+    call_id = await add_call(maker, CallStatus.ENDED)
+    extractor = StuckExtractor()
+    task = asyncio.create_task(
+        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
+    )
+    await asyncio.wait_for(extractor.started.wait(), timeout=10)  # claimed; the LLM is answering
+    return engine, maker, call_id, extractor, task
 
 
 async def add_call(maker: SessionMaker, status: CallStatus, transcript: str | None = TRANSCRIPT) -> uuid.UUID:
@@ -442,24 +457,12 @@ async def test_a_worker_shutting_down_while_the_database_hangs_gives_up_handing_
         pytest.skip("a statement waiting on SQLite's lock cannot be cut short")
     # Statements would wait 30 s for the lock: only the hand-back's own bound ends the wait sooner.
     settings = make_settings(db_statement_timeout_seconds=30)
-    engine = create_engine(settings)
-    maker = create_session_maker(engine)
-    call_id = await add_call(maker, CallStatus.ENDED)
-    extractor = StuckExtractor()
-    task = asyncio.create_task(
-        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
-    )
-    await asyncio.wait_for(extractor.started.wait(), timeout=10)
-    blocker = create_async_engine(clean_database, poolclass=NullPool)
-    async with blocker.connect() as connection:
-        await connection.exec_driver_sql("BEGIN")
-        await connection.exec_driver_sql("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+    engine, maker, call_id, _, task = await hung_extraction(settings)
+    async with table_held(clean_database, "calls"):
         started = time.monotonic()
         task.cancel()  # shutting down while the database does not answer
         await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout=8)
         waited = time.monotonic() - started
-        await connection.rollback()
-    await blocker.dispose()
     call, _ = await load(maker, call_id)
     await engine.dispose()
     assert waited < 4.0, waited  # the process's shutdown is not held up
@@ -702,14 +705,7 @@ async def test_a_worker_stops_retrying_a_save_once_the_database_has_been_away_fo
     settings = make_settings(
         db_statement_timeout_seconds=0.2, extraction_save_retry_seconds=1.0, extraction_lease_seconds=30
     )
-    engine = create_engine(settings)
-    maker = create_session_maker(engine)
-    call_id = await add_call(maker, CallStatus.ENDED)
-    extractor = StuckExtractor()
-    task = asyncio.create_task(
-        run_extraction(call_id, session_maker=maker, extractor=extractor, settings=settings)
-    )
-    await asyncio.wait_for(extractor.started.wait(), timeout=10)  # claimed; the LLM is answering
+    engine, maker, call_id, extractor, task = await hung_extraction(settings)
     async with table_held(clean_database, "calls"):
         extractor.release.set()  # the answer arrives while the database is away
         await asyncio.wait_for(asyncio.shield(task), timeout=2.5)  # it gives up inside the outage

@@ -24,14 +24,16 @@ from app.core.database import (
 )
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
+from app.core.login_throttle import LoginThrottle
 from app.core.migrations import upgrade_to_head
 from app.core.request_id import RequestIdMiddleware
 from app.extraction.factory import build_extractor
+from app.ingest import deliveries
+from app.jobs import post_processing
 from app.retell.factory import build_retell_gateway
 from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
-from app.services import agent_configs, call_events, post_processing, users
-from app.services import webhooks as webhooks_service
-from app.services.login_throttle import LoginThrottle
+from app.services import agent_configs, users
+from app.streams import call_events
 
 DESCRIPTION = """\
 Backend of the dispatch voice agent: configure the agent, start test calls to drivers,
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     scheduler,
                     login_throttle,
                     fan_out.broadcaster,
-                    webhooks_service.DeliveryRecorder(session_maker, ingest_pool),
+                    deliveries.DeliveryRecorder(session_maker, ingest_pool),
                 )
             }
         finally:

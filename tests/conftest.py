@@ -27,8 +27,9 @@ from sqlalchemy.pool import NullPool
 
 from alembic import command
 from app.config import Settings
+from app.core.database import SessionMaker, create_engine, create_session_maker
+from app.ingest import deliveries
 from app.main import create_app
-from app.services import webhooks
 from tests.support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -107,8 +108,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture(autouse=True)
 def _webhook_statements_built_in_the_test() -> None:
     """The webhook's SQL is built on a process's first delivery; here, in every test that records one."""
-    webhooks._postgres_for.cache_clear()
-    webhooks._sqlite_for.cache_clear()
+    deliveries._postgres_for.cache_clear()
+    deliveries._sqlite_for.cache_clear()
 
 
 @pytest.fixture
@@ -210,3 +211,17 @@ def host_clock_not_on_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """The settings of one test."""
+    return make_settings()
+
+
+@pytest.fixture
+async def maker(settings: Settings) -> AsyncIterator[SessionMaker]:
+    """One server process's sessions."""
+    engine = create_engine(settings)
+    yield create_session_maker(engine)
+    await engine.dispose()

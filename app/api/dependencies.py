@@ -8,20 +8,20 @@ from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.changes.broadcast import Broadcaster
 from app.config import Settings
-from app.core.broadcast import Broadcaster
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import Unauthorized
+from app.core.login_throttle import LoginThrottle
 from app.core.security import decode_access_token, decode_stream_token
 from app.extraction import Extractor
+from app.ingest.deliveries import DeliveryRecorder
+from app.jobs.post_processing import ExtractionScheduler
 from app.models import User
 from app.retell import RetellGateway
 from app.retell.webhook import Delivery, read_verified_delivery
 from app.services import users
-from app.services.call_events import CallChange
-from app.services.login_throttle import LoginThrottle
-from app.services.post_processing import ExtractionScheduler
-from app.services.webhooks import DeliveryRecorder
+from app.streams.call_events import CallChange
 
 
 @dataclass

@@ -12,17 +12,17 @@ from sqlalchemy import ColumnElement, Row, bindparam, or_, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.changes.publisher import publish_change
 from app.config import Settings
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import BadRequest, Conflict, NotFound, UpstreamError
+from app.jobs.post_processing import has_lapsed, lease_lapsed
 from app.models import AgentConfig, Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.models.call import statuses_before
 from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs
-from app.services.call_changes import publish_change
-from app.services.post_processing import has_lapsed, lease_lapsed
 
 MAX_PAGE_SIZE = 100
 # Prompt variables the seeded prompt refers to; Retell would read an unset one out loud as "{{origin}}".

@@ -12,10 +12,10 @@ from sqlmodel import col, select
 from app.config import Settings
 from app.core.database import SessionMaker, session_scope
 from app.extraction.rules import extract_with_rules
+from app.jobs.post_processing import run_extraction
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult, EmergencyResult
 from app.services.calls import reset_for_reprocessing
-from app.services.post_processing import run_extraction
 from tests.support.database import lapse_lease
 
 TRANSCRIPT = "Agent: Where are you?\nUser: On I-80 near Reno, on schedule.\n"

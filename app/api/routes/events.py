@@ -9,7 +9,8 @@ from sse_starlette import EventSourceResponse
 from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, SettingsDep, StreamUser
 from app.core.errors import json_error_responses
 from app.schemas.call_events import CallEvent, CallListEvent
-from app.services import call_events, calls
+from app.services import calls
+from app.streams import call_events
 
 router = APIRouter(tags=["live_updates"])
 

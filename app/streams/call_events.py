@@ -1,7 +1,7 @@
 """Live updates as Server-Sent Events: the current state first, then each published change.
 
 No stream reads the database in a loop: each waits on its subscription to the process's one
-fan-out (`app.core.broadcast`), which resolves every published change once for all of them.
+fan-out (`app.changes.broadcast`), which resolves every published change once for all of them.
 """
 
 import asyncio
@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sse_starlette import ServerSentEvent
 
+from app.changes.broadcast import Broadcaster, PostgresListener, register_local
+from app.changes.publisher import CHANNEL, Notice, moment_of, version_of
 from app.config import Settings
-from app.core.broadcast import Broadcaster, PostgresListener, register_local
 from app.core.database import SessionMaker
 from app.models import Call, CallStatus
 from app.schemas.call import CallSummary
 from app.schemas.call_events import CallLive
 from app.services import calls
-from app.services.call_changes import CHANNEL, Notice, moment_of, version_of
 
 FINAL_STATUSES = {CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NOT_CONNECTED}
 # Retell's analysis (the call summary) usually lands seconds after the result; `end` waits this long.

@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.broadcast import local_broadcaster
+from app.changes.broadcast import local_broadcaster
 from app.models import Call
 
 CHANNEL = "call_changes"

@@ -14,8 +14,8 @@ from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, update
 
+from app.changes.broadcast import Broadcaster, Subscription
 from app.config import Settings
-from app.core.broadcast import Broadcaster, Subscription
 from app.core.database import (
     SessionMaker,
     create_engine,
@@ -23,11 +23,11 @@ from app.core.database import (
     create_session_maker,
     session_scope,
 )
+from app.jobs.post_processing import NOT_CONFIGURED, SWEEP_BATCH, ExtractionSweeper, run_extraction
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
-from app.services.call_events import CallChange, start_fan_out, stream_call
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
-from app.services.post_processing import NOT_CONFIGURED, SWEEP_BATCH, ExtractionSweeper, run_extraction
+from app.streams.call_events import CallChange, start_fan_out, stream_call
 from tests.support.app import login, running_app
 from tests.support.database import lapse_lease, table_held
 
@@ -504,7 +504,7 @@ async def test_a_sweep_leaves_a_call_whose_hold_ends_at_this_very_instant(
     settings: Settings, maker: SessionMaker, monkeypatch: pytest.MonkeyPatch, held_by: str
 ) -> None:
     now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-    monkeypatch.setattr("app.services.post_processing.utcnow", lambda: now)  # the clock only
+    monkeypatch.setattr("app.jobs.post_processing.utcnow", lambda: now)  # the clock only
     call_id = await add_call(maker, CallStatus.PROCESSING)
     held = (
         {"lease_expires_at": now}

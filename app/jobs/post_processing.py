@@ -19,14 +19,14 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.changes.publisher import CHANNEL as CALL_CHANGES_CHANNEL
+from app.changes.publisher import publish_change
 from app.config import Settings
 from app.core.database import IngestPool, SessionMaker, is_database_unavailable, session_scope
 from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.schemas.extraction import CallExtraction
-from app.services.call_changes import CHANNEL as CALL_CHANGES_CHANNEL
-from app.services.call_changes import publish_change
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
 # Calls one sweep starts at most, per process; the next sweep (or another process) takes the rest.

@@ -5,7 +5,7 @@ from collections.abc import AsyncGenerator
 
 from sse_starlette import ServerSentEvent
 
-from app.services.call_events import ending_after
+from app.streams.call_events import ending_after
 
 
 async def test_a_quiet_stream_ends_on_time_and_releases_what_it_held() -> None:

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from app.core.broadcast import Broadcaster
+from app.changes.broadcast import Broadcaster
 
 
 async def test_a_subscriber_that_stops_reading_is_dropped_and_the_others_get_everything() -> None:

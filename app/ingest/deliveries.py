@@ -26,12 +26,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.changes.publisher import CHANNEL as CALL_CHANGES_CHANNEL
+from app.changes.publisher import publish_change
 from app.core.database import IngestPool, SessionMaker, session_scope
 from app.models import CallStatus
 from app.models.call import statuses_before
 from app.retell.webhook import Delivery, storable
-from app.services.call_changes import CHANNEL as CALL_CHANGES_CHANNEL
-from app.services.call_changes import publish_change
 
 # Retell's disconnection reasons for a dial that never reached anyone.
 DIAL_FAILURES = {"dial_failed", "dial_no_answer", "dial_busy", "invalid_destination", "no_valid_payment"}

@@ -1,0 +1,1 @@
+"""Retell webhook deliveries, stored once and applied to their call."""

@@ -1,0 +1,1 @@
+"""Live updates to browsers: Server-Sent Event streams of calls, fed by the fan-out of published changes."""

@@ -30,7 +30,8 @@ from app.changes.publisher import CHANNEL as CALL_CHANGES_CHANNEL
 from app.changes.publisher import publish_change
 from app.core.database import IngestPool, SessionMaker, session_scope
 from app.models import CallStatus
-from app.models.call import statuses_before
+from app.models import call_lifecycle as lifecycle
+from app.models.call_lifecycle import Actor, Guard
 from app.retell.webhook import Delivery, storable
 
 # Retell's disconnection reasons for a dial that never reached anyone.
@@ -98,12 +99,7 @@ _LARGE = {"transcript", "transcript_turns", "call_analysis"}
 _JSON = {"transcript_turns", "call_analysis"}
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _in(values: list[str]) -> str:
-    return "(" + ", ".join(_lit(value) for value in values) + ")"
+_lit = lifecycle.sql_literal
 
 
 class _Placeholders:
@@ -132,9 +128,7 @@ class _Placeholders:
 def _status_sets(event: str, p: _Placeholders, duration_from_row: str) -> str:
     """SET clauses of the UPDATE that applies `event` to an existing call (`calls.*` is the row as locked)."""
     status, detail = "calls.status", "calls.status_detail"
-    # Retell placed the call although the trigger gave up on it (a timeout, say): follow Retell.
-    # No extraction ever ran on such a call, which tells it from one whose extraction failed.
-    revived = f"({status} = {_lit(CallStatus.FAILED)} AND calls.extraction_attempts = 0)"
+    revived = lifecycle.sql_revived()
     sets = [
         # The metadata's call wins; Retell's id is recorded on it unless another call already holds it.
         f"retell_call_id = CASE WHEN calls.retell_call_id IS NULL AND NOT EXISTS "
@@ -160,29 +154,28 @@ def _status_sets(event: str, p: _Placeholders, duration_from_row: str) -> str:
             # A later, thinner delivery never blanks earlier data.
             sets.append(f"{column} = COALESCE({p(name)}, calls.{column})")
     if event == "call_started":
-        before = _in(statuses_before(CallStatus.ONGOING))
         sets.append(
-            f"status = CASE WHEN {status} IN {before} OR {revived} "
+            f"status = CASE WHEN {lifecycle.sql_webhook_moves(CallStatus.ONGOING)} "
             f"THEN {_lit(CallStatus.ONGOING)} ELSE {status} END"
         )
         sets.append(f"status_detail = CASE WHEN {revived} THEN NULL ELSE {detail} END")
     elif event in END_EVENTS:
-        before = _in(statuses_before(CallStatus.ENDED))
         has_transcript = f"({p('transcript')} IS NOT NULL OR calls.transcript IS NOT NULL)"
         has_start = f"({p('started_at')} IS NOT NULL OR calls.started_at IS NOT NULL)"
         # A failed dial, or a call that ended without ever starting or saying a word.
         never_connected = f"({p('dial_failure')} OR (NOT {has_start} AND NOT {has_transcript}))"
-        moves = f"{status} IN {before} OR {revived}"
         ended_without_words = event == "call_ended"
+        to_ended = lifecycle.sql_webhook_moves(CallStatus.ENDED)
+        spoken = lifecycle.sql_status_in(lifecycle.sources(Actor.WEBHOOK, CallStatus.ENDED, Guard.SPOKEN))
         sets.append(
             "status = CASE"
-            f" WHEN {never_connected} THEN CASE WHEN {moves}"
+            f" WHEN {never_connected} THEN CASE WHEN {lifecycle.sql_webhook_moves(CallStatus.NOT_CONNECTED)}"
             f" THEN {_lit(CallStatus.NOT_CONNECTED)} ELSE {status} END"
             # Words were spoken after all: a thin early delivery must not pin the call as never connected.
-            f" WHEN {has_transcript} THEN CASE WHEN {moves} OR {status} = {_lit(CallStatus.NOT_CONNECTED)}"
+            f" WHEN {has_transcript} THEN CASE WHEN {to_ended} OR {spoken}"
             f" THEN {_lit(CallStatus.ENDED)} ELSE {status} END"
             + (
-                f" WHEN TRUE THEN CASE WHEN {moves} THEN {_lit(CallStatus.ENDED)} ELSE {status} END"
+                f" WHEN TRUE THEN CASE WHEN {to_ended} THEN {_lit(CallStatus.ENDED)} ELSE {status} END"
                 if ended_without_words
                 else ""
             )

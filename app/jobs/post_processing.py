@@ -10,12 +10,12 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from fastapi import BackgroundTasks
 from loguru import logger
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,6 +26,7 @@ from app.core.database import IngestPool, SessionMaker, is_database_unavailable,
 from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
 from app.models.base import utcnow
+from app.models.call_lifecycle import claimable, lease_held
 from app.schemas.extraction import CallExtraction
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
@@ -36,36 +37,7 @@ MAX_SAVE_PAUSE_SECONDS = 5.0
 # On shutdown a worker hands its call back at once, if the database answers within this.
 RELEASE_TIMEOUT_SECONDS = 2.0
 
-# A `processing` call with no lease at all (claimed before leases existed, or set by hand) is judged
-# by its last update instead.
-UNLEASED_GRACE = timedelta(minutes=1)
-
 T = TypeVar("T")
-
-
-def lease_lapsed(now: datetime) -> ColumnElement[bool]:
-    """A `processing` call whose worker stopped renewing its lease: the process died or lost the database."""
-    lease = col(Call.lease_expires_at)
-    return and_(
-        col(Call.status) == CallStatus.PROCESSING,
-        or_(lease < now, and_(lease.is_(None), col(Call.updated_at) < now - UNLEASED_GRACE)),
-    )
-
-
-def has_lapsed(call: Call, now: datetime) -> bool:
-    """`lease_lapsed`, for a call already loaded."""
-    if call.status != CallStatus.PROCESSING:
-        return False
-    if call.lease_expires_at is None:
-        return call.updated_at < now - UNLEASED_GRACE
-    return call.lease_expires_at < now
-
-
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    """Waiting for an extraction and held by no live worker."""
-    return and_(
-        col(Call.transcript).is_not(None), or_(col(Call.status) == CallStatus.ENDED, lease_lapsed(now))
-    )
 
 
 @dataclass(frozen=True)
@@ -168,7 +140,7 @@ async def _claim(
     async with session_scope(session_maker) as session:
         claimed = await session.exec(
             update(Call)
-            .where(col(Call.id) == call_id, _claimable(now))
+            .where(col(Call.id) == call_id, claimable(now))
             .values(
                 status=CallStatus.PROCESSING.value,
                 status_detail=None,
@@ -194,12 +166,7 @@ class Lease:
     settings: Settings
 
     def still_ours(self) -> tuple[ColumnElement[bool], ...]:
-        # A takeover bumps the claim number, so a worker that lost its lease can never write again.
-        return (
-            col(Call.id) == self.call_id,
-            col(Call.status) == CallStatus.PROCESSING,
-            col(Call.extraction_attempts) == self.claim_number,
-        )
+        return lease_held(self.call_id, self.claim_number)
 
     async def renew(self) -> bool:
         """Push the expiry forward; False once another worker has taken the call over."""
@@ -399,7 +366,7 @@ class ExtractionSweeper:
             waiting = (
                 await session.exec(
                     select(Call.id)
-                    .where(_claimable(utcnow()))
+                    .where(claimable(utcnow()))
                     .order_by(col(Call.updated_at))
                     .limit(SWEEP_BATCH)
                 )

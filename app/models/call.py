@@ -22,24 +22,6 @@ class CallStatus(StrEnum):
     NOT_CONNECTED = "not_connected"
 
 
-# How far along a call is. Webhooks only ever move a call forward: a late or replayed
-# `call_started` must not pull an ended call back to `ongoing`.
-STATUS_RANK: dict[CallStatus, int] = {
-    CallStatus.QUEUED: 0,
-    CallStatus.REGISTERED: 1,
-    CallStatus.ONGOING: 2,
-    CallStatus.ENDED: 3,
-    CallStatus.NOT_CONNECTED: 3,
-    CallStatus.PROCESSING: 4,
-    CallStatus.COMPLETED: 5,
-    CallStatus.FAILED: 5,
-}
-
-
-def statuses_before(status: CallStatus) -> list[str]:
-    return [s.value for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
-
-
 class Call(IdMixin, TimestampMixin, table=True):
     __tablename__ = "calls"
     # The list is newest first: each filter has an index that ends in (created_at, id), so a page is an
@@ -88,7 +70,7 @@ class Call(IdMixin, TimestampMixin, table=True):
     status_detail: str | None = Field(default=None, sa_type=sa.Text)
     extraction_attempts: int = Field(default=0)
     # While `processing`: until when the extraction that claimed the call holds it. Its worker renews the
-    # lease as it goes; once it lapses, any process may take the call over (see services/post_processing).
+    # lease as it goes; once it lapses, any process may take the call over (see models/call_lifecycle).
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

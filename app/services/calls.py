@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import ColumnElement, Row, bindparam, or_, tuple_, update
+from sqlalchemy import ColumnElement, Row, bindparam, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,10 +16,9 @@ from app.changes.publisher import publish_change
 from app.config import Settings
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import BadRequest, Conflict, NotFound, UpstreamError
-from app.jobs.post_processing import has_lapsed, lease_lapsed
 from app.models import AgentConfig, Call, CallResult, CallStatus
 from app.models.base import utcnow
-from app.models.call import statuses_before
+from app.models.call_lifecycle import Actor, has_lapsed, reprocessable, sources
 from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs
@@ -132,7 +131,7 @@ async def _mark_registered(session: AsyncSession, call_id: uuid.UUID, *, retell_
     # Only forward: Retell's webhooks may already have moved the call on while we waited for its answer.
     await session.exec(
         update(Call)
-        .where(col(Call.id) == call_id, col(Call.status).in_(statuses_before(CallStatus.REGISTERED)))
+        .where(col(Call.id) == call_id, col(Call.status).in_(sources(Actor.TRIGGER, CallStatus.REGISTERED)))
         .values(status=CallStatus.REGISTERED.value)
     )
     await session.exec(update(Call).where(col(Call.id) == call_id).values(retell_call_id=retell_call_id))
@@ -144,7 +143,7 @@ async def _mark_failed(session: AsyncSession, call_id: uuid.UUID, detail: str) -
     # the call on (even to `completed`), they know better than our timeout.
     await session.exec(
         update(Call)
-        .where(col(Call.id) == call_id, col(Call.status) == CallStatus.QUEUED)
+        .where(col(Call.id) == call_id, col(Call.status).in_(sources(Actor.TRIGGER, CallStatus.FAILED)))
         .values(status=CallStatus.FAILED.value, status_detail=detail)
     )
 
@@ -263,12 +262,9 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
         update(Call)
         .where(
             col(Call.id) == call.id,
-            or_(
-                col(Call.status).in_([CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NOT_CONNECTED]),
-                # An extraction whose worker stopped renewing its lease: take it over at once (the
-                # next claim bumps the claim number, so that worker's late writes are refused).
-                lease_lapsed(utcnow()),
-            ),
+            # Finished, or an extraction whose worker stopped renewing its lease: take it over at once
+            # (the next claim bumps the claim number, so that worker's late writes are refused).
+            reprocessable(utcnow()),
         )
         .values(status=CallStatus.ENDED.value, status_detail=None, call_outcome=None, lease_expires_at=None)
     )

@@ -22,11 +22,11 @@ from app.changes.publisher import CHANNEL, Notice, moment_of, version_of
 from app.config import Settings
 from app.core.database import SessionMaker
 from app.models import Call, CallStatus
+from app.models import call_lifecycle as lifecycle
 from app.schemas.call import CallSummary
 from app.schemas.call_events import CallLive
 from app.services import calls
 
-FINAL_STATUSES = {CallStatus.COMPLETED, CallStatus.FAILED, CallStatus.NOT_CONNECTED}
 # Retell's analysis (the call summary) usually lands seconds after the result; `end` waits this long.
 SUMMARY_GRACE_SECONDS = 60.0
 # How long the browser waits before reconnecting a dropped stream.
@@ -124,7 +124,7 @@ async def resolve_change(payload: str, *, session_maker: SessionMaker) -> CallCh
 
 def is_final(live: CallLive) -> bool:
     # `ended` with a note (no transcript, no extractor configured) will not move on by itself.
-    return live.status in FINAL_STATUSES or (live.status == CallStatus.ENDED and bool(live.status_detail))
+    return lifecycle.is_final(live.status, live.status_detail)
 
 
 def _status_key(live: CallLive) -> tuple[object, ...]:

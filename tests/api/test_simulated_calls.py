@@ -14,7 +14,8 @@ from app.config import Settings
 from app.extraction.factory import build_extractor
 from app.extraction.llm import LLMExtractor
 from app.extraction.rules import RulesExtractor
-from app.models.call import STATUS_RANK, CallStatus
+from app.models.call import CallStatus
+from app.models.call_lifecycle import STATUS_RANK
 from app.retell.factory import build_retell_gateway
 from app.retell.live import LiveRetell
 from app.retell.personas import PERSONAS

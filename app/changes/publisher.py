@@ -8,26 +8,32 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.changes.broadcast import local_broadcaster
+from app.core import dialect
 from app.models import Call
 
 CHANNEL = "call_changes"
 _PENDING = "call_changes.pending"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# PostgreSQL: the notification is queued inside the transaction and delivered when it commits
-# (never if it rolls back), in commit order, to the LISTEN connection of every process.
-_NOTIFY = text(
-    "SELECT pg_notify(:channel, json_build_object("
-    "'id', id, 'status', status, 'version', (extract(epoch FROM updated_at) * 1000000)::bigint)::text) "
-    "FROM calls WHERE id = :id"
-)
+
+def sql_notify(call_id: str, status: str, moment: str) -> str:
+    """The one NOTIFY of a call's change, as SQL: the ingest's statement, the jobs' and `NotifyPublisher`
+    embed it. PostgreSQL queues it inside the transaction and delivers it when it commits (never if it
+    rolls back), in commit order, to the LISTEN connection of every process."""
+    return (
+        f"pg_notify('{CHANNEL}', json_build_object('id', {call_id}, 'status', {status}, "
+        f"'version', (extract(epoch FROM {moment}) * 1000000)::bigint)::text)"
+    )
+
+
+_NOTIFY = text(f"SELECT {sql_notify('id', 'status', 'updated_at')} FROM calls WHERE id = :id")
 
 
 @dataclass(frozen=True)
@@ -53,26 +59,51 @@ def moment_of(version: int) -> datetime:
     return _EPOCH + timedelta(microseconds=version)
 
 
+class Publisher(Protocol):
+    """Announces that the session's transaction changed a call; subscribers hear of it once it commits."""
+
+    async def publish(self, session: AsyncSession, call_id: uuid.UUID) -> None: ...
+
+
+class NotifyPublisher:
+    """PostgreSQL: NOTIFY in the transaction itself; every process's listener hears it at commit."""
+
+    async def publish(self, session: AsyncSession, call_id: uuid.UUID) -> None:
+        connection = await session.connection()  # this transaction's
+        await connection.execute(_NOTIFY, {"id": call_id})
+
+
+class LocalPublisher:
+    """SQLite (one process): the process's in-process broadcaster hears it after commit."""
+
+    async def publish(self, session: AsyncSession, call_id: uuid.UUID) -> None:
+        broadcaster = local_broadcaster(session.sync_session.get_bind())
+        if broadcaster is None:
+            return  # no app serves streams from this engine (a script, a test without the app)
+        row = (
+            await session.exec(select(Call.status, Call.updated_at).where(col(Call.id) == call_id))
+        ).first()
+        if row is None:
+            return
+        payload = json.dumps({"id": str(call_id), "status": str(row[0]), "version": version_of(row[1])})
+        pending: list[str] | None = session.info.get(_PENDING)
+        if pending is None:
+            pending = session.info[_PENDING] = []
+            event.listen(session.sync_session, "after_commit", _deliver)
+            event.listen(session.sync_session, "after_rollback", _discard)
+        pending.append(payload)
+
+
+_NOTIFY_PUBLISHER, _LOCAL_PUBLISHER = NotifyPublisher(), LocalPublisher()
+
+
+def publisher_for(session: AsyncSession) -> Publisher:
+    return _NOTIFY_PUBLISHER if dialect.is_postgresql(session) else _LOCAL_PUBLISHER
+
+
 async def publish_change(session: AsyncSession, call_id: uuid.UUID) -> None:
     """Announce that this transaction changed the call; subscribers hear of it once it commits."""
-    assert session.bind is not None
-    if session.bind.dialect.name == "postgresql":
-        connection = await session.connection()  # this transaction's
-        await connection.execute(_NOTIFY, {"channel": CHANNEL, "id": call_id})
-        return
-    broadcaster = local_broadcaster(session.sync_session.get_bind())
-    if broadcaster is None:
-        return  # no app serves streams from this engine (a script, a test without the app)
-    row = (await session.exec(select(Call.status, Call.updated_at).where(col(Call.id) == call_id))).first()
-    if row is None:
-        return
-    payload = json.dumps({"id": str(call_id), "status": str(row[0]), "version": version_of(row[1])})
-    pending: list[str] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        event.listen(session.sync_session, "after_commit", _deliver)
-        event.listen(session.sync_session, "after_rollback", _discard)
-    pending.append(payload)
+    await publisher_for(session).publish(session, call_id)
 
 
 def _deliver(sync_session: Any) -> None:

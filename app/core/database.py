@@ -15,13 +15,13 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.core import dialect
 
 SessionMaker = async_sessionmaker[AsyncSession]
 INGEST_POOL_CLOSE_SECONDS = 5.0
@@ -35,7 +35,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     a database that is down or hung turns into an error within seconds, which callers answer as a 503.
     """
     url = settings.database_url
-    if url.startswith("sqlite"):
+    if dialect.is_sqlite(url):
         # SQLite serialises writers; a busy timeout makes concurrent webhooks wait briefly instead of failing.
         busy_seconds = settings.db_statement_timeout_seconds
         # An in-memory database lives in one shared connection (no pool, so no pool timeout).
@@ -131,7 +131,7 @@ class IngestPool:
 async def create_ingest_pool(settings: Settings) -> IngestPool | None:
     """The ingest pool on PostgreSQL; None on SQLite or behind a transaction pooler (DB_NULL_POOL)."""
     url = make_url(settings.database_url)
-    if url.get_backend_name() != "postgresql" or settings.db_null_pool or settings.db_ingest_pool_size == 0:
+    if not dialect.is_postgresql(url) or settings.db_null_pool or settings.db_ingest_pool_size == 0:
         return None
     statement_ms = int(settings.db_statement_timeout_seconds * 1000)
     pool = await asyncpg.create_pool(
@@ -195,12 +195,6 @@ def is_database_unavailable(exc: BaseException) -> bool:
         return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
     # A pool checkout that timed out; a refused or dropped socket; a driver-side timeout.
     return isinstance(exc, sa_exc.TimeoutError | OSError | TimeoutError)
-
-
-def dialect_insert(session: AsyncSession) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING exists on both databases, under each dialect's own insert()."""
-    assert session.bind is not None
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def create_session_maker(engine: AsyncEngine) -> SessionMaker:

@@ -26,8 +26,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.changes.publisher import CHANNEL as CALL_CHANGES_CHANNEL
-from app.changes.publisher import publish_change
+from app.changes.publisher import publish_change, sql_notify
+from app.core import dialect
 from app.core.database import IngestPool, SessionMaker, session_scope
 from app.models import CallStatus
 from app.models import call_lifecycle as lifecycle
@@ -145,9 +145,9 @@ def _status_sets(event: str, p: _Placeholders, duration_from_row: str) -> str:
         elif name in _LARGE:
             # The same transcript again (`call_analyzed` after `call_ended`) keeps the stored value rather
             # than writing (and compressing) a copy of it.
-            as_text = name in _JSON and p.postgres  # PostgreSQL's json has no equality; SQLite keeps text
-            stored = f"calls.{column}::text" if as_text else f"calls.{column}"
-            given = f"CAST({p(name)} AS TEXT)" if as_text else p(name)
+            stored, given = dialect.sql_comparable_json(
+                f"calls.{column}", p(name), postgres=p.postgres, is_json=name in _JSON
+            )
             same = f"{p(name)} IS NULL OR {stored} = {given}"
             sets.append(f"{column} = CASE WHEN {same} THEN calls.{column} ELSE {p(name)} END")
         else:
@@ -234,20 +234,18 @@ def _new_call_values(event: str, p: _Placeholders) -> dict[str, str]:
     return values
 
 
-_RETURNED = "id, status, transcript IS NOT NULL AS has_transcript, retell_call_id"
-# SQLite (3.40 at least) answers `column IS [NOT] NULL` wrongly in a RETURNING clause on a table with NOT NULL
-# columns and a table constraint: always "not null". typeof() reads the value itself.
-_RETURNED_SQLITE = "id, status, typeof(transcript) <> 'null' AS has_transcript, retell_call_id"
+def _returned(*, postgres: bool) -> str:
+    has_transcript = dialect.sql_is_not_null_returned("transcript", postgres=postgres)
+    return f"id, status, {has_transcript} AS has_transcript, retell_call_id"
 
 
 def _postgres_statement(event: str) -> tuple[str, list[str]]:
     p = _Placeholders(postgres=True)
-    from_row = (
-        f"CASE WHEN {p('ended_at')} >= calls.started_at"
-        f" AND {p('ended_at')} - calls.started_at < interval '{MAX_COMPUTED_DURATION_DAYS} days'"
-        f" THEN (EXTRACT(EPOCH FROM ({p('ended_at')} - calls.started_at)) * 1000)::integer END"
+    from_row = dialect.sql_milliseconds_between(
+        p("ended_at"), "calls.started_at", postgres=True, max_days=MAX_COMPUTED_DURATION_DAYS
     )
     new_call = _new_call_values(event, p)
+    returned = _returned(postgres=True)
     sql = f"""
 WITH found AS (
     SELECT id, status, transcript IS NOT NULL AS had_transcript FROM (
@@ -267,7 +265,7 @@ created AS (
     INSERT INTO calls ({", ".join(new_call)})
     SELECT {", ".join(new_call.values())} FROM stored WHERE NOT EXISTS (SELECT 1 FROM found)
     ON CONFLICT (retell_call_id) DO NOTHING
-    RETURNING {_RETURNED}, TRUE AS created, NULL::varchar AS previous_status, FALSE AS had_transcript
+    RETURNING {returned}, TRUE AS created, NULL::varchar AS previous_status, FALSE AS had_transcript
 ),
 applied AS (
     UPDATE calls SET
@@ -276,9 +274,7 @@ applied AS (
     RETURNING calls.id, calls.status, calls.transcript IS NOT NULL AS has_transcript, calls.retell_call_id,
               FALSE AS created, found.status AS previous_status, found.had_transcript
 )
-SELECT changed.*, pg_notify({_lit(CALL_CHANGES_CHANNEL)}, json_build_object(
-    'id', changed.id, 'status', changed.status,
-    'version', (extract(epoch FROM {p("now")}) * 1000000)::bigint)::text) AS announced
+SELECT changed.*, {sql_notify("changed.id", "changed.status", p("now"))} AS announced
 FROM (SELECT * FROM applied UNION ALL SELECT * FROM created) AS changed"""
     return _Placeholders.numbered(sql)
 
@@ -294,10 +290,8 @@ class _SqliteStatements:
 
 def _sqlite_statements(event: str) -> _SqliteStatements:
     p = _Placeholders(postgres=False)
-    days = f"(julianday({p('ended_at')}) - julianday(calls.started_at))"
-    from_row = (
-        f"CASE WHEN {p('ended_at')} >= calls.started_at AND {days} < {MAX_COMPUTED_DURATION_DAYS}"
-        f" THEN CAST(round({days} * 86400000) AS INTEGER) END"
+    from_row = dialect.sql_milliseconds_between(
+        p("ended_at"), "calls.started_at", postgres=False, max_days=MAX_COMPUTED_DURATION_DAYS
     )
     new_call = _new_call_values(event, p)
     return _SqliteStatements(
@@ -310,14 +304,14 @@ RETURNING call_id""",
         create=f"""
 INSERT INTO calls ({", ".join(new_call)}) VALUES ({", ".join(new_call.values())})
 ON CONFLICT (retell_call_id) DO NOTHING
-RETURNING {_RETURNED_SQLITE}""",
+RETURNING {_returned(postgres=False)}""",
         link="UPDATE webhook_events SET call_id = :new_id WHERE id = :event_id",
         before="SELECT status, transcript IS NOT NULL FROM calls WHERE id = :call_id",
         apply=f"""
 UPDATE calls SET
     {_status_sets(event, p, from_row)}
 WHERE calls.id = :call_id
-RETURNING {_RETURNED_SQLITE}""",
+RETURNING {_returned(postgres=False)}""",
     )
 
 
@@ -378,7 +372,7 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
     """
     kind = _kind(delivery)
     connection = await session.connection()
-    postgres = connection.dialect.name == "postgresql"
+    postgres = dialect.is_postgresql(connection)
 
     async def attempt(params: dict[str, Any]) -> Any:
         if not postgres:

@@ -19,8 +19,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.changes.publisher import CHANNEL as CALL_CHANGES_CHANNEL
-from app.changes.publisher import publish_change
+from app.changes.publisher import publish_change, sql_notify
 from app.config import Settings
 from app.core.database import IngestPool, SessionMaker, is_database_unavailable, session_scope
 from app.extraction import Extractor
@@ -112,8 +111,7 @@ WITH noted AS (
     UPDATE calls SET status_detail = $2, updated_at = $3 WHERE id = $1 AND status = '{CallStatus.ENDED}'
     RETURNING id, status, updated_at
 )
-SELECT pg_notify('{CALL_CHANGES_CHANNEL}', json_build_object('id', id, 'status', status,
-    'version', (extract(epoch FROM updated_at) * 1000000)::bigint)::text) FROM noted"""
+SELECT {sql_notify("id", "status", "updated_at")} FROM noted"""
 
 
 async def _note_not_configured_on(pool: IngestPool, call_id: uuid.UUID) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.database import dialect_insert
+from app.core import dialect
 from app.core.errors import BadRequest, Conflict, NotFound
 from app.core.prompts import DEFAULT_AGENT_NAME, DEFAULT_BEGIN_MESSAGE, DEFAULT_GENERAL_PROMPT
 from app.models import AgentConfig
@@ -135,7 +135,7 @@ async def seed_default_config(session: AsyncSession) -> None:
     )
     # Several workers start at once on an empty database: the first insert wins, the others do nothing.
     statement = (
-        dialect_insert(session)(AgentConfig)
+        dialect.insert_for(session)(AgentConfig)
         .values(seed.model_dump())
         .on_conflict_do_nothing(index_elements=["name"])
     )

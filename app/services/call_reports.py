@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import dialect
 from app.core.database import SessionMaker
 from app.models import Call, CallResult, CallStatus, WebhookEvent
 from app.schemas.call_reports import CallStats, OutcomeCount, StatusCounts, WebhookDeliveries, WebhookDelivery
@@ -152,13 +153,7 @@ async def webhook_deliveries(
 ) -> WebhookDeliveries:
     """The deliveries stored for a call, oldest first; the payloads (transcripts) only when asked for."""
     await get_call(session, call_id)  # 404 for an unknown call, not an empty list
-    assert session.bind is not None
-    payload = col(WebhookEvent.payload)
-    size = (  # bytes of the stored JSON text; SQLite before 3.43 has no octet_length
-        func.length(sa.cast(payload, sa.LargeBinary))
-        if session.bind.dialect.name == "sqlite"
-        else func.octet_length(sa.cast(payload, sa.Text))
-    )
+    size = dialect.byte_length(session, col(WebhookEvent.payload))  # bytes of the stored JSON text
     columns = [
         col(WebhookEvent.id),
         col(WebhookEvent.event),

@@ -8,7 +8,7 @@ from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import DEVELOPMENT_ADMIN_PASSWORD, Settings
-from app.core.database import dialect_insert
+from app.core import dialect
 from app.core.errors import NotFound
 from app.core.security import TokenClaims, dummy_password_hash, hash_password, verify_password
 from app.models import User
@@ -28,7 +28,7 @@ async def ensure_first_admin(session: AsyncSession, *, settings: Settings) -> No
     hashed = await asyncio.to_thread(hash_password, password, fast=settings.fast_password_hashing)
     # Several workers start at once on an empty database: the first insert wins, the others do nothing.
     statement = (
-        dialect_insert(session)(User)
+        dialect.insert_for(session)(User)
         .values(User(email=settings.admin_email.lower(), hashed_password=hashed).model_dump())
         .on_conflict_do_nothing(index_elements=["email"])
     )

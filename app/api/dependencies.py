@@ -13,7 +13,7 @@ from app.config import Settings
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import Unauthorized
 from app.core.login_throttle import LoginThrottle
-from app.core.security import decode_access_token, decode_stream_token
+from app.core.security import TokenClaims, decode_access_token, decode_stream_token
 from app.extraction import Extractor
 from app.ingest.deliveries import DeliveryRecorder
 from app.jobs.post_processing import ExtractionScheduler
@@ -89,9 +89,9 @@ LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 BroadcasterDep = Annotated[Broadcaster[CallChange], Depends(get_broadcaster)]
 
 
-async def read_delivery(request: Request, retell: RetellDep) -> Delivery:
+async def read_delivery(request: Request, context: ContextDep) -> Delivery:
     """A Retell delivery read capped and verified on its raw body; refused before anything is stored."""
-    return await read_verified_delivery(request, key=retell.webhook_key)
+    return await read_verified_delivery(request, key=context.retell.webhook_key)
 
 
 VerifiedDelivery = Annotated[Delivery, Depends(read_delivery)]
@@ -104,10 +104,15 @@ async def get_current_user(
 ) -> User:
     assert settings.secret_key is not None
     claims = decode_access_token(token, secret_key=settings.secret_key)
-    # A token for a deleted, deactivated or re-passworded account names an id or version that is gone.
+    return await _user_of(session, claims, refusal="the access token is invalid or expired; log in again")
+
+
+async def _user_of(session: AsyncSession, claims: TokenClaims | None, *, refusal: str) -> User:
+    """The active user a valid token names, or 401 with `refusal`. A token for a deleted, deactivated or
+    re-passworded account names an id or version that is gone, so both kinds of token are revoked alike."""
     user = await users.get_by_token(session, claims) if claims else None
     if user is None:
-        raise Unauthorized("the access token is invalid or expired; log in again")
+        raise Unauthorized(refusal)
     return user
 
 
@@ -134,11 +139,11 @@ async def get_stream_user(
         return await get_current_user(bearer, session, settings)
     # Only a stream token is accepted here: an access token never belongs in a URL.
     claims = decode_stream_token(token, secret_key=settings.secret_key)
-    # Revoked like access tokens: the id and version must still name an active user.
-    user = await users.get_by_token(session, claims) if claims else None
-    if user is None:
-        raise Unauthorized("the stream token is invalid or expired; get a new one at /api/auth/stream-token")
-    return user
+    return await _user_of(
+        session,
+        claims,
+        refusal="the stream token is invalid or expired; get a new one at /api/auth/stream-token",
+    )
 
 
 StreamUser = Annotated[User, Depends(get_stream_user)]

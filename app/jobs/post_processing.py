@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from fastapi import BackgroundTasks
 from loguru import logger
 from sqlalchemy import ColumnElement
 from sqlmodel import col, delete, select, update
@@ -37,6 +36,8 @@ MAX_SAVE_PAUSE_SECONDS = 5.0
 RELEASE_TIMEOUT_SECONDS = 2.0
 
 T = TypeVar("T")
+# Runs a job after the response is sent: `defer(job, *args, **kwargs)`.
+Defer = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class ExtractionScheduler:
     settings: Settings
     ingest_pool: IngestPool | None = None  # PostgreSQL: notes "not configured" in one cheap statement
 
-    def schedule(self, background: BackgroundTasks, call_id: uuid.UUID) -> None:
-        background.add_task(
+    def schedule(self, defer: Defer, call_id: uuid.UUID) -> None:
+        """Hand the call's extraction to `defer` (the web framework's after-the-response tasks)."""
+        defer(
             run_extraction,
             call_id,
             session_maker=self.session_maker,

@@ -6,10 +6,10 @@
 import json
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from fastapi import Request
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -88,6 +88,15 @@ class RetellCall(BaseModel):
     recording_url: str | None = Field(default=None, max_length=4000)
     public_log_url: str | None = Field(default=None, max_length=4000)
     call_analysis: dict[str, Any] | None = None
+
+
+class SignedRequest(Protocol):
+    """What the webhook reads of an HTTP request (the web framework's request object has both)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def body(self) -> bytes: ...
 
 
 class InvalidWebhookPayload(BadRequest):
@@ -196,7 +205,7 @@ def _readable_fields(call: dict[str, Any]) -> tuple[RetellCall, list[str]]:
     return RetellCall.model_validate({"call_id": call["call_id"]}), ignored  # only `call_id` is sure
 
 
-async def read_verified_delivery(request: Request, *, key: str | None) -> Delivery:
+async def read_verified_delivery(request: SignedRequest, *, key: str | None) -> Delivery:
     """The delivery in the request, or the 4xx/503 that says why it is refused; nothing is stored here."""
     if not key:
         raise WebhookKeyMissing(

@@ -12,10 +12,10 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
-from sse_starlette import ServerSentEvent
 
 from app.changes.broadcast import Broadcaster, PostgresListener, register_local
 from app.changes.publisher import CHANNEL, Notice, moment_of, version_of
@@ -37,6 +37,19 @@ SNAPSHOT_SIZE = 25
 # timestamp order across processes); a call sent twice just replaces itself on the dashboard.
 RESUME_MARGIN = timedelta(seconds=5)
 REMEMBERED_CALLS = 1000
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One Server-Sent Event, as the streams produce it; the route hands it to the web framework."""
+
+    data: str | None = None
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,7 @@ async def stream_call(
     broadcaster: Broadcaster[CallChange],
     session_maker: SessionMaker,
     summary_grace: float = SUMMARY_GRACE_SECONDS,
-) -> AsyncGenerator[ServerSentEvent, None]:
+) -> AsyncGenerator[StreamEvent, None]:
     """`status` now, then on every status change; `end` (the final state) once the call is final."""
     async with broadcaster.subscribe(lambda change: change.call_id == call_id) as subscription:
         # Subscribed before reading: a change committed meanwhile is queued, never lost.
@@ -175,9 +188,7 @@ async def stream_call(
             final_at = (final_at or loop.time()) if final else None
 
 
-async def ending_after(
-    stream: AsyncGenerator[ServerSentEvent, None], seconds: float
-) -> AsyncGenerator[ServerSentEvent, None]:
+async def ending_after(stream: AsyncGenerator[E, None], seconds: float) -> AsyncGenerator[E, None]:
     """The stream, closed after `seconds`: connections do not live forever (proxies, deploys, load
     balancing), and the browser's EventSource reconnects with `Last-Event-ID` to the current state."""
     loop = asyncio.get_running_loop()
@@ -199,7 +210,7 @@ async def stream_calls(
     session_maker: SessionMaker,
     agent_config_id: uuid.UUID | None = None,
     last_event_id: str | None = None,
-) -> AsyncGenerator[ServerSentEvent, None]:
+) -> AsyncGenerator[StreamEvent, None]:
     """`call` with the list row of every call that changes, in order per call; the current state first.
 
     First: the most recently changed calls, or on reconnect every call changed since `Last-Event-ID`.
@@ -210,7 +221,7 @@ async def stream_calls(
         else (lambda _change: True)
     )
     async with broadcaster.subscribe(wanted) as subscription:
-        yield ServerSentEvent(retry=RETRY_MILLISECONDS)
+        yield StreamEvent(retry=RETRY_MILLISECONDS)
         sent: OrderedDict[uuid.UUID, int] = OrderedDict()
         for recent in await _recent_changes(session_maker, agent_config_id, _resume_from(last_event_id)):
             sent[recent.call_id] = recent.version
@@ -256,6 +267,6 @@ async def _recent_changes(
     return changes
 
 
-def _event(name: str, change: CallChange, *, retry: int | None = None) -> ServerSentEvent:
+def _event(name: str, change: CallChange, *, retry: int | None = None) -> StreamEvent:
     data = change.summary_json if name == "call" else change.live_json
-    return ServerSentEvent(data=data, event=name, id=str(change.version), retry=retry)
+    return StreamEvent(data=data, event=name, id=str(change.version), retry=retry)

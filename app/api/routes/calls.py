@@ -67,5 +67,5 @@ async def reprocess_call(
 ) -> CallDetail:
     """Run the extraction again on the stored transcript (409 while one is running)."""
     call = await calls.reset_for_reprocessing(session, call_id=call_id)
-    scheduler.schedule(background, call.id)
+    scheduler.schedule(background.add_task, call.id)
     return await calls.get_call_detail(session, call.id)

@@ -1,10 +1,11 @@
 """Live updates for the dashboard: Server-Sent Events that the browser's EventSource can follow."""
 
 import uuid
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, SettingsDep, StreamUser
 from app.core.errors import json_error_responses
@@ -21,10 +22,26 @@ class EventStream(EventSourceResponse):
     media_type = "text/event-stream"
 
 
+async def _as_sse(
+    stream: AsyncGenerator[call_events.StreamEvent, None],
+) -> AsyncGenerator[ServerSentEvent, None]:
+    try:
+        async for item in stream:
+            yield ServerSentEvent(data=item.data, event=item.event, id=item.id, retry=item.retry)
+    finally:
+        await stream.aclose()  # the stream's subscription ends with the response
+
+
 # Comment pings keep proxies from closing a quiet stream; a stalled client is cut after this long.
 PING_SECONDS = 15
 SEND_TIMEOUT_SECONDS = 30
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+def _event_stream(stream: AsyncGenerator[call_events.StreamEvent, None]) -> EventStream:
+    return EventStream(
+        _as_sse(stream), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
+    )
 
 
 # Each documented item is one event object (`event`, `id`, `data`), not the plain string FastAPI
@@ -67,7 +84,9 @@ async def all_call_events(
         last_event_id=last_event_id,
     )
     stream = call_events.ending_after(stream, settings.stream_max_seconds)
-    return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)
+    return EventStream(
+        _as_sse(stream), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
+    )
 
 
 @router.get(
@@ -88,4 +107,6 @@ async def call_status_events(
     await calls.get_call(session, call_id)  # 404 before the stream starts
     stream = call_events.stream_call(call_id, broadcaster=broadcaster, session_maker=session_maker)
     stream = call_events.ending_after(stream, settings.stream_max_seconds)
-    return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)
+    return EventStream(
+        _as_sse(stream), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
+    )

@@ -1,18 +1,14 @@
 """Agent configurations: CRUD, the seeded default, and sync to Retell."""
 
-import base64
-import binascii
-import json
 import uuid
 
 from loguru import logger
-from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import dialect
-from app.core.errors import BadRequest, Conflict, NotFound
+from app.core import dialect, keyset
+from app.core.errors import Conflict, NotFound
 from app.core.prompts import DEFAULT_AGENT_NAME, DEFAULT_BEGIN_MESSAGE, DEFAULT_GENERAL_PROMPT
 from app.models import AgentConfig
 from app.models.base import utcnow
@@ -28,40 +24,20 @@ class AgentConfigNameTaken(Conflict):
     pass
 
 
-class InvalidCursor(BadRequest):
-    pass
+BY_NAME = keyset.by_name(col(AgentConfig.name), col(AgentConfig.id))
 
 
 async def list_configs(session: AsyncSession, *, limit: int, cursor: str | None) -> AgentConfigPage:
     """By name, keyset-paginated on (name, id) like the call list."""
-    query = select(AgentConfig).order_by(col(AgentConfig.name), col(AgentConfig.id)).limit(limit + 1)
+    query = select(AgentConfig).order_by(*BY_NAME.order_by()).limit(limit + 1)
     if cursor:
-        name, last_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(AgentConfig.name) > name,
-                and_(col(AgentConfig.name) == name, col(AgentConfig.id) > last_id),
-            )
-        )
+        query = query.where(BY_NAME.after(BY_NAME.decode(cursor)))
     rows = list((await session.exec(query)).all())
     page, more = rows[:limit], len(rows) > limit
     return AgentConfigPage(
         items=[AgentConfigPublic.model_validate(config, from_attributes=True) for config in page],
-        next_cursor=_encode_cursor(page[-1]) if more else None,
+        next_cursor=BY_NAME.encode(page[-1].name, page[-1].id) if more else None,
     )
-
-
-def _encode_cursor(config: AgentConfig) -> str:
-    raw = json.dumps([config.name, str(config.id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
-    try:
-        name, config_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return str(name), uuid.UUID(config_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, AttributeError):
-        raise InvalidCursor("cursor is not one this API returned") from None
 
 
 async def get_config(session: AsyncSession, config_id: uuid.UUID) -> AgentConfig:

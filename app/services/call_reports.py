@@ -16,7 +16,7 @@ from app.core.database import SessionMaker
 from app.models import Call, CallResult, CallStatus, WebhookEvent
 from app.schemas.call_reports import CallStats, OutcomeCount, StatusCounts, WebhookDeliveries, WebhookDelivery
 from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult
-from app.services.calls import CallFilters, get_call
+from app.services.calls import NEWEST_FIRST, CallFilters, get_call
 
 EXPORT_BATCH = 500
 MAX_DELIVERIES = 200
@@ -102,19 +102,14 @@ async def export_csv(session_maker: SessionMaker, *, filters: CallFilters) -> As
         sa.select(*columns, col(CallResult.scenario), col(CallResult.data))
         .outerjoin(CallResult, col(CallResult.call_id) == col(Call.id))
         .where(*filters.conditions())
-        .order_by(col(Call.created_at).desc(), col(Call.id).desc())
+        .order_by(*NEWEST_FIRST.order_by())
         .limit(EXPORT_BATCH)
     )
     last: tuple[datetime, uuid.UUID] | None = None
     while True:
         query = base
         if last is not None:
-            query = query.where(
-                sa.or_(
-                    col(Call.created_at) < last[0],
-                    sa.and_(col(Call.created_at) == last[0], col(Call.id) < last[1]),
-                )
-            )
+            query = query.where(NEWEST_FIRST.after(last))
         async with session_maker() as session:
             rows = (await session.exec(query)).all()  # type: ignore[call-overload]
         for row in rows:

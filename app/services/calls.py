@@ -1,21 +1,19 @@
 """Calls: trigger one through Retell, list them for the dashboard, read one in full."""
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from loguru import logger
-from sqlalchemy import ColumnElement, Row, bindparam, tuple_, update
+from sqlalchemy import ColumnElement, bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.changes.publisher import publish_change
 from app.config import Settings
+from app.core import keyset
 from app.core.database import SessionMaker, session_scope
-from app.core.errors import BadRequest, Conflict, NotFound, UpstreamError
+from app.core.errors import Conflict, NotFound, UpstreamError
 from app.models import AgentConfig, Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.models.call_lifecycle import Actor, has_lapsed, reprocessable, sources
@@ -41,10 +39,6 @@ class ExtractionRunning(Conflict):
 
 
 class NothingToExtract(Conflict):
-    pass
-
-
-class InvalidCursor(BadRequest):
     pass
 
 
@@ -212,7 +206,7 @@ class CallFilters:
 
 # Only what a list row shows: transcripts, turns and analyses stay on disk.
 SUMMARY_COLUMNS = tuple(col(getattr(Call, name)) for name in CallSummary.model_fields)
-NEWEST_FIRST = (col(Call.created_at).desc(), col(Call.id).desc())
+NEWEST_FIRST = keyset.newest_first(col(Call.created_at), col(Call.id))
 
 
 async def list_calls(
@@ -221,30 +215,14 @@ async def list_calls(
     """Newest first, keyset-paginated on (created_at, id) so pages stay stable while calls arrive."""
     conditions = filters.conditions()
     if cursor:
-        created_at, last_id = decode_cursor(cursor)
-        # A row-value comparison is an index range condition (an OR of two comparisons is not).
-        conditions.append(tuple_(col(Call.created_at), col(Call.id)) < tuple_(created_at, last_id))
-    query = select(*SUMMARY_COLUMNS).where(*conditions).order_by(*NEWEST_FIRST).limit(limit + 1)
+        conditions.append(NEWEST_FIRST.after(NEWEST_FIRST.decode(cursor)))
+    query = select(*SUMMARY_COLUMNS).where(*conditions).order_by(*NEWEST_FIRST.order_by()).limit(limit + 1)
     rows = (await session.exec(query)).all()
     page, more = rows[:limit], len(rows) > limit
     return CallPage(
         items=[CallSummary.model_validate(row, from_attributes=True) for row in page],
-        next_cursor=encode_cursor(page[-1]) if more else None,
+        next_cursor=NEWEST_FIRST.encode(page[-1].created_at, page[-1].id) if more else None,
     )
-
-
-def encode_cursor(call: Call | Row[Any]) -> str:
-    raw = f"{call.created_at.isoformat()}|{call.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, call_id = raw.split("|", 1)
-        return datetime.fromisoformat(created_at).astimezone(UTC), uuid.UUID(call_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
-        raise InvalidCursor("cursor is not one this API returned") from None
 
 
 async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -> Call:

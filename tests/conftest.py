@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,6 @@ import asyncpg
 import httpx
 import pytest
 import respx
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -29,7 +27,6 @@ from alembic import command
 from app.config import Settings
 from app.core.database import SessionMaker, create_engine, create_session_maker
 from app.ingest import deliveries
-from app.main import create_app
 from tests.support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -38,7 +35,7 @@ from tests.support import (
     RETELL_BASE_URL,
     openai_tool_response,
 )
-from tests.support.app import free_port, login, running_app
+from tests.support.app import login, running_app, servers_in_threads
 from tests.support.database import alembic_config, run_in_thread
 from tests.support.webhooks import FIXTURE
 
@@ -168,30 +165,8 @@ async def auth(client: httpx.AsyncClient) -> dict[str, str]:
 @pytest.fixture
 def live_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., str]]:
     """Start the real app under uvicorn on a free port (real HTTP); returns its base URL."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
-
-    def start(**overrides: Any) -> str:
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        settings = make_settings(public_base_url=base_url, **overrides)
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        for _ in range(200):
-            if server.started:
-                break
-            threading.Event().wait(0.025)
-        assert server.started, "the test server did not start"
-        servers.append((server, thread))
-        return base_url
-
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with servers_in_threads() as start:
+        yield lambda **overrides: start(lambda url: make_settings(public_base_url=url, **overrides))
 
 
 @pytest.fixture

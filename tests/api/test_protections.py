@@ -17,20 +17,16 @@ from tests.support import (
     ADMIN_PASSWORD,
     OPENAI_BASE_URL,
     RETELL_BASE_URL,
-    TRANSCRIPT_FIXTURES,
     count_rows,
     execute_sql,
-    load_transcript_fixture,
     openai_tool_response,
     retell_event,
     sign,
     signed_delivery,
 )
 from tests.support.fixtures import RETELL_DIR
+from tests.support.webhooks import FIXTURE
 
-FIXTURE = load_transcript_fixture(
-    next(p for p in TRANSCRIPT_FIXTURES if p.stem == "checkin_in_transit_traffic")
-)
 # Every event Retell sends that the shared fixtures hold, plus one the backend only stores.
 RETELL_EVENTS = [*sorted(p.stem for p in RETELL_DIR.glob("*.json")), "transcript_updated"]
 

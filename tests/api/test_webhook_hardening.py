@@ -19,20 +19,16 @@ from loguru import logger
 from app.config import Settings
 from tests.support import (
     RETELL_BASE_URL,
-    TRANSCRIPT_FIXTURES,
     count_rows,
     execute_sql,
     load_retell_fixture,
-    load_transcript_fixture,
     retell_event,
     sign,
     signed_delivery,
 )
 from tests.support.app import login, running_app
+from tests.support.webhooks import FIXTURE
 
-FIXTURE = load_transcript_fixture(
-    next(p for p in TRANSCRIPT_FIXTURES if p.stem == "checkin_in_transit_traffic")
-)
 START_MS = 1_764_140_400_123  # 2025-11-26, a real call time
 RECORDING_URL = load_retell_fixture("call_ended")["call"]["recording_url"]
 DAY_MS = 86_400_000

@@ -1,26 +1,21 @@
 """Shared pieces of the fault tests: settings for a server under test, a Retell delivery, the call's state."""
 
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.config import Settings
-from app.main import create_app
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, RETELL_API_KEY, retell_event, signed_delivery
-from tests.support.app import free_port
+from tests.support.app import free_port, servers_in_threads
 from tests.support.slow_llm import SlowLLM
-from tests.support.standins import load_fixture
+from tests.support.webhooks import FIXTURE
 
-FIXTURE = load_fixture("checkin_in_transit_traffic")
 # Short windows, so a fault test finishes in seconds; the README's defaults give the same guarantees
 # scaled up (lease 30 s + sweep 15 s: a stranded call is finished within a minute).
 LEASE_SECONDS = 2.0
@@ -51,26 +46,12 @@ def server_settings(database_url: str, llm_base_url: str, **overrides: Any) -> d
 @pytest.fixture
 def in_thread_server() -> Iterator[Callable[[dict[str, Any]], str]]:
     """Serve the app under uvicorn in this process (a process of its own from any subprocess server)."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(settings: dict[str, Any]) -> str:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        app = create_app(Settings(_env_file=None, public_base_url=url, **settings))  # type: ignore[call-arg]
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started, "the server did not start"
-        servers.append((server, thread))
-        return url
+    def settings_for(settings: dict[str, Any]) -> Callable[[str], Settings]:
+        return lambda url: Settings(_env_file=None, public_base_url=url, **settings)  # type: ignore[call-arg]
 
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with servers_in_threads() as start:
+        yield lambda settings: start(settings_for(settings))
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
-"""Helpers to run the app in a test: in process behind httpx, logged in, on a free port."""
+"""Helpers to run the app in a test: in process behind httpx, logged in, on a free port, under uvicorn."""
 
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
+import uvicorn
 from asgi_lifespan import LifespanManager
 
 from app.config import Settings
@@ -34,3 +37,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def servers_in_threads() -> Iterator[Callable[[Callable[[str], Settings]], str]]:
+    """Start the real app under uvicorn on a free port, in a thread of this process (real HTTP).
+
+    Yields `start(settings_for)`: `settings_for(base_url)` gives the server's settings; `start` returns
+    the base URL once the server accepts connections. Every server started is stopped on the way out.
+    """
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(settings_for: Callable[[str], Settings]) -> str:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(
+            create_app(settings_for(base_url)), host="127.0.0.1", port=port, log_config=None, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started, "the test server did not start"
+        servers.append((server, thread))
+        return base_url
+
+    try:
+        yield start
+    finally:
+        for server, thread in servers:
+            server.should_exit = True
+            thread.join(timeout=15)

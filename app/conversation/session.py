@@ -274,7 +274,7 @@ class ConversationSession:
                 )
             else:
                 self._log.info(
-                    "LLM WebSocket for {}: resumed call {} after response {}",
+                    "LLM WebSocket for {}: call {} resumed (last response {}), no greeting",
                     self._retell_call_id,
                     opened.call_id,
                     opened.last_response_id,

@@ -1,9 +1,9 @@
-"""Emergency detection measured on a labelled set of driver utterances: recall and precision, per type and overall.
+"""Emergency detection measured on labelled driver utterances: recall and precision, per type and overall.
 
     python -m scripts.emergency_eval tests/conversation/data/emergency_utterances_dev.jsonl [--misses]
 
 Each line is a JSON object with `text` and `label` (Accident, Breakdown, Medical, Other or none). "Switch" is
-the decision that matters most (leave the check-in or not); the type is judged on the switches that were right.
+the decision that matters most (leave the check-in or not); the type is judged on the right switches.
 """
 
 from __future__ import annotations

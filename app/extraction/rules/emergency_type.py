@@ -69,7 +69,8 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"(?:flipped|overturned|tipped over)|"
             r"(?:ran|went|slid|drove|veered|spun|skidded|rolled) (?:right )?off (?:the road|into)|spun out|"
             r"(?:truck|rig|trailer|tractor|cab)(?:'s| is| was| just)* (?:went|tipped|fell|blew|rolled) "
-            r"over\b(?! (?:the|a) (?:bridge|overpass|pass|hill|scale)s?\b)|blew (?:me|us|the truck|the trailer) over|"
+            r"over\b(?! (?:the|a) (?:bridge|overpass|pass|hill|scale)s?\b)|blew (?:me|us|the truck|"
+            r"the trailer) over|"
             r"(?:went|slid|rolled) (?:over|off) (?:the|an|a) (?:embankment|edge|cliff|bank)|"
             r"(?:laying|lying) on (?:my|its|the|her) side|jack ?knif\w+|"
             r"in (?:a|the) ditch|(?:got|was|been|we were|I was) (?:hit|struck|clipped)|"
@@ -95,14 +96,18 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"sweating (?:bad|a lot|buckets|like crazy)|cold sweat|blurr\w+|"
             r"heart(?:'s| is) (?:racing|pounding)|"
             # Breathing, speech, sight, pain and bleeding, in the words drivers use for them.
-            r"(?:not|can't|cannot|hard to|hurts to|trouble) (?:breathing|breathe|catch (?:my|his|her) breath)|"
+            r"(?:not|can't|cannot|hard to|hurts to|trouble) (?:breathing|breathe|catch (?:my|his|"
+            r"her) breath)|"
             r"gasping|(?:throat|tongue|face)(?:'s| is)? (?:swelling|swollen|closing)|stung|"
             r"(?:trouble|hard time) (?:talkin|speaking|seeing)\w*|words (?:are )?comin\w* out wrong|slurr\w+|"
             r"can't see (?:straight|right)|worst headache|headache,? worst|"
-            r"(?:real |really |very |so )?bad (?:pain|headache)|pain in (?:my|his|her) (?:stomach|belly|side|head)|"
+            r"(?:real |really |very |so )?bad (?:pain|headache)|pain in (?:my|his|her) (?:stomach|belly|side|"
+            r"head)|"
             r"doubled over|(?:need|get me|call) (?:an? )?(?:ambulance|doctor|paramedics?|hospital|medic)|"
-            r"(?:I'm|I am|he's|he is|she's|she is|we're) (?:\w+ )?(?:hurt|bleeding|injured|sick|ill)\b(?! of)|"
-            r"(?:bleeding|burned|burnt|blistered)(?: \w+)? (?:bad|badly|real bad|everywhere)|won't stop bleeding|"
+            r"(?:I'm|I am|he's|he is|she's|she is|we're) (?:\w+ )?(?:hurt|bleeding|injured|sick|"
+            r"ill)\b(?! of)|"
+            r"(?:bleeding|burned|burnt|blistered)(?: \w+)? (?:bad|badly|real bad|everywhere)|"
+            r"won't stop bleeding|"
             r"(?:fingers?|hand|arm|leg|foot)(?: \w+)?(?:'s| is| are)? (?:smashed|crushed|broken|caught)|"
             r"something(?:'s| is) wrong with (?:my|his|her) (?:chest|heart|head|eyes?|breathing|arm)|"
             r"threw (?:my|his|her) back out|(?:got|is|was) (?:burned|burnt)|"
@@ -129,33 +134,42 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"transmission{_LINK}(?:went|failed|slipping)|steering{_LINK}(?:went out|failed|locked)|"
             rf"\b{_PARTS}(?:'s|'re| is| are| just| has| have| got| went| all)*\s+"
             r"(?:blew|blown|snapped|died|dead|shot|gone|broke|broken|failed|quit|locked up|seized|"
-            r"going out|went out|out(?! (?:front|back|of|there|here))|messed up|knocking(?! out)|slipping|loose|(?:running|runnin) hot)\b|"
-            r"died on (?:me|us)|(?:busted|broken|blown|cracked|snapped) (?:\w+ )?{_PARTS}|(?:suspension|trailer|bumper|muffler|something)(?:'s| is)? dragging|"
+            r"going out|went out|out(?! (?:front|back|of|there|here))|messed up|knocking(?! out)|slipping|"
+            r"loose|(?:running|runnin) hot)\b|"
+            r"died on (?:me|us)|(?:busted|broken|blown|cracked|snapped) (?:\w+ )?{_PARTS}|(?:suspension|"
+            r"trailer|bumper|muffler|something)(?:'s| is)? dragging|"
             r"something(?:'s| is) wrong with (?:the|my) (?:truck|engine|motor|brakes?|steering|rig|tractor)|"
             r"(?:tire|tyre) (?:blue|blew) out|blue out|"
             r"(?:smoke|steam)\b[^.!?,]{0,25}\b(?:engine|hood|stacks?|motor|compartment|brakes?|wheels?)|"
-            r"(?:leaking|losing|lost|pouring out|all over)\b[^.!?,]{0,15}\b(?:antifreeze|coolant|oil|fuel|diesel|"
+            r"(?:leaking|losing|lost|pouring out|all over)\b[^.!?,]{0,15}\b(?:antifreeze|coolant|oil|fuel|"
+            r"diesel|"
             r"air|power|oil pressure)|(?:antifreeze|coolant|oil|radiator)(?:'s| is)? (?:pouring|leaking|"
             r"everywhere|all over)|low air|derate|limp mode|shut (?:me|us|it) down|"
             r"temp(?:erature)? gauge(?:'s| is)? (?:pegged|climbing|in the red|maxed)|"
-            r"took out (?:my|the) (?:air ?lines?|brakes?|radiator|tires?|wheels?|steering|fuel tank|lights))\b",
+            r"took out (?:my|the) (?:air ?lines?|brakes?|radiator|tires?|wheels?|steering|fuel tank|"
+            r"lights))\b",
             re.I,
         ),
     ),
     (
         "Other",
         re.compile(
-            r"\b(?:on fire|caught fire|catching fire|flames|fire in (?:the|my) (?:cab|engine|trailer|truck|reefer|sleeper|brakes|tires?)|robbed|robbery|stolen|theft|break(?:ing)? into|trying to get in|"
-            r"steal\w* (?:my|the|our) (?:truck|trailer|load|cargo|fuel|tractor|rig)|hijack\w*|broke into|breaking into|got in(?:to)? (?:the|my) (?:trailer|truck|cab)|"
+            r"\b(?:on fire|caught fire|catching fire|flames|fire in (?:the|my) (?:cab|engine|trailer|truck|"
+            r"reefer|sleeper|brakes|tires?)|robbed|robbery|stolen|theft|break(?:ing)? into|trying to get in|"
+            r"steal\w* (?:my|the|our) (?:truck|trailer|load|cargo|fuel|tractor|rig)|hijack\w*|broke into|"
+            r"breaking into|got in(?:to)? (?:the|my) (?:trailer|truck|cab)|"
             r"cut (?:my|the) seal|attacked|assaulted|threaten\w*|gun|weapon|knife|kill (?:me|us)|"
             r"(?:following|followed|tailing|chasing) (?:me|us)|being followed|run (?:me|us) off the road|"
-            r"(?:banging|pounding|beating) on (?:my|the) (?:door|doors|truck|window|cab)|climbing on (?:my|the) (?:truck|hood|trailer|cab|roof)|"
+            r"(?:banging|pounding|beating) on (?:my|the) (?:door|doors|truck|window|cab)|climbing on (?:my|"
+            r"the) (?:truck|hood|trailer|cab|roof)|"
             r"(?:fuel|diesel|chemical|hazmat|gas|propane) (?:leak|spill)\w*|(?:smell|smells) (?:like )?"
             r"(?:propane|gas|ammonia|chemicals?)|hissing|leak\w* from|fumes|"
             r"(?:load|cargo|freight|coils?|pallets?)(?:'s| is| has| have)? (?:shifted|shifting|sliding|"
             r"hanging off|coming loose|falling)|straps? (?:broke|snapped|came loose)|"
             r"fire (?:on both sides|all around|everywhere)|surrounded by (?:fire|flames|water)|trapped|"
-            r"can't go (?:forward|anywhere)|stranded|snowed in|water(?:'s| is) (?:rising|coming in)|flooded (?:underpass|road|lane)|(?:can't|cannot) get (?:any )?traction|(?:chains?|brakes?|straps?) won't hold|"
+            r"can't go (?:forward|anywhere)|stranded|snowed in|water(?:'s| is) (?:rising|coming in)|"
+            r"flooded (?:underpass|road|lane)|(?:can't|cannot) get (?:any )?traction|(?:chains?|brakes?|"
+            r"straps?) won't hold|"
             r"emergency)\b",
             re.I,
         ),
@@ -166,7 +180,8 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # down": real words, but not the driver's emergency.
 _NOT_THIS_DRIVER_RE = re.compile(
     rf"\b(?:ahead|up the road|down the road|other side|opposite direction|news|{_PAST_EVENT}|ago|"
-    r"if|in case|hopefully|hope|avoid|worried|watch out|almost|nearly|close (?:one|call)|missed (?:me|it|him)|"
+    r"if|in case|hopefully|hope|avoid|worried|watch out|almost|nearly|close (?:one|call)|missed (?:me|it|"
+    r"him)|"
     r"report|invoice|cleanup|controlled burn|on fire today|heard about|glad I missed)\b",
     re.I,
 )
@@ -174,7 +189,8 @@ _NOT_THIS_DRIVER_RE = re.compile(
 # minivan" is the driver's; "a car broke down in the left lane" is not.
 _SOMEONE_ELSE_RE = re.compile(
     r"\b(?:backed up|traffic|slowing|saw|seen|passed|passing|behind (?:a|an|the|some|this|that)|"
-    r"in front of (?:me|us)|somebody|someone|guy|cars?|(?:a|an|some|this|that|another) (?:\w+ )?(?:truck|car|semi|rig|vehicle|van|pickup|bus|driver|trucker)s?|"
+    r"in front of (?:me|us)|somebody|someone|guy|cars?|(?:a|an|some|this|that|another) (?:\w+ )?(?:truck|car|"
+    r"semi|rig|vehicle|van|pickup|bus|driver|trucker)s?|"
     r"(?:other|another|that) truck|trucks|folks|people|buddy|up by)\b",
     re.I,
 )
@@ -248,9 +264,11 @@ def _detect_emergency(turns: list[Turn]) -> tuple[str, int] | None:
     found: dict[str, int] = {}
     for index, turn in _user_turns(turns):
         kinds = {kind for clause in _clauses(turn.text) for kind in _emergencies_in(clause, turn.text)}
-        if {"Accident", "Breakdown"} <= kinds and _ANIMAL_STRIKE_RE.search(turn.text):
-            if not _SCENE_RE.search(_ANIMAL_STRIKE_RE.sub(" ", turn.text)):
-                kinds.discard("Accident")
+        animal_only = _ANIMAL_STRIKE_RE.search(turn.text) and not _SCENE_RE.search(
+            _ANIMAL_STRIKE_RE.sub(" ", turn.text)
+        )
+        if {"Accident", "Breakdown"} <= kinds and animal_only:
+            kinds.discard("Accident")
         for kind in sorted(kinds):
             found.setdefault(kind, index)
     for kind, _ in _EMERGENCY_PATTERNS:

@@ -43,7 +43,9 @@ class SimulatedRetell:
     def webhook_key(self) -> str:
         return self._key
 
-    async def sync_agent(self, config: AgentConfig, *, webhook_url: str) -> RetellAgentIds:
+    async def sync_agent(
+        self, config: AgentConfig, *, webhook_url: str, llm_websocket_url: str | None = None
+    ) -> RetellAgentIds:
         def keep_or_new(current: str | None, prefix: str) -> str:
             return current if current and current.startswith(prefix) else f"{prefix}{secrets.token_hex(10)}"
 

@@ -25,6 +25,8 @@ from app.retell.llm_socket import (
     words_of,
 )
 from app.retell.personas.reactive import (
+    HARD_NEGATIVE_TRAFFIC,
+    VARIANTS,
     DriverFacts,
     ReactiveDriver,
     asks_of,
@@ -352,3 +354,62 @@ def judge(conversation: Conversation, live: dict[str, Any] | None) -> Verdict:
         "gps_location": live.get("gps_location"),
     }
     return Verdict(fields=fields, checks=checks, flags=flags)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The harness's catalogue
+# ---------------------------------------------------------------------------------------------------------
+
+CHECK_IN_PERSONAS = ("on_time", "traffic_delay", "weather_delay", "unloading_pod", "waiting_lumper", "waiting_door")
+EMERGENCY_PERSONAS = ("blowout", "accident_injury", "medical", "deer_strike", "engine_fire")
+ROUTE_CONTEXT = (("origin", "Phoenix, AZ"), ("destination", "Dallas, TX"))
+DRIVERS = ("Mike Johnson", "Sarah Lee", "Carlos Ramirez", "Linda Park", "Tom Becker", "Dave Miller")
+
+
+def _context(gps: str | None = None) -> tuple[tuple[str, str], ...]:
+    return ((*ROUTE_CONTEXT, ("gps_location", gps)) if gps else ROUTE_CONTEXT)
+
+
+def all_cases() -> list[ConversationCase]:
+    """Every persona in every variant, emergencies at every point of the check-in, and the hard cases."""
+    cases: list[ConversationCase] = []
+
+    def add(name: str, persona: str, **kwargs: Any) -> None:
+        n = len(cases)
+        cases.append(
+            ConversationCase(
+                name,
+                persona,
+                driver_name=DRIVERS[n % len(DRIVERS)],
+                load_number=f"SIM-{1000 + n}",
+                seed=n,
+                **{"context": _context(), **kwargs},
+            )
+        )
+
+    for persona in (*CHECK_IN_PERSONAS, *EMERGENCY_PERSONAS):
+        for variant in VARIANTS:
+            # An interrupting emergency driver cuts the agent off with the emergency itself.
+            alarm_at = 2 if variant == "interruption" else 1
+            add(f"{persona}/{variant}", persona, variant=variant, alarm_at=alarm_at)
+    for persona in EMERGENCY_PERSONAS:
+        for alarm_at, when in ((0, "first"), (2, "mid"), (3, "last")):
+            add(f"{persona}/alarm_{when}_answer", persona, alarm_at=alarm_at)
+    for index in range(len(HARD_NEGATIVE_TRAFFIC)):
+        for variant in ("plain", "paraphrased"):
+            add(f"hard_negative/{index + 1}/{variant}", "traffic_delay", hard_negative=index, variant=variant)
+    for n in range(4):
+        add(f"uncooperative/one_word/{n + 1}", "uncooperative", behaviour="uncooperative")
+    for n in range(2):
+        add(f"uncooperative/silent/{n + 1}", "uncooperative", behaviour="silent")
+    for n in range(3):
+        add(f"noisy_line/persistent/{n + 1}", "noisy_line", behaviour="noisy")
+        add(f"noisy_line/recovers/{n + 1}", "noisy_line", behaviour="noisy_recovers")
+    for n in range(2):
+        add(f"noisy_line/emergency/{n + 1}", "blowout", behaviour="noisy_emergency")
+    for n, (gps, _) in enumerate(GPS_CONTEXTS):
+        context = _context(gps)
+        add(f"gps_conflict/stands_by/{n + 1}", "gps_conflict", behaviour="gps_stands_by", context=context)
+        add(f"gps_conflict/corrects/{n + 1}", "gps_conflict", behaviour="gps_corrects", context=context)
+        add(f"gps_conflict/agrees/{n + 1}", "on_time", behaviour="gps_agrees", context=context)
+    return cases

@@ -108,7 +108,9 @@ class Server:
 async def prepare(base_url: str) -> None:
     """Log in and make a custom_llm configuration with a dispatcher number the default."""
     async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
-        login = await client.post("/api/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        login = await client.post(
+            "/api/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
         login.raise_for_status()
         client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         created = await client.post(
@@ -136,9 +138,7 @@ async def live_results(database_url: str, call_ids: list[str]) -> dict[str, dict
         await engine.dispose()
 
 
-async def run_all(
-    ws_url: str, cases: list[ConversationCase], concurrency: int
-) -> list[Conversation]:
+async def run_all(ws_url: str, cases: list[ConversationCase], concurrency: int) -> list[Conversation]:
     gate = asyncio.Semaphore(concurrency)
 
     async def one(n: int, case: ConversationCase) -> Conversation:
@@ -167,6 +167,11 @@ def describe(conversation: Conversation, verdict: Verdict, *, turns: bool) -> st
         lines.append(
             "    fields: " + ", ".join(f"{name} {'✓' if ok else '✗'}" for name, ok in verdict.fields.items())
         )
+        for name, ok in verdict.fields.items():
+            if not ok:
+                lines.append(
+                    f"      {name}: live {verdict.live.get(name)!r}, facts {verdict.expected.get(name)!r}"
+                )
     if conversation.alarm_reply is not None:
         lines.append(
             f"    emergency: reported before agent turn {conversation.alarm_reply + 1}, "
@@ -209,7 +214,9 @@ def totals(results: list[tuple[Conversation, Verdict]]) -> dict[str, Any]:
         "emergency protocol in the very next response": pct(
             sum(c.emergency_next is True for c, _ in emergencies), len(emergencies)
         ),
-        "emergencies ending in one transfer": pct(sum(c.ending == "transfer" for c, _ in emergencies), len(emergencies)),
+        "emergencies ending in one transfer": pct(
+            sum(c.ending == "transfer" for c, _ in emergencies), len(emergencies)
+        ),
         "false emergencies on hard negatives": sum(c.emergency_turn is not None for c, _ in negatives),
         "hard negatives": len(negatives),
         "hard cases resolved as specified": pct(sum(all(v.checks.values()) for _, v in hard), len(hard)),
@@ -236,11 +243,23 @@ def _share(text: str) -> float:
 
 def goals(summary: dict[str, Any]) -> list[tuple[str, bool]]:
     return [
-        ("every field captured live in >= 95 % of conversations", _share(summary["all fields captured live"]) >= 95),
-        ("emergency protocol in the very next response in 100 %", _share(summary["emergency protocol in the very next response"]) == 100),
+        (
+            "every field captured live in >= 95 % of conversations",
+            _share(summary["all fields captured live"]) >= 95,
+        ),
+        (
+            "emergency protocol in the very next response in 100 %",
+            _share(summary["emergency protocol in the very next response"]) == 100,
+        ),
         ("zero false emergencies on hard negatives", summary["false emergencies on hard negatives"] == 0),
-        ("hard cases resolved as specified in 100 %", _share(summary["hard cases resolved as specified"]) == 100),
-        (f"no check-in longer than {CHECK_IN_TURN_LIMIT} agent turns", summary["longest check-in (agent turns)"] <= CHECK_IN_TURN_LIMIT),
+        (
+            "hard cases resolved as specified in 100 %",
+            _share(summary["hard cases resolved as specified"]) == 100,
+        ),
+        (
+            f"no check-in longer than {CHECK_IN_TURN_LIMIT} agent turns",
+            summary["longest check-in (agent turns)"] <= CHECK_IN_TURN_LIMIT,
+        ),
     ]
 
 
@@ -272,7 +291,13 @@ def write_doc(summary: dict[str, Any], results: list[tuple[Conversation, Verdict
         if isinstance(value, dict):
             continue
         lines.append(f"| {key} | {value} |")
-    lines += ["", "## Fields captured live (check-ins and emergencies)", "", "| field | captured |", "|---|---|"]
+    lines += [
+        "",
+        "## Fields captured live (check-ins and emergencies)",
+        "",
+        "| field | captured |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {value} |" for name, value in summary["per field"].items()]
     lines += ["", "## By kind", "", "| kind | passing every check |", "|---|---|"]
     lines += [f"| {kind} | {value} |" for kind, value in summary["by kind"].items()]

@@ -52,7 +52,7 @@ class ConversationCase:
     persona: str
     variant: str = "plain"
     behaviour: str | None = None
-    alarm_at: int = 1
+    alarm_at: int = 1  # the driver answer (0 = first) that reports the emergency; -1: the one about the ETA
     hard_negative: int | None = None  # which emergency-sounding traffic delay (HARD_NEGATIVE_TRAFFIC)
     context: tuple[tuple[str, str], ...] = ()
     seed: int = 0
@@ -261,6 +261,8 @@ class Verdict:
     fields: dict[str, bool]  # field -> captured live as the facts say
     checks: dict[str, bool]  # rule -> held
     flags: dict[str, Any]
+    live: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -275,6 +277,8 @@ def _field_ok(name: str, expected: Any, live: dict[str, Any]) -> bool:
         return bool(value)
     if isinstance(expected, bool):
         return value is expected
+    if isinstance(expected, tuple):  # any of these is right
+        return any(str(option).lower() in str(value).lower() for option in expected)
     if name in ("driver_status", "delay_reason", "emergency_type", "call_outcome"):
         return str(value).lower() == str(expected).lower()
     if name == "injury_status":
@@ -353,21 +357,29 @@ def judge(conversation: Conversation, live: dict[str, Any] | None) -> Verdict:
         "location_conflict": live.get("location_conflict"),
         "gps_location": live.get("gps_location"),
     }
-    return Verdict(fields=fields, checks=checks, flags=flags)
+    expected = facts.expected() if behaviour is None else {}
+    return Verdict(fields=fields, checks=checks, flags=flags, live=live, expected=expected)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The harness's catalogue
 # ---------------------------------------------------------------------------------------------------------
 
-CHECK_IN_PERSONAS = ("on_time", "traffic_delay", "weather_delay", "unloading_pod", "waiting_lumper", "waiting_door")
+CHECK_IN_PERSONAS = (
+    "on_time",
+    "traffic_delay",
+    "weather_delay",
+    "unloading_pod",
+    "waiting_lumper",
+    "waiting_door",
+)
 EMERGENCY_PERSONAS = ("blowout", "accident_injury", "medical", "deer_strike", "engine_fire")
 ROUTE_CONTEXT = (("origin", "Phoenix, AZ"), ("destination", "Dallas, TX"))
 DRIVERS = ("Mike Johnson", "Sarah Lee", "Carlos Ramirez", "Linda Park", "Tom Becker", "Dave Miller")
 
 
 def _context(gps: str | None = None) -> tuple[tuple[str, str], ...]:
-    return ((*ROUTE_CONTEXT, ("gps_location", gps)) if gps else ROUTE_CONTEXT)
+    return (*ROUTE_CONTEXT, ("gps_location", gps)) if gps else ROUTE_CONTEXT
 
 
 def all_cases() -> list[ConversationCase]:
@@ -393,7 +405,8 @@ def all_cases() -> list[ConversationCase]:
             alarm_at = 2 if variant == "interruption" else 1
             add(f"{persona}/{variant}", persona, variant=variant, alarm_at=alarm_at)
     for persona in EMERGENCY_PERSONAS:
-        for alarm_at, when in ((0, "first"), (2, "mid"), (3, "last")):
+        # -1: when asked for the ETA, the last check-in question.
+        for alarm_at, when in ((0, "first"), (2, "mid"), (-1, "last")):
             add(f"{persona}/alarm_{when}_answer", persona, alarm_at=alarm_at)
     for index in range(len(HARD_NEGATIVE_TRAFFIC)):
         for variant in ("plain", "paraphrased"):

@@ -128,6 +128,9 @@ def asks_of(agent_text: str) -> list[Slot]:
                     continue
                 if slot not in found:
                     found.append(slot)
+    # "Send the POD when unloading's done" asks for the POD, not how unloading goes.
+    if "pod" in found and "unloading" in found:
+        found.remove("unloading")
     # A location question inside an emergency is the exact location; "are you around there?" is the GPS one.
     if "location" in found and ("emergency_location" in found or "gps" in found):
         found.remove("location")
@@ -187,15 +190,18 @@ class DriverFacts:
     def expected(self) -> dict[str, Any]:
         """The live result fields this call must end with (values or the words they must contain)."""
         if self.emergency_type:
-            return {
+            expected: dict[str, Any] = {
                 "call_outcome": "Emergency Escalation",
-                "emergency_type": self.emergency_type,
-                "safety_status": True,
-                "injury_status": "injur" if self.injured else "no",
-                "emergency_location": str(self.mile_marker),
-                "load_secure": True,
+                "emergency_type": _ACCEPTED_TYPES.get(self.persona, (self.emergency_type,)),
                 "escalation_status": True,
             }
+            if self.emergency_type == "Medical":
+                # The driver is the one in trouble: the protocol goes straight to escalation.
+                return expected
+            expected |= {"safety_status": True, "injury_status": "injur" if self.injured else "no"}
+            if self.injured:
+                return expected  # an injury skips straight to escalation: no location or load asked
+            return expected | {"emergency_location": (str(self.mile_marker), self.town), "load_secure": True}
         if self.arrived:
             return {
                 "call_outcome": "Arrival Confirmation",
@@ -276,6 +282,8 @@ _ALARMS["engine_fire"] = (
     "Whoa, I've got flames coming out of the engine, I need to stop.",
 )
 _EMERGENCY_TYPE |= {"deer_strike": "Breakdown", "engine_fire": "Breakdown"}
+# Either reading is right: hitting a deer is a collision that broke the truck; a fire is mechanical or other.
+_ACCEPTED_TYPES = {"deer_strike": ("Breakdown", "Accident"), "engine_fire": ("Breakdown", "Other")}
 _GPS_READING = re.compile(r"(I-\d+)\s+(?:\w+\s+)?near\s+([^,]+),\s*([A-Z]{2})")
 
 
@@ -394,6 +402,7 @@ class ReactiveDriver:
     noisy_turns: int = 0
     gps_questions: int = 0
     _last_answer: str = ""
+    _noise_hid: list[Slot] = field(default_factory=list)
     _interrupted: bool = False
     _reconnected: bool = False
 
@@ -424,7 +433,7 @@ class ReactiveDriver:
             self.in_emergency = True
             self.alarm_given_at = self.answers_given
             return self.facts.alarm or ""
-        return self.rng.choice(("Sorry, go ahead.", "Oh, one more thing, no problems otherwise.", "Yeah."))
+        return self.rng.choice(("Sorry, go ahead.", "Yeah, go on.", "Sorry, I was saying, go ahead."))
 
     def _judge(self, agent_text: str, asks: list[Slot]) -> None:
         if self.in_emergency and set(asks) & (CHECK_IN_ASKS - {"location"}):
@@ -448,7 +457,7 @@ class ReactiveDriver:
             return None
         if behaviour == "uncooperative":
             return self.rng.choice(
-                ("Fine.", "Yep.", "Dunno.", "Around.", "Busy.", "Nope.", "Driving.", "Later.")
+                ("Fine.", "Yep.", "Dunno.", "Around.", "Busy.", "Nope.", "Later.", "Whatever.")
             )
         if behaviour in ("noisy", "noisy_emergency") or (
             behaviour == "noisy_recovers" and self.noisy_turns < 2
@@ -458,6 +467,8 @@ class ReactiveDriver:
                 self.alarm_given_at = self.answers_given
                 return f.alarm or "Blew a tire, I'm pulling over."
             self.noisy_turns += 1
+            if not self._noise_hid:
+                self._noise_hid = [a for a in asks if a not in ("repeat", "nudge")] or ["status"]
             return self.rng.choice(
                 (
                     "(unintelligible audio)",
@@ -467,18 +478,29 @@ class ReactiveDriver:
                     "(unintelligible audio) ... (unintelligible audio)",
                 )
             )
-        if f.emergency_type and not self.in_emergency and self.answers_given >= self.alarm_at:
+        alarm_now = self.answers_given >= self.alarm_at if self.alarm_at >= 0 else "eta" in asks
+        if f.emergency_type and not self.in_emergency and alarm_now:
             self.in_emergency = True
             self.alarm_given_at = self.answers_given
             lead = self._check_in_parts(asks) if self.alarm_at > 0 and self.rng.random() < 0.3 else []
             return " ".join([*lead[:1], f.alarm or ""]).strip()
-        if "repeat" in asks:
+        if "repeat" in asks or self._noise_hid:
+            if self._noise_hid:
+                # The line cleared: say what the noise swallowed.
+                hidden, self._noise_hid = self._noise_hid, []
+                parts = self._emergency_parts(hidden) if self.in_emergency else self._check_in_parts(hidden)
+                return " ".join(parts) or self._check_in_all()
             return self._last_answer or self._check_in_all()
         if self.variant == "all_at_once" and self.answers_given == 0 and not f.emergency_type:
             self.answered |= {"status", "location", "eta", "delay", "unloading"}
             return self._check_in_all()
         if "nudge" in asks and not (set(asks) - {"nudge"}):
             return "Yeah, I'm here."
+        if self.in_emergency and set(asks) & (CHECK_IN_ASKS - {"location"}):
+            # Asked about the check-in in the middle of an emergency: the driver says it again.
+            return f"I can't do that right now. {f.alarm}"
+        if not self.in_emergency and set(asks) & EMERGENCY_ASKS:
+            return self.rng.choice(("What? No, I'm fine, nobody's hurt.", "I'm fine, it's just traffic."))
         parts = self._emergency_parts(asks) if self.in_emergency else self._check_in_parts(asks)
         if not parts:
             if "anything_else" in asks:

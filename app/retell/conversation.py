@@ -382,6 +382,29 @@ def _context(gps: str | None = None) -> tuple[tuple[str, str], ...]:
     return (*ROUTE_CONTEXT, ("gps_location", gps)) if gps else ROUTE_CONTEXT
 
 
+# The scripted personas' hard cases, as reactive behaviours.
+_PERSONA_BEHAVIOUR = {
+    "uncooperative": "uncooperative",
+    "noisy_line": "noisy_recovers",
+    "gps_conflict": "gps_stands_by",
+}
+
+
+def case_for_persona(
+    persona: str, *, driver_name: str, load_number: str, context: dict[str, str], seed: str
+) -> ConversationCase:
+    """The conversation a simulated call of `persona` has with the engine (SimulatedRetell's custom_llm calls)."""
+    return ConversationCase(
+        name=f"{persona}/simulated",
+        persona=persona,
+        behaviour=_PERSONA_BEHAVIOUR.get(persona),
+        context=tuple(sorted(context.items())),
+        seed=sum(seed.encode()),
+        driver_name=driver_name,
+        load_number=load_number,
+    )
+
+
 def all_cases() -> list[ConversationCase]:
     """Every persona in every variant, emergencies at every point of the check-in, and the hard cases."""
     cases: list[ConversationCase] = []

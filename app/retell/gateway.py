@@ -23,6 +23,9 @@ class CallRequest:
     dynamic_variables: dict[str, str]
     metadata: dict[str, str]
     persona: str | None = None  # only the simulator reads it
+    # A custom_llm agent's engine (Retell appends `/{call_id}`); only the simulator reads it from here, Retell
+    # itself has it from the agent.
+    llm_websocket_url: str | None = None
 
 
 @dataclass(frozen=True)

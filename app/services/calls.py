@@ -90,6 +90,9 @@ async def trigger_call(
                 },
                 metadata={"call_id": str(call.id)},
                 persona=data.simulation.persona if data.simulation else None,
+                llm_websocket_url=(
+                    settings.llm_websocket_url if config.response_engine == "custom_llm" else None
+                ),
             )
         )
     except (UpstreamError, Conflict) as exc:

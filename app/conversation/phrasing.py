@@ -9,7 +9,7 @@ import re
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "ack": ("Got it.", "Thanks, {name}.", "Okay.", "Perfect.", "Understood.", "Great, thanks.", "Alright."),
     # Check-in questions.
-    "ask.status": (
+    "ask.driver_status": (
         "Are you on the road right now, or already at the receiver?",
         "Quick one, {name}: still driving, or have you made it to the receiver?",
         "Are you rolling, or are you at the delivery already?",
@@ -45,7 +45,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "One more thing, {name}: snap a picture of the signed POD for us when you have it, alright?",
     ),
     # Narrower, closed follow-ups after a one-word answer.
-    "reask.status": (
+    "reask.driver_status": (
         "Are you driving right now, yes or no?",
         "Are you at the receiver yet?",
         "Just so I log it right: on the road, or at the delivery?",

@@ -15,7 +15,7 @@ from app.extraction.rules.delays import _delay_facts, _delay_reason, _driver_sta
 from app.extraction.rules.emergency_fields import _injury_status, _load_secure, _safety_status
 from app.extraction.rules.emergency_type import _detect_emergency
 from app.extraction.rules.eta import _eta
-from app.extraction.rules.locations import _TRACKING_RE, Location, _current_location, _location_in
+from app.extraction.rules.locations import Location, _location_in
 from app.extraction.rules.statements import _stated_now, _yes_no
 from app.extraction.rules.turns import Turn, _clean
 from app.extraction.rules.unloading import (
@@ -115,10 +115,8 @@ def understand(
     heard.yes_no = _yes_no(text)
     location = _location_in(text)
     heard.location = location if location.found else None
-    if asked and _TRACKING_RE.search(asked):
-        place = _current_location(turns)  # "you're right, I'm where it says" takes the agent's reading
-    else:
-        place = location.render() if location.found else None
+    # "You're right" to the GPS question is read by the policy, which knows the GPS position in full.
+    place = location.render() if location.found else None
     if emergency or heard.emergency:
         slots = heard.slots
         for name, value in (

@@ -45,7 +45,8 @@ _FIRST_PERSON_RE = re.compile(r"\b(?:I|I'm|I've|I'd|me|my|we|we're|we've|us|our)
 # Someone else's collision, seen or waited behind: "stuck behind a wreck", "passed an accident".
 _OTHER_PARTY_RE = re.compile(
     r"\b(?:behind (?:a|an|the|some|this|that)|in front of (?:me|us)|saw|see|seeing|passed|passing|"
-    r"because of|due to|delay\w*|stuck|held up|cleared|clearing|detour\w*|rubbernecking)\b",
+    r"because of|due to|delay\w*|stuck|held up|cleared|clearing|detour\w*|rubbernecking|slowed|"
+    r"held (?:me|us) up|made (?:me|us) late|cost (?:me|us))\b",
     re.I,
 )
 _THERE_IS_RE = re.compile(r"\bthere(?:'s| is| was| are)\b", re.I)

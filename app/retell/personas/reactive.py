@@ -123,11 +123,14 @@ def asks_of(agent_text: str) -> list[Slot]:
         for slot, pattern in _ASK_PATTERNS:
             if not pattern.search(sentence):
                 continue
-            if slot == "pod" or is_request or slot in ("repeat", "emergency_location"):
+            if slot in ("pod", "gps") or is_request or slot in ("repeat", "emergency_location"):
                 if slot == "safety" and _PLEASANTRY.search(sentence) and not is_request:
                     continue
                 if slot not in found:
                     found.append(slot)
+    # "Are you around there, or did I mishear?" is the GPS question, not a request to repeat.
+    if "gps" in found and "repeat" in found:
+        found.remove("repeat")
     # "Send the POD when unloading's done" asks for the POD, not how unloading goes.
     if "pod" in found and "unloading" in found:
         found.remove("unloading")

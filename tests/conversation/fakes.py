@@ -13,7 +13,8 @@ from app.schemas.extraction import CheckInResult, EmergencyResult
 class FakeSocket:
     """Frames pushed by the test in, frames the session sends out (with the time each was sent)."""
 
-    def __init__(self) -> None:
+    def __init__(self, send_delay: float = 0.0) -> None:
+        self.send_delay = send_delay
         self.inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self.sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.closed_with: int | None = None
@@ -26,6 +27,8 @@ class FakeSocket:
 
     async def send(self, text: str) -> None:
         self.sent.put_nowait(json.loads(text))
+        if self.send_delay:
+            await asyncio.sleep(self.send_delay)  # a slow network: the next chunks wait in the writer's queue
 
     async def close(self, code: int) -> None:
         self.closed_with = code
@@ -45,9 +48,15 @@ class FakeStore:
     """One call in memory; `save_delay` makes every save slow, `fail_saves` makes them fail."""
 
     def __init__(
-        self, *, save_delay: float = 0.0, fail_saves: bool = False, transfer: str | None = None
+        self,
+        *,
+        save_delay: float = 0.0,
+        open_delay: float = 0.0,
+        fail_saves: bool = False,
+        transfer: str | None = None,
     ) -> None:
         self.save_delay = save_delay
+        self.open_delay = open_delay
         self.fail_saves = fail_saves
         self.state = DialogueState()
         self.last_response_id: int | None = None
@@ -60,6 +69,8 @@ class FakeStore:
         )
 
     async def open(self, retell_call_id: str, details: CallDetails | None) -> OpenedCall:
+        if self.open_delay:
+            await asyncio.sleep(self.open_delay)
         return OpenedCall(
             call_id="call-1",
             facts=self.facts,

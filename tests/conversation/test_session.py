@@ -18,8 +18,10 @@ def turn(response_id: int, *said: str, kind: str = "response_required") -> dict[
 
 
 @asynccontextmanager
-async def session_on(store: FakeStore, policy: Any = None) -> AsyncIterator[FakeSocket]:
-    socket = FakeSocket()
+async def session_on(
+    store: FakeStore, policy: Any = None, socket: FakeSocket | None = None
+) -> AsyncIterator[FakeSocket]:
+    socket = socket or FakeSocket()
     session = ConversationSession(
         socket, retell_call_id="call_r1", store=store, policy=policy or ScriptedPolicy()
     )
@@ -110,6 +112,28 @@ async def test_a_newer_request_cancels_the_older_and_nothing_is_sent_under_the_o
     assert [m["response_id"] for m in responses] == [2, 2]
     # The older turn was still decided and stored (it was under way), so the newer one asks the next question.
     assert responses[-1]["content"] == "Question 2."
+
+
+async def test_chunks_still_queued_under_an_older_id_are_never_sent_after_a_newer_request() -> None:
+    async with session_on(FakeStore(), socket=FakeSocket(send_delay=0.1)) as socket:
+        await opened(socket)
+        socket.push(turn(1, "I'm driving"))  # two chunks, each 0.1 s on the wire
+        assert (await socket.next())["content"] == "Got it, Mike. "
+        socket.push(turn(2, "I'm driving", "near Tucson"))
+        messages = await until_complete(socket, 2)
+    assert [m["response_id"] for m in messages] == [2, 2]
+
+
+async def test_a_request_superseded_before_it_started_never_runs_the_policy() -> None:
+    policy = ScriptedPolicy()
+    async with session_on(FakeStore(open_delay=0.3), policy=policy) as socket:
+        assert (await socket.next())["response_type"] == "config"
+        socket.push(turn(1, "I'm driving"))
+        socket.push(turn(2, "I'm driving", "near Tucson"))
+        messages = await until_complete(socket, 2)
+    assert [m["response_id"] for m in messages] == [2, 2]
+    assert messages[-1]["content"] == "Question 1."
+    assert len(policy.events) == 1
 
 
 async def test_each_request_ends_with_exactly_one_content_complete_after_its_chunks() -> None:

@@ -1,4 +1,4 @@
-"""`make converse`: every persona, in every variant, plus the hard cases, through the real LLM WebSocket route.
+"""`make converse`: every persona in every variant, plus the hard cases, through the real LLM WebSocket.
 
 Offline: the app runs in this process under uvicorn on a free loopback port, on a fresh SQLite file, in rules
 mode, with a `custom_llm` default configuration that has a dispatcher number. Each simulated call connects
@@ -32,8 +32,9 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alembic import command  # noqa: E402
 from alembic.config import Config  # noqa: E402
+
+from alembic import command  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Call  # noqa: E402
@@ -68,7 +69,7 @@ def migrate(url: str) -> None:
     def upgrade() -> None:
         try:
             command.upgrade(config, "head")
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, off alembic's own loop
+        except BaseException as exc:  # re-raised below, off alembic's own loop
             errors.append(exc)
 
     thread = threading.Thread(target=upgrade)
@@ -173,9 +174,10 @@ def describe(conversation: Conversation, verdict: Verdict, *, turns: bool) -> st
                     f"      {name}: live {verdict.live.get(name)!r}, facts {verdict.expected.get(name)!r}"
                 )
     if conversation.alarm_reply is not None:
+        turn = conversation.emergency_turn
         lines.append(
             f"    emergency: reported before agent turn {conversation.alarm_reply + 1}, "
-            f"protocol from turn {(conversation.emergency_turn or 0) + 1 if conversation.emergency_turn is not None else '-'}"
+            f"protocol from turn {'-' if turn is None else turn + 1}"
             f" ({'very next response' if conversation.emergency_next else 'NOT the next response'})"
         )
     flags = {k: v for k, v in verdict.flags.items() if v not in (None, False)}
@@ -269,9 +271,10 @@ def write_doc(summary: dict[str, Any], results: list[tuple[Conversation, Verdict
         "",
         "`make converse` plays simulated calls through the real LLM WebSocket route, offline (rules mode,",
         "SQLite, the app under uvicorn in-process): every persona in every variant (plain, paraphrased,",
-        "reordered answers, everything in the first answer, an interruption, a dropped socket that reconnects),",
-        "emergencies reported at the first, a middle and the last answer, hard negatives (a wreck that only",
-        "slows the driver down), and the hard cases (one-word answers, silence, a noisy line, GPS conflicts).",
+        "reordered answers, everything in the first answer, an interruption, a dropped socket that",
+        "reconnects), emergencies reported at the first, a middle and the last answer, hard negatives (a",
+        "wreck that only slows the driver down), and the hard cases (one-word answers, silence, a noisy",
+        "line, GPS conflicts).",
         "The drivers answer what the agent asked, from their facts (`app/retell/personas/reactive.py`).",
         "",
         f"Last run: {len(results)} conversations in {seconds:.1f} s.",

@@ -148,7 +148,8 @@ async def main() -> int:
         print_conversation(row)
     every = [*rows, *engine_rows]
     print(
-        f"\n{len(every)} calls in {time.monotonic() - started:.1f}s. Read any of them at {args.base_url}/docs."
+        f"\n{len(every)} calls in {time.monotonic() - started:.1f}s. "
+        f"Read any of them at {args.base_url}/docs."
     )
     transferred = any(row.get("disconnection_reason") == "call_transfer" for row in engine_rows)
     return 0 if all(row["status"] in FINAL for row in every) and transferred else 2

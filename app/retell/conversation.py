@@ -393,7 +393,7 @@ _PERSONA_BEHAVIOUR = {
 def case_for_persona(
     persona: str, *, driver_name: str, load_number: str, context: dict[str, str], seed: str
 ) -> ConversationCase:
-    """The conversation a simulated call of `persona` has with the engine (SimulatedRetell's custom_llm calls)."""
+    """A simulated `persona` call's conversation with the engine (SimulatedRetell's custom_llm calls)."""
     return ConversationCase(
         name=f"{persona}/simulated",
         persona=persona,

@@ -256,6 +256,30 @@ def _repeated_sentences(transcript: list[dict[str, Any]]) -> list[str]:
 # ---------------------------------------------------------------------------------------------------------
 
 
+_CLOSED_QUESTION = re.compile(r"\byes or no\b|^(are|is|do|did|can|will|would|have|has)\b", re.I)
+_YES_NO = re.compile(r"^(yes|yeah|yep|yup|no|nope|nah)[.!]?$", re.I)
+
+
+def hang_up_turn(transcript: list[dict[str, Any]]) -> int | None:
+    """The agent turn (1-based) that must close an uncooperative call: the one after 3 non-answers in a row.
+
+    A one-word reply is a non-answer, except a yes or no to a closed question ("Are you driving, yes or no?").
+    """
+    in_a_row, agent_turns, question = 0, 0, ""
+    for turn in transcript:
+        if turn["role"] == "agent":
+            agent_turns += 1
+            asked = [part for part in _SENTENCE.split(turn["content"].strip()) if part.endswith("?")]
+            question = asked[-1] if asked else ""
+            if in_a_row >= 3:
+                return agent_turns
+            continue
+        said = turn["content"].strip()
+        answered = len(said.split()) > 1 or (_YES_NO.match(said) and _CLOSED_QUESTION.search(question))
+        in_a_row = 0 if answered else in_a_row + 1
+    return agent_turns + 1 if in_a_row >= 3 else None
+
+
 @dataclass
 class Verdict:
     fields: dict[str, bool]  # field -> captured live as the facts say
@@ -317,8 +341,8 @@ def judge(conversation: Conversation, live: dict[str, Any] | None) -> Verdict:
             slot for asks in conversation.asks for slot in asks if slot not in ("nudge", "repeat")
         )
         checks["at most 2 re-asks per slot"] = all(n <= 3 for n in per_slot.values())
-        checks["hangs up after 3 non-answers"] = (
-            conversation.ending == "end_call" and conversation.agent_turns == 4
+        checks["hangs up after 3 non-answers in a row"] = conversation.ending == "end_call" and (
+            conversation.agent_turns == hang_up_turn(conversation.transcript)
         )
         checks["follow_up_reason uncooperative"] = live.get("follow_up_reason") == "uncooperative"
     elif behaviour == "silent":

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from app.conversation.phrasing import TEMPLATES
-from app.retell.conversation import ConversationCase, judge, run_conversation
+from app.retell.conversation import ConversationCase, hang_up_turn, judge, run_conversation
 from app.retell.personas.reactive import ReactiveDriver, asks_of, draw_facts
 from tests.support.fake_llm_server import FakeEngine, fake_llm_server
 
@@ -122,3 +122,26 @@ async def test_a_policy_that_misses_the_emergency_fails_the_emergency_check() ->
     assert not verdict.checks["emergency protocol in the very next response"]
     assert not verdict.checks["ends in a transfer"]
     assert not verdict.ok
+
+
+def test_the_hang_up_is_due_after_three_non_answers_in_a_row_and_a_yes_to_a_closed_question_counts() -> None:
+    def said(*turns: str) -> list[dict[str, str]]:
+        return [{"role": "agent" if n % 2 == 0 else "user", "content": text} for n, text in enumerate(turns)]
+
+    three = said("Hi, how's it going?", "Fine.", "Where are you?", "Busy.", "Which town?", "Later.", "Bye.")
+    assert hang_up_turn(three) == 4
+    closed = said(
+        "Hi, how's it going?",
+        "Dunno.",
+        "Are you driving right now, yes or no?",
+        "Yep.",
+        "Where are you?",
+        "Whatever.",
+        "Which highway?",
+        "Around.",
+        "Which town?",
+        "Nope.",
+        "Bye.",
+    )
+    assert hang_up_turn(closed) == 6
+    assert hang_up_turn(said("Hi?", "Fine.", "Where?", "On I-40 near Flagstaff.", "ETA?")) is None

@@ -181,6 +181,8 @@ def describe(conversation: Conversation, verdict: Verdict, *, turns: bool) -> st
             f" ({'very next response' if conversation.emergency_next else 'NOT the next response'})"
         )
     flags = {k: v for k, v in verdict.flags.items() if v not in (None, False)}
+    if conversation.error_reconnects:
+        flags["reconnects after an abnormal close"] = conversation.error_reconnects
     lines.append(f"    flags: {flags or '-'}")
     failed = [name for name, ok in verdict.checks.items() if not ok]
     if failed:
@@ -224,6 +226,7 @@ def totals(results: list[tuple[Conversation, Verdict]]) -> dict[str, Any]:
         "hard cases resolved as specified": pct(sum(all(v.checks.values()) for _, v in hard), len(hard)),
         "longest check-in (agent turns)": longest,
         "protocol violations": sum(len(c.violations) for c, _ in results),
+        "reconnects after an abnormal close (as Retell retries)": sum(c.error_reconnects for c, _ in results),
         "conversations passing every check": pct(sum(v.ok for _, v in results), len(results)),
         "by kind": {kind: pct(sum(oks), len(oks)) for kind, oks in sorted(by_kind.items())},
         "first chunk p50 ms": _percentile([ms for c, _ in results for ms in c.first_chunk_ms], 50),

@@ -7,6 +7,7 @@ result the engine stored with the driver's facts and with what the hard cases re
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import time
@@ -18,6 +19,7 @@ from loguru import logger
 
 from app.retell.llm_socket import (
     AgentReply,
+    RequestKind,
     RetellSocket,
     SocketClosed,
     SocketTimeout,
@@ -35,6 +37,9 @@ from app.retell.personas.reactive import (
 )
 
 MAX_AGENT_TURNS = 24
+# Retell reconnects a few times after an abnormal close (an internal error is 1011), then gives up.
+RECONNECT_ATTEMPTS = 2
+RECONNECT_PAUSE_SECONDS = 0.5
 CHECK_IN_TURN_LIMIT = 12
 GPS_CONTEXTS = (
     ("I-10 near Tucson, AZ", "I-10"),
@@ -112,6 +117,7 @@ class Conversation:
     first_chunk_ms: list[float] = field(default_factory=list)
     greetings: int = 0
     connections: int = 0
+    error_reconnects: int = 0  # reconnects after the engine closed abnormally (e.g. 1011)
     update_agent: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -167,13 +173,40 @@ async def run_conversation(
         words, clock = words_of(content, clock)
         record.transcript.append({"role": role, "content": content, "words": words})
 
+    async def ask(kind: RequestKind = "response_required") -> AgentReply:
+        """A request as Retell retries it: after an abnormal close, reconnect (auto_reconnect), ask again."""
+        for attempt in range(RECONNECT_ATTEMPTS + 1):
+            try:
+                return await socket.request(record.transcript, kind)
+            except SocketClosed:
+                if socket.close_code == 1000 or attempt == RECONNECT_ATTEMPTS:
+                    raise
+                record.error_reconnects += 1
+                await socket.drop()
+                await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+                await socket.connect(expect_greeting=socket.greetings == 0)
+        raise AssertionError("unreachable")
+
+    async def open_call() -> AgentReply:
+        for attempt in range(RECONNECT_ATTEMPTS + 1):
+            try:
+                reply = await socket.connect()
+                assert reply is not None
+                return reply
+            except SocketClosed:
+                if attempt == RECONNECT_ATTEMPTS:
+                    raise
+                record.error_reconnects += 1
+                await socket.drop()
+                await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
+        raise AssertionError("unreachable")
+
     def took(reply: AgentReply) -> None:
         if reply.first_chunk_seconds is not None:
             record.first_chunk_ms.append(reply.first_chunk_seconds * 1000)
 
     try:
-        reply = await socket.connect()
-        assert reply is not None
+        reply = await open_call()
         took(reply)
         add("agent", reply.content)
         record.agent_turns = 1
@@ -186,7 +219,7 @@ async def run_conversation(
             move = driver.respond(reply.content)
             if move.action == "silence":
                 record.reminders += 1
-                reply = await socket.request(record.transcript, "reminder_required")
+                reply = await ask("reminder_required")
             elif move.action == "interrupt" and move.second:
                 add("user", move.text)
                 await socket.update_only(record.transcript)
@@ -195,13 +228,13 @@ async def run_conversation(
                 # The driver talks over the agent: Retell keeps what was said so far, then asks again.
                 add("agent", partial.content)
                 add("user", move.second)
-                reply = await socket.request(record.transcript)
+                reply = await ask()
             else:
                 if move.action == "reconnect_then_say":
                     await socket.drop()
                     await socket.connect(expect_greeting=False)
                 add("user", move.text)
-                reply = await socket.request(record.transcript)
+                reply = await ask()
             took(reply)
             add("agent", reply.content)
             record.agent_turns += 1
@@ -334,7 +367,7 @@ def judge(conversation: Conversation, live: dict[str, Any] | None) -> Verdict:
             )
         if case.variant == "reconnect":
             checks["resumed without a second greeting"] = (
-                conversation.greetings == 1 and conversation.connections == 2
+                conversation.greetings == 1 and conversation.connections == 2 + conversation.error_reconnects
             )
     elif behaviour == "uncooperative":
         per_slot = Counter(

@@ -153,3 +153,14 @@ async def test_content_under_an_old_id_after_a_newer_reply_started_is_caught() -
 def test_requests_are_json_text_frames() -> None:
     # The driver never sends binary: a guard on how it encodes.
     assert json.loads(json.dumps({"interaction_type": "ping_pong", "timestamp": 1}))["timestamp"] == 1
+
+
+async def test_after_an_internal_error_close_it_reconnects_and_asks_again_as_retell_does() -> None:
+    engine = FakeEngine(fail_on_response=2)
+    async with fake_llm_server(engine) as url:
+        record = await run_conversation(url, ConversationCase("t", "on_time"), call_id="call_t10")
+    assert engine.close_codes[0] == 1011
+    assert record.error_reconnects == 1 and record.connections == 2 and record.greetings == 1
+    assert record.ending == "end_call" and record.error is None
+    asked = [m["response_id"] for m in engine.seen if m["interaction_type"] == "response_required"]
+    assert asked.count(2) == 1 and asked[-1] > 2  # id 2 was lost with the socket; the next request goes on

@@ -29,6 +29,8 @@ class FakeEngine:
     greet_on_reconnect: bool = False
     end_and_transfer: bool = False
     speak_after_cancel: bool = False
+    # Close with 1011 (an internal error) on this response id, once.
+    fail_on_response: int | None = None
     seen: list[dict[str, Any]] = field(default_factory=list)
     greeted: set[str] = field(default_factory=set)
     close_codes: list[int | None] = field(default_factory=list)
@@ -96,6 +98,10 @@ async def _session(engine: FakeEngine, ws: ServerConnection) -> None:
                     greeting = "Hi Mike, this is Dispatch with a check call. How's it going out there?"
                     await speak(0, {"content": greeting})
             elif kind in ("response_required", "reminder_required"):
+                if message["response_id"] == engine.fail_on_response:
+                    engine.fail_on_response = None
+                    await ws.close(1011)
+                    return
                 if speaking is not None and not speaking.done() and not engine.speak_after_cancel:
                     speaking.cancel()
                 reply = engine.reply_for(call_id, message.get("transcript", []))

@@ -105,7 +105,7 @@ def step(
 
     new = _copy(state)
     turn = dialogue.Turn(new, facts)
-    if new.mode == "ended" or "transfer" in new.done or "end_call" in new.done:
+    if new.mode == "ended":  # the transfer or hang-up was issued: never again
         new.turns_seen = max(new.turns_seen, len(event.transcript))
         dialogue.after_the_end(turn)
     else:

@@ -102,22 +102,19 @@ def test_an_answer_between_reminders_resets_them() -> None:
     assert not call.silence().end_call
 
 
+# Two non-answers, then an answer, for every question: the longest a check-in can be drawn out.
+DRAWN_OUT = [
+    *("Good.", "Fine.", "Driving."),
+    *("Uh.", "Hmm.", "I-40."),
+    *("Dunno.", "Soon.", "Tomorrow."),
+    *("Eh.", "What.", "Yes.", "No."),
+]
+
+
 @pytest.mark.parametrize(
     "pattern",
     [
-        [
-            "Good.",
-            "Fine.",
-            "Driving.",
-            "Uh.",
-            "I-40.",
-            "Dunno.",
-            "Soon.",
-            "Tomorrow.",
-            "Hmm.",
-            "What.",
-            "Eh.",
-        ],
+        DRAWN_OUT,
         ["Driving.", "Yeah.", "Fine.", "Near Amarillo.", "Later.", "Soon.", "Tomorrow.", "Yeah."] * 2,
         ["Hi.", "Ok.", "Sure."] * 5,
     ],
@@ -129,7 +126,7 @@ def test_no_check_in_runs_longer_than_twelve_agent_turns(pattern: list[str]) -> 
         if call.hangups:
             break
     assert call.hangups == 1
-    spoken = 1 + call.replies.index(next(r for r in call.replies if r.end_call)) + 1
+    spoken = 1 + call.replies.index(next(r for r in call.replies if r.end_call)) + 1  # the greeting first
     assert spoken <= 12
     _no_sentence_twice(call)
 

@@ -21,7 +21,7 @@ MUTATION_K_DB := $(if $(filter both,$(MUTATION_DATABASES)),,not postgresql)
 MUTATION_K := $(strip $(MUTATION_K_DB) $(if $(and $(MUTATION_K_DB),$(MUTATION_TESTS)),and) $(if $(MUTATION_TESTS),($(MUTATION_TESTS))))
 MUTATION_PYTEST_ADDOPTS := $(if $(MUTATION_K),-k "$(MUTATION_K)")
 
-.PHONY: run test demo lint format migrate bench clean browser-deps mutation mutation-report
+.PHONY: run test demo converse lint format migrate bench clean browser-deps mutation mutation-report
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,9 @@ mutation-report: $(BIN)/.dev ## The last mutation run's score per module and the
 
 demo: $(BIN)/.runtime ## With `make run` going in another terminal: one call per persona, then a table
 	$(BIN)/python scripts/demo.py
+
+converse: $(BIN)/.runtime ## Every persona, variant and hard case through the real LLM WebSocket, offline; writes docs/CONVERSATIONS.md
+	$(BIN)/python scripts/converse.py $(CONVERSE_ARGS)
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .

@@ -1,6 +1,8 @@
 """Application settings: the only place that reads the environment."""
 
 import contextlib
+import hashlib
+import hmac
 import os
 import secrets
 from functools import lru_cache
@@ -54,6 +56,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1)  # uvicorn worker processes; uvicorn reads it too
     public_base_url: str = ""
+    # The path segment that authenticates Retell on the conversation engine's WebSocket (Retell sends no
+    # header). Outside production it is derived from SECRET_KEY, so it is stable across restarts and workers;
+    # production requires it once a `custom_llm` configuration exists.
+    llm_websocket_secret: str | None = None
     # Every request body is capped while it is read (413 beyond); the webhook has its own larger cap.
     max_request_body_bytes: int = Field(default=1_000_000, ge=1_000)
 
@@ -87,6 +93,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "secret_key",
+        "llm_websocket_secret",
         "admin_password",
         "rate_limit_storage_url",
         "retell_mode",
@@ -145,6 +152,10 @@ class Settings(BaseSettings):
                 problems.append(
                     f"ADMIN_PASSWORD needs {MIN_ADMIN_PASSWORD_LENGTH}+ characters and no placeholder"
                 )
+            if self.llm_websocket_secret is not None and self._weak(self.llm_websocket_secret):
+                problems.append(
+                    f"LLM_WEBSOCKET_SECRET must be a random string of at least {MIN_SECRET_LENGTH} characters"
+                )
             if problems:
                 raise ValueError("refusing to start in production: " + "; ".join(problems))
         elif self.secret_key is None:
@@ -152,6 +163,11 @@ class Settings(BaseSettings):
             # about, and workers with keys of their own refuse each other's tokens and webhooks.
             self.secret_key = load_or_create_key(self.dev_secret_key_file)
             self._secret_key_from_file = True
+        if self.environment != "production" and self.llm_websocket_secret is None:
+            assert self.secret_key is not None
+            # Derived, not random: every worker and every restart agrees, and it reveals nothing of the key.
+            digest = hmac.new(self.secret_key.encode(), b"llm-websocket", hashlib.sha256).hexdigest()
+            self.llm_websocket_secret = digest[:40]
         return self
 
     @staticmethod
@@ -188,6 +204,15 @@ class Settings(BaseSettings):
     @property
     def webhook_url(self) -> str:
         return f"{self.public_base_url}/webhook/retell"
+
+    @property
+    def llm_websocket_url(self) -> str | None:
+        """What Retell connects to for a custom_llm agent (it appends `/{call_id}`); None without a secret."""
+        if not self.llm_websocket_secret:
+            return None
+        base = self.public_base_url
+        scheme, rest = base.split("://", 1) if "://" in base else ("http", base)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/llm-websocket/{self.llm_websocket_secret}"
 
 
 def load_or_create_key(path: Path) -> str:

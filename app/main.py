@@ -4,6 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,8 +14,10 @@ from loguru import logger
 
 from app import __version__
 from app.api.dependencies import AppContext
-from app.api.routes import agent_config, auth, call_reports, calls, events, health, webhooks
+from app.api.routes import agent_config, auth, call_reports, calls, events, health, llm_websocket, webhooks
 from app.config import Settings, get_settings
+from app.conversation import policy as policy_module
+from app.conversation.session import Policy
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.database import (
     create_engine,
@@ -50,7 +53,10 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, conversation_policy: Policy | ModuleType = policy_module
+) -> FastAPI:
+    """The app; `conversation_policy` is the dialogue the LLM WebSocket runs (tests inject a scripted one)."""
     settings = settings or get_settings()
     configure_logging(settings)
 
@@ -70,6 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with session_scope(session_maker) as session:
             await users.ensure_first_admin(session, settings=settings)
             await agent_configs.seed_default_config(session)
+            if settings.llm_websocket_url is None and await agent_configs.has_custom_llm_config(session):
+                await engine.dispose()
+                raise RuntimeError(
+                    "refusing to start: a custom_llm agent configuration exists but LLM_WEBSOCKET_SECRET is "
+                    "not set, so Retell could not reach the conversation engine"
+                )
         fan_out = await call_events.start_fan_out(settings, engine, session_maker)
         retell = build_retell_gateway(settings)
         extractor = build_extractor(settings)
@@ -100,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     login_throttle,
                     fan_out.broadcaster,
                     deliveries.DeliveryRecorder(session_maker, ingest_pool),
+                    conversation_policy,
                 )
             }
         finally:
@@ -140,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # The webhook first: routes are matched in order, and it is the route hit most.
     # call_reports before calls: `/api/call/stats` must not be read as `/api/call/{call_id}`.
-    for module in (webhooks, health, auth, agent_config, call_reports, calls, events):
+    for module in (webhooks, llm_websocket, health, auth, agent_config, call_reports, calls, events):
         app.include_router(module.router)
     return app
 

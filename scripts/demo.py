@@ -1,5 +1,7 @@
 """`make demo`: with `make run` going, place one simulated call per persona and print the results.
 
+Then two calls through the conversation engine (a `custom_llm` configuration, so the simulated Retell talks
+to this backend's LLM WebSocket): a check-in, and an emergency that ends in its transfer to the dispatcher.
 It uses only the public API, the way the dashboard does: log in, trigger, poll, read.
 """
 
@@ -20,6 +22,9 @@ from app.retell.personas import PERSONAS
 FINAL = {"completed", "not_connected", "failed"}
 DRIVERS = ["Mike Johnson", "Sarah Lee", "Carlos Ramirez", "Linda Park", "Tom Becker", "Dave Miller"]
 CONTEXT = {"origin": "Phoenix, AZ", "destination": "Dallas, TX"}
+ENGINE_CONFIG = "Demo: conversation engine"
+DEMO_DISPATCHER = "+13125550100"
+ENGINE_PERSONAS = ("on_time", "blowout")
 
 
 def key_fields(result: dict[str, Any] | None) -> str:
@@ -32,25 +37,57 @@ def key_fields(result: dict[str, Any] | None) -> str:
     return "; ".join(f"{name}={result[name]}" for name in names if result.get(name) not in (None, "N/A"))
 
 
-async def run_persona(client: httpx.AsyncClient, persona: str, n: int, wait_seconds: float) -> dict[str, Any]:
-    response = await client.post(
-        "/api/call/trigger",
-        json={
-            "driver_name": DRIVERS[n % len(DRIVERS)],
-            "phone_number": f"+1312555{PERSONAS[persona].phone_suffix}",
-            "load_number": f"DEMO-{1000 + n}",
-            "context": CONTEXT,
-            "simulation": {"persona": persona},
-        },
-    )
+async def run_persona(
+    client: httpx.AsyncClient, persona: str, n: int, wait_seconds: float, config_id: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "driver_name": DRIVERS[n % len(DRIVERS)],
+        "phone_number": f"+1312555{PERSONAS[persona].phone_suffix}",
+        "load_number": f"DEMO-{1000 + n}",
+        "context": CONTEXT,
+        "simulation": {"persona": persona},
+    }
+    if config_id:
+        body["agent_config_id"] = config_id
+    response = await client.post("/api/call/trigger", json=body)
     response.raise_for_status()
     call_id = response.json()["id"]
     deadline = time.monotonic() + wait_seconds
     while True:
         detail = (await client.get(f"/api/call/{call_id}")).json()
-        if detail["status"] in FINAL or time.monotonic() > deadline:
+        if (detail["status"] in FINAL and detail.get("result")) or time.monotonic() > deadline:
             return {"persona": persona, **detail}
         await asyncio.sleep(0.5)
+
+
+async def engine_config(client: httpx.AsyncClient) -> str:
+    """The demo's custom_llm configuration (created once), with a dispatcher number to transfer to."""
+    items = (await client.get("/api/agent-config", params={"limit": 100})).json()["items"]
+    for config in items:
+        if config["name"] == ENGINE_CONFIG:
+            return str(config["id"])
+    created = await client.post(
+        "/api/agent-config",
+        json={
+            "name": ENGINE_CONFIG,
+            "general_prompt": "You are Dispatch, checking in with a truck driver about their load.",
+            "response_engine": "custom_llm",
+            "dispatcher_transfer_number": DEMO_DISPATCHER,
+        },
+    )
+    created.raise_for_status()
+    return str(created.json()["id"])
+
+
+def print_conversation(row: dict[str, Any]) -> None:
+    print(f"\n{row['persona']} through the engine ({row['status']}, {row.get('disconnection_reason')}):")
+    for line in (row.get("transcript") or "").splitlines():
+        print(f"  {line}")
+    if row.get("disconnection_reason") == "call_transfer":
+        print(f"  -> the engine transferred the call to the dispatcher at {DEMO_DISPATCHER}")
+    live = row.get("live_result") or {}
+    if live.get("call_outcome"):
+        print(f"  live result during the call: {live['call_outcome']}; {key_fields(live)}")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -97,11 +134,25 @@ async def main() -> int:
         rows = await asyncio.gather(
             *(run_persona(client, persona, n, args.timeout) for n, persona in enumerate(PERSONAS))
         )
+        config_id = await engine_config(client)
+        engine_rows = await asyncio.gather(
+            *(
+                run_persona(client, persona, len(PERSONAS) + n, args.timeout, config_id)
+                for n, persona in enumerate(ENGINE_PERSONAS)
+            )
+        )
     print_table(list(rows))
+    print(f"\nThrough the conversation engine (configuration {ENGINE_CONFIG!r}, custom_llm):\n")
+    print_table([{**row, "persona": f"{row['persona']} (engine)"} for row in engine_rows])
+    for row in engine_rows:
+        print_conversation(row)
+    every = [*rows, *engine_rows]
     print(
-        f"\n{len(rows)} calls in {time.monotonic() - started:.1f}s. Read any of them at {args.base_url}/docs."
+        f"\n{len(every)} calls in {time.monotonic() - started:.1f}s. "
+        f"Read any of them at {args.base_url}/docs."
     )
-    return 0 if all(row["status"] in FINAL for row in rows) else 2
+    transferred = any(row.get("disconnection_reason") == "call_transfer" for row in engine_rows)
+    return 0 if all(row["status"] in FINAL for row in every) and transferred else 2
 
 
 if __name__ == "__main__":

@@ -143,3 +143,32 @@ def test_fast_password_hashing_is_refused_outside_the_test_suite(environment: st
     with pytest.raises(ValidationError, match="FAST_PASSWORD_HASHING"):
         settings(environment=environment, secret_key="s" * 48, fast_password_hashing=True)
     assert settings(environment=environment, secret_key="s" * 48).fast_password_hashing is False
+
+
+def test_the_llm_websocket_secret_is_derived_from_the_secret_key_outside_production() -> None:
+    key = "k" * 40
+    first, again = settings(secret_key=key), settings(secret_key=key)
+    assert first.llm_websocket_secret == again.llm_websocket_secret  # every worker and restart agrees
+    assert first.llm_websocket_secret and len(first.llm_websocket_secret) >= 32
+    assert key not in first.llm_websocket_secret
+    assert settings(secret_key="j" * 40).llm_websocket_secret != first.llm_websocket_secret
+    assert settings(secret_key=key, llm_websocket_secret="s" * 40).llm_websocket_secret == "s" * 40
+
+
+def test_the_llm_websocket_url_is_the_public_url_as_ws_or_wss_with_the_secret() -> None:
+    secure = settings(
+        secret_key="k" * 40, public_base_url="https://api.example.com/", llm_websocket_secret="s" * 40
+    )
+    assert secure.llm_websocket_url == f"wss://api.example.com/llm-websocket/{'s' * 40}"
+    plain = settings(
+        secret_key="k" * 40, public_base_url="http://localhost:8000", llm_websocket_secret="t" * 40
+    )
+    assert plain.llm_websocket_url == f"ws://localhost:8000/llm-websocket/{'t' * 40}"
+
+
+def test_production_has_no_llm_websocket_secret_unless_set_and_refuses_a_weak_one() -> None:
+    production = {"environment": "production", "secret_key": "k" * 40}
+    assert settings(**production).llm_websocket_url is None
+    with pytest.raises(ValidationError, match="LLM_WEBSOCKET_SECRET"):
+        settings(**production, llm_websocket_secret="short")
+    assert settings(**production, llm_websocket_secret="s" * 40).llm_websocket_secret == "s" * 40

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -10,6 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.changes.broadcast import Broadcaster
 from app.config import Settings
+from app.conversation import policy as policy_module
+from app.conversation.session import Policy
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import Unauthorized
 from app.core.login_throttle import LoginThrottle
@@ -40,6 +43,8 @@ class AppContext:
     login_throttle: LoginThrottle
     broadcaster: Broadcaster[CallChange]
     recorder: DeliveryRecorder
+    # The dialogue the LLM WebSocket runs: the real policy, or a scripted one a test injects.
+    conversation_policy: Policy | ModuleType = policy_module
 
 
 async def get_context(request: Request) -> AppContext:

@@ -28,6 +28,12 @@ Decide the scenario first:
   or "N/A" while in transit. pod_reminder_acknowledged is true only if the driver acknowledged the
   reminder to send the proof of delivery.
 
+For either scenario: follow_up_reason is "uncooperative" when the agent ended the call because the driver
+  kept giving no answers, "noisy_line" when it ended it because it could not understand the driver,
+  "escalation_pending" when an emergency could not be transferred and a dispatcher must call back, else null.
+  gps_location is the GPS position the agent read out to the driver (null if none); location_conflict is
+  true when the driver's stated location was clearly elsewhere than that GPS position.
+
 Only use what the driver actually said. When the driver did not say something, leave it null:
 never guess a location, time or cause. When the driver corrects themselves, use the corrected value.
 """

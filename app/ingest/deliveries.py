@@ -74,6 +74,7 @@ _PG_TYPES = {
     "recording_url": "text",
     "public_log_url": "text",
     "call_analysis": "json",
+    "latency": "json",
     "dial_failure": "boolean",
     "call_type": "text",
     "driver_name": "text",
@@ -93,6 +94,7 @@ _APPLIED = (
     "recording_url",
     "public_log_url",
     "call_analysis",
+    "latency",  # what Retell measured (e2e, llm, llm_websocket_network_rtt...); a later delivery replaces it
 )
 _COLUMN = {"agent_id": "retell_agent_id"}
 _LARGE = {"transcript", "transcript_turns", "call_analysis"}
@@ -531,6 +533,7 @@ def _parameters(delivery: Delivery) -> dict[str, Any]:
     inbound = data.get("direction") == "inbound"
     phone = data.get("from_number") if inbound else data.get("to_number")
     analysis = data.get("call_analysis")
+    latency = data.get("latency")
     return {
         "event_id": uuid.uuid4(),
         "new_id": uuid.uuid4(),
@@ -549,6 +552,7 @@ def _parameters(delivery: Delivery) -> dict[str, Any]:
         "recording_url": _text(data.get("recording_url")),
         "public_log_url": _text(data.get("public_log_url")),
         "call_analysis": _json(analysis) if isinstance(analysis, dict) else None,
+        "latency": _json(latency) if isinstance(latency, dict) and latency else None,
         "dial_failure": data.get("disconnection_reason") in DIAL_FAILURES,
         # Only used when the call is new (started outside this backend, from Retell's dashboard, say).
         "call_type": "web" if data.get("call_type") == "web_call" else "phone",

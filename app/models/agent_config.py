@@ -15,6 +15,8 @@ AmbientSound = Literal[
     "coffee-shop", "convention-hall", "summer-outdoor", "mountain-outdoor", "static-noise", "call-center"
 ]
 
+ResponseEngine = Literal["retell_llm", "custom_llm"]
+
 DEFAULT_VOICE_ID = "11labs-Adrian"
 DEFAULT_BACKCHANNEL_WORDS = ["yeah", "uh-huh", "got it", "okay", "right"]
 
@@ -65,6 +67,12 @@ class AgentConfigBase(SQLModel):
         schema_extra={"examples": ["+13125550100"]},
     )
     is_default: bool = Field(default=False, description="The configuration used when a call names none.")
+    response_engine: ResponseEngine = Field(
+        default="retell_llm",
+        description="Who decides what the agent says: `retell_llm` (Retell's single-prompt LLM runs "
+        "`general_prompt`) or `custom_llm` (this backend's conversation engine, over Retell's LLM "
+        "WebSocket).",
+    )
 
 
 class AgentConfig(AgentConfigBase, IdMixin, TimestampMixin, table=True):
@@ -76,6 +84,9 @@ class AgentConfig(AgentConfigBase, IdMixin, TimestampMixin, table=True):
     ambient_sound: str | None = Field(default=None, max_length=40)  # type: ignore[assignment]
     dispatcher_transfer_number: str | None = Field(default=None, max_length=20)
     is_default: bool = Field(default=False, index=True)
+    response_engine: str = Field(  # type: ignore[assignment]
+        default="retell_llm", max_length=20, sa_column_kwargs={"server_default": "retell_llm"}
+    )
     retell_llm_id: str | None = Field(default=None, max_length=120)
     retell_agent_id: str | None = Field(default=None, max_length=120, index=True)
     last_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -73,6 +73,15 @@ class Call(IdMixin, TimestampMixin, table=True):
     # lease as it goes; once it lapses, any process may take the call over (see models/call_lifecycle).
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+    # The conversation engine (custom_llm configs): its resumable dialogue state, written before each reply
+    # is sent, and the last response id it answered (0 is the greeting), so a reconnect resumes anywhere.
+    dialogue_state: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    last_response_id: int | None = None
+    # The result as far as the call has got, the same shape as `result` (which stays authoritative).
+    live_result: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    # What Retell measured on the call (`latency` of call_ended / call_analyzed: e2e, llm, rtt, ...).
+    latency: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
 
 class CallResult(IdMixin, TimestampMixin, table=True):
     """The structured summary of one call, as the extractor returned it."""

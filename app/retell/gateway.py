@@ -8,7 +8,7 @@ from app.models import AgentConfig
 
 @dataclass(frozen=True)
 class RetellAgentIds:
-    llm_id: str
+    llm_id: str | None  # None for a custom_llm agent, which has no Retell LLM
     agent_id: str
 
 
@@ -23,6 +23,9 @@ class CallRequest:
     dynamic_variables: dict[str, str]
     metadata: dict[str, str]
     persona: str | None = None  # only the simulator reads it
+    # A custom_llm agent's engine (Retell appends `/{call_id}`); only the simulator reads it from here, Retell
+    # itself has it from the agent.
+    llm_websocket_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,11 @@ class RetellGateway(Protocol):
         """The key Retell signs webhooks with (its API key), or None when none is configured."""
         ...
 
-    async def sync_agent(self, config: AgentConfig, *, webhook_url: str) -> RetellAgentIds: ...
+    async def sync_agent(
+        self, config: AgentConfig, *, webhook_url: str, llm_websocket_url: str | None = None
+    ) -> RetellAgentIds:
+        """Create or update the agent; a `custom_llm` config points Retell at `llm_websocket_url`."""
+        ...
 
     async def start_call(self, request: CallRequest) -> StartedCall: ...
 

@@ -42,11 +42,25 @@ def build_llm_payload(config: AgentConfig) -> dict[str, Any]:
     }
 
 
-def build_agent_payload(config: AgentConfig, *, llm_id: str, webhook_url: str) -> dict[str, Any]:
+def build_response_engine(
+    config: AgentConfig, *, llm_id: str | None, llm_websocket_url: str | None
+) -> dict[str, Any]:
+    """Who speaks for the agent: Retell's LLM, or this backend's engine over the LLM WebSocket."""
+    if config.response_engine == "custom_llm":
+        if not llm_websocket_url:
+            raise Conflict("LLM_WEBSOCKET_SECRET is not set: a custom_llm agent needs the engine's WebSocket")
+        # Retell appends `/{call_id}` itself.
+        return {"type": "custom-llm", "llm_websocket_url": llm_websocket_url}
+    return {"type": "retell-llm", "llm_id": llm_id}
+
+
+def build_agent_payload(
+    config: AgentConfig, *, llm_id: str | None, webhook_url: str, llm_websocket_url: str | None = None
+) -> dict[str, Any]:
     """The Retell agent: voice, conversation feel, limits, and where webhooks go."""
     return {
         "agent_name": config.name,
-        "response_engine": {"type": "retell-llm", "llm_id": llm_id},
+        "response_engine": build_response_engine(config, llm_id=llm_id, llm_websocket_url=llm_websocket_url),
         "voice_id": config.voice_id,
         "voice_speed": config.voice_speed,
         "voice_temperature": config.voice_temperature,
@@ -108,12 +122,20 @@ class LiveRetell:
             )
         return self._client
 
-    async def sync_agent(self, config: AgentConfig, *, webhook_url: str) -> RetellAgentIds:
+    async def sync_agent(
+        self, config: AgentConfig, *, webhook_url: str, llm_websocket_url: str | None = None
+    ) -> RetellAgentIds:
         client = self._require_client()
-        llm_payload = build_llm_payload(config)
         try:
-            llm_id = await self._upsert_llm(client, config.retell_llm_id, llm_payload)
-            agent_payload = build_agent_payload(config, llm_id=llm_id, webhook_url=webhook_url)
+            # A custom_llm agent has no Retell LLM: the prompt runs here. The old LLM (if any) is left as is.
+            llm_id = (
+                None
+                if config.response_engine == "custom_llm"
+                else await self._upsert_llm(client, config.retell_llm_id, build_llm_payload(config))
+            )
+            agent_payload = build_agent_payload(
+                config, llm_id=llm_id, webhook_url=webhook_url, llm_websocket_url=llm_websocket_url
+            )
             agent_id = await self._upsert_agent(client, config.retell_agent_id, agent_payload)
         except retell.APIError as exc:
             logger.warning("Retell refused the agent sync for {}: {}", config.id, exc)

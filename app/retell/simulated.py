@@ -1,4 +1,9 @@
-"""A simulated Retell: answers like Retell, then plays a scripted call and posts signed webhooks over HTTP."""
+"""A simulated Retell: answers like Retell, then plays a call and posts signed webhooks over HTTP.
+
+A `retell_llm` agent's call is a scripted persona. A `custom_llm` agent's call is a conversation with this
+backend's engine over the real LLM WebSocket, a reactive driver answering what the agent asks; its webhooks
+carry the transcript that conversation produced.
+"""
 
 import asyncio
 import json
@@ -11,11 +16,19 @@ import httpx
 from loguru import logger
 
 from app.models import AgentConfig
+from app.retell.conversation import Conversation, ConversationCase, case_for_persona, run_conversation
 from app.retell.gateway import CallRequest, RetellAgentIds, StartedCall
 from app.retell.personas import DEFAULT_PERSONA, ScriptedCall, build_script, persona_for_phone
 from app.retell.signature import sign_retell_body
 
 DELIVERY_ATTEMPTS = 4
+# The conversations kept for a look afterwards (the harness, tests): the most recent ones.
+KEPT_CONVERSATIONS = 200
+_DISCONNECTION = {
+    "transfer": "call_transfer",
+    "end_call": "agent_hangup",
+    "max_turns": "max_duration_reached",
+}
 SIMULATED_FROM_NUMBER = "+14155550100"
 
 
@@ -38,12 +51,15 @@ class SimulatedRetell:
         self._call_seconds = call_seconds
         self._http = http or httpx.AsyncClient(timeout=10.0)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.conversations: dict[str, Conversation] = {}
 
     @property
     def webhook_key(self) -> str:
         return self._key
 
-    async def sync_agent(self, config: AgentConfig, *, webhook_url: str) -> RetellAgentIds:
+    async def sync_agent(
+        self, config: AgentConfig, *, webhook_url: str, llm_websocket_url: str | None = None
+    ) -> RetellAgentIds:
         def keep_or_new(current: str | None, prefix: str) -> str:
             return current if current and current.startswith(prefix) else f"{prefix}{secrets.token_hex(10)}"
 
@@ -66,7 +82,17 @@ class SimulatedRetell:
             context={k: v for k, v in variables.items() if v and v != "unknown"},
             rng=random.Random(retell_call_id),
         )
-        task = asyncio.create_task(self._play(retell_call_id, request, script))
+        if request.llm_websocket_url and script.persona.connects:
+            case = case_for_persona(
+                persona,
+                driver_name=variables.get("driver_name", "there"),
+                load_number=variables.get("load_number", ""),
+                context={k: v for k, v in variables.items() if v and v != "unknown"},
+                seed=retell_call_id,
+            )
+            task = asyncio.create_task(self._converse(retell_call_id, request, case))
+        else:
+            task = asyncio.create_task(self._play(retell_call_id, request, script))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         logger.info("simulated Retell call {} placed with persona {}", retell_call_id, persona)
@@ -106,6 +132,63 @@ class SimulatedRetell:
             raise
         except Exception as exc:  # a background player must log, never die silently
             logger.error("simulated call {} stopped: {}: {}", retell_call_id, type(exc).__name__, exc)
+
+    async def _converse(self, retell_call_id: str, request: CallRequest, case: ConversationCase) -> None:
+        """A custom_llm call: the driver talks to the engine over its WebSocket, then the usual webhooks."""
+        assert request.llm_websocket_url is not None
+        base = _call_object(retell_call_id, request)
+        step = self._call_seconds / 3
+        try:
+            await asyncio.sleep(step)
+            started_ms = int(time.time() * 1000)
+            await self._deliver(
+                "call_started", {**base, "call_status": "ongoing", "start_timestamp": started_ms}
+            )
+            conversation = await run_conversation(
+                request.llm_websocket_url, case, call_id=retell_call_id, call=base
+            )
+            self._keep(retell_call_id, conversation)
+            if conversation.error:
+                logger.warning(
+                    "simulated call {} lost its LLM WebSocket: {}", retell_call_id, conversation.error
+                )
+            now_ms = int(time.time() * 1000)
+            ended = {
+                **base,
+                "call_status": "ended",
+                "start_timestamp": started_ms,
+                "end_timestamp": now_ms,
+                "duration_ms": now_ms - started_ms,
+                "disconnection_reason": _DISCONNECTION.get(
+                    conversation.ending, "error_llm_websocket_lost_connection"
+                ),
+                "transcript": conversation.transcript_text,
+                "transcript_object": conversation.transcript_object(),
+                "recording_url": None,
+                "public_log_url": None,
+            }
+            if conversation.transfer_number:
+                ended["transfer_destination"] = conversation.transfer_number
+            await self._deliver("call_ended", ended)
+            await asyncio.sleep(step)
+            analysis: dict[str, Any] = {
+                "call_summary": f"Simulated {case.persona} call through the conversation engine "
+                f"({conversation.agent_turns} agent turns, {conversation.ending}).",
+                "user_sentiment": "Negative" if conversation.facts.emergency_type else "Neutral",
+                "call_successful": conversation.ending in ("transfer", "end_call"),
+                "in_voicemail": False,
+                "custom_analysis_data": {},
+            }
+            await self._deliver("call_analyzed", {**ended, "call_analysis": analysis})
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a background player must log, never die silently
+            logger.error("simulated call {} stopped: {}: {}", retell_call_id, type(exc).__name__, exc)
+
+    def _keep(self, retell_call_id: str, conversation: Conversation) -> None:
+        self.conversations[retell_call_id] = conversation
+        while len(self.conversations) > KEPT_CONVERSATIONS:
+            del self.conversations[next(iter(self.conversations))]
 
     async def _deliver(self, event: str, call: dict[str, Any]) -> None:
         """POST one signed delivery, retrying like Retell does when the backend is slow or failing."""

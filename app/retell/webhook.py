@@ -88,6 +88,7 @@ class RetellCall(BaseModel):
     recording_url: str | None = Field(default=None, max_length=4000)
     public_log_url: str | None = Field(default=None, max_length=4000)
     call_analysis: dict[str, Any] | None = None
+    latency: dict[str, Any] | None = None
 
 
 class SignedRequest(Protocol):

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from app.core.phone import E164Phone
 from app.core.text import refuse_nul_anywhere
-from app.models.agent_config import AgentConfigBase, AmbientSound
+from app.models.agent_config import AgentConfigBase, AmbientSound, ResponseEngine
 
 MAX_PAGE_SIZE = 100
 
@@ -93,6 +93,7 @@ class AgentConfigUpdate(SQLModel):
         default=None, description=_described("dispatcher_transfer_number")
     )
     is_default: bool | None = Field(default=None, description=_described("is_default"))
+    response_engine: ResponseEngine | None = Field(default=None, description=_described("response_engine"))
 
     @field_validator(
         "name",
@@ -110,6 +111,7 @@ class AgentConfigUpdate(SQLModel):
         "end_call_after_silence_ms",
         "max_call_duration_ms",
         "is_default",
+        "response_engine",
     )
     @classmethod
     def _not_null(cls, value: object) -> object:

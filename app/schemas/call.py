@@ -213,6 +213,11 @@ class CallLive(CallSummary):
     result: CallResultPublic | None = Field(
         description="The structured fields (flat) plus `scenario`, once the call is completed."
     )
+    live_result: CallResultPublic | None = Field(
+        default=None,
+        description="The conversation engine's result as far as the call has got (custom_llm agents), the "
+        "same shape as `result`; post-call extraction's `result` stays authoritative.",
+    )
 
 
 class CallDetail(CallLive):

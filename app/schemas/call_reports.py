@@ -116,6 +116,15 @@ class OutcomeCount(BaseModel):
     count: int = Field(description="Calls with that outcome.")
 
 
+class LatencyFigure(BaseModel):
+    """One of Retell's latency measures over the window's calls, in milliseconds."""
+
+    metric: str = Field(description="Retell's name: `e2e`, `llm`, `llm_websocket_network_rtt`, …")
+    calls: int = Field(description="Calls in the window that reported it.")
+    p50: float = Field(description="Median over those calls of each call's own median.")
+    p90: float = Field(description="90th percentile over those calls of each call's own p90.")
+
+
 class CallStats(BaseModel):
     """Counts for the dashboard's header over one window of `created_at`."""
 
@@ -151,6 +160,11 @@ class CallStats(BaseModel):
     total: int = Field(description="Calls created in the window.")
     by_status: StatusCounts = Field(description="Calls per status.")
     by_outcome: list[OutcomeCount] = Field(description="Calls per outcome, every outcome listed.")
+    latency: list[LatencyFigure] = Field(
+        default_factory=list,
+        description="How fast the agent answered on real calls, as Retell measured it (`latency` of "
+        "call_ended/call_analyzed); one entry per measure any call reported.",
+    )
 
 
 class WebhookEventsQuery(BaseModel):

@@ -9,6 +9,7 @@ CheckInOutcome = Literal["In-Transit Update", "Arrival Confirmation"]
 DriverStatus = Literal["Driving", "Delayed", "Arrived", "Unloading"]
 EmergencyType = Literal["Accident", "Breakdown", "Medical", "Other"]
 Scenario = Literal["check_in", "emergency"]
+FollowUpReason = Literal["uncooperative", "noisy_line", "escalation_pending"]
 
 
 class CallOutcome(StrEnum):
@@ -53,6 +54,23 @@ class CheckInResult(BaseModel):
         default=False,
         description="True only when the driver acknowledged the reminder to send the proof of delivery.",
     )
+    follow_up_reason: FollowUpReason | None = Field(
+        default=None,
+        description='Why a dispatcher must follow up: "uncooperative" (the agent ended the call after the '
+        'driver kept giving no answers), "noisy_line" (the line was too noisy to understand), '
+        '"escalation_pending" (an emergency no one could be transferred to: a dispatcher must call back). '
+        "Null when no follow-up is needed.",
+    )
+    location_conflict: bool = Field(
+        default=False,
+        description="True when the driver's stated location was clearly elsewhere than the GPS position "
+        "(another city, state or highway) and the agent asked about it.",
+    )
+    gps_location: str | None = Field(
+        default=None,
+        description='The GPS position the driver\'s word was compared with, e.g. "I-10 near Tucson, AZ"; '
+        "null when no conflict came up.",
+    )
 
 
 class EmergencyResult(BaseModel):
@@ -77,7 +95,26 @@ class EmergencyResult(BaseModel):
     )
     load_secure: bool | None = Field(default=None, description="Whether the driver said the load is secure.")
     escalation_status: str | None = Field(
-        default=None, description='e.g. "Connected to Human Dispatcher" when the agent transferred the call.'
+        default=None,
+        description='"Connected to Human Dispatcher" when the agent transferred the call; "Dispatcher will '
+        'call back" when no transfer was possible and the escalation is pending.',
+    )
+    follow_up_reason: FollowUpReason | None = Field(
+        default=None,
+        description='Why a dispatcher must follow up: "uncooperative" (the agent ended the call after the '
+        'driver kept giving no answers), "noisy_line" (the line was too noisy to understand), '
+        '"escalation_pending" (an emergency no one could be transferred to: a dispatcher must call back). '
+        "Null when no follow-up is needed.",
+    )
+    location_conflict: bool = Field(
+        default=False,
+        description="True when the driver's stated location was clearly elsewhere than the GPS position "
+        "(another city, state or highway) and the agent asked about it.",
+    )
+    gps_location: str | None = Field(
+        default=None,
+        description='The GPS position the driver\'s word was compared with, e.g. "I-10 near Tucson, AZ"; '
+        "null when no conflict came up.",
     )
 
 

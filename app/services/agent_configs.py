@@ -56,8 +56,11 @@ async def get_default_config(session: AsyncSession) -> AgentConfig:
     return config
 
 
-async def create_config(session: AsyncSession, *, data: AgentConfigCreate) -> AgentConfig:
+async def create_config(
+    session: AsyncSession, *, data: AgentConfigCreate, llm_websocket_url: str | None = None
+) -> AgentConfig:
     config = AgentConfig.model_validate(data)
+    require_engine_url(config.response_engine, llm_websocket_url)
     if config.is_default:
         await _clear_default(session)
     session.add(config)
@@ -66,10 +69,15 @@ async def create_config(session: AsyncSession, *, data: AgentConfigCreate) -> Ag
 
 
 async def update_config(
-    session: AsyncSession, *, config_id: uuid.UUID, data: AgentConfigUpdate
+    session: AsyncSession,
+    *,
+    config_id: uuid.UUID,
+    data: AgentConfigUpdate,
+    llm_websocket_url: str | None = None,
 ) -> AgentConfig:
     config = await get_config(session, config_id)
     changes = data.model_dump(exclude_unset=True)
+    require_engine_url(changes.get("response_engine"), llm_websocket_url)
     if changes.get("is_default"):
         await _clear_default(session, keep=config.id)
     config.sqlmodel_update(changes)
@@ -84,19 +92,44 @@ async def delete_config(session: AsyncSession, *, config_id: uuid.UUID) -> None:
     await session.flush()
 
 
+class EngineNotConfigured(Conflict):
+    pass
+
+
+def require_engine_url(response_engine: str | None, llm_websocket_url: str | None) -> None:
+    """A custom_llm configuration cannot be used without the WebSocket secret (production sets none)."""
+    if response_engine == "custom_llm" and not llm_websocket_url:
+        raise EngineNotConfigured(
+            "LLM_WEBSOCKET_SECRET is not set: a custom_llm configuration needs it (Retell authenticates "
+            "to the conversation engine's WebSocket with it)"
+        )
+
+
 async def sync_config(
-    session: AsyncSession, *, config_id: uuid.UUID, retell: RetellGateway, webhook_url: str
+    session: AsyncSession,
+    *,
+    config_id: uuid.UUID,
+    retell: RetellGateway,
+    webhook_url: str,
+    llm_websocket_url: str | None = None,
 ) -> AgentConfig:
     """Push the configuration to Retell: create the LLM and agent on first sync, update them after."""
     config = await get_config(session, config_id)
-    ids = await retell.sync_agent(config, webhook_url=webhook_url)
-    config.retell_llm_id = ids.llm_id
+    require_engine_url(config.response_engine, llm_websocket_url)
+    ids = await retell.sync_agent(config, webhook_url=webhook_url, llm_websocket_url=llm_websocket_url)
+    if ids.llm_id is not None:
+        config.retell_llm_id = ids.llm_id
     config.retell_agent_id = ids.agent_id
     config.last_synced_at = utcnow()
     session.add(config)
     await session.flush()
     logger.info("synced agent configuration {} to Retell agent {} ({})", config.id, ids.agent_id, retell.mode)
     return config
+
+
+async def has_custom_llm_config(session: AsyncSession) -> bool:
+    query = select(AgentConfig.id).where(col(AgentConfig.response_engine) == "custom_llm").limit(1)
+    return (await session.exec(query)).first() is not None
 
 
 async def seed_default_config(session: AsyncSession) -> None:

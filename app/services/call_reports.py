@@ -2,8 +2,9 @@
 
 import csv
 import io
+import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import dialect
 from app.core.database import SessionMaker
 from app.models import Call, CallResult, CallStatus, WebhookEvent
-from app.schemas.call_reports import CallStats, OutcomeCount, StatusCounts, WebhookDeliveries, WebhookDelivery
+from app.schemas.call_reports import (
+    CallStats,
+    LatencyFigure,
+    OutcomeCount,
+    StatusCounts,
+    WebhookDeliveries,
+    WebhookDelivery,
+)
 from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult
 from app.services.calls import NEWEST_FIRST, CallFilters, get_call
 
@@ -79,13 +87,46 @@ async def call_stats(
         by_status[CallStatus(status)] += count
         if outcome in by_outcome:
             by_outcome[CallOutcome(outcome)] += count
+    latency_query = select(col(Call.latency)).where(*filters.conditions(), col(Call.latency).is_not(None))
+    latencies = (await session.exec(latency_query)).all()
     return CallStats(
         created_after=created_after,
         created_before=created_before,
         total=sum(by_status.values()),
         by_status=StatusCounts(**{status.value: count for status, count in by_status.items()}),
         by_outcome=[OutcomeCount(call_outcome=outcome, count=count) for outcome, count in by_outcome.items()],
+        latency=latency_figures(latencies),
     )
+
+
+def latency_figures(latencies: Sequence[dict[str, Any] | None]) -> list[LatencyFigure]:
+    """Per measure: the median of the calls' medians and the 90th percentile of their p90s."""
+    medians: dict[str, list[float]] = {}
+    highs: dict[str, list[float]] = {}
+    for latency in latencies:
+        for metric, figures in (latency or {}).items():
+            if not isinstance(figures, dict):
+                continue
+            p50, p90 = figures.get("p50"), figures.get("p90")
+            if isinstance(p50, int | float) and isinstance(p90, int | float):
+                medians.setdefault(metric, []).append(float(p50))
+                highs.setdefault(metric, []).append(float(p90))
+    return [
+        LatencyFigure(
+            metric=metric,
+            calls=len(values),
+            p50=_percentile(values, 50),
+            p90=_percentile(highs[metric], 90),
+        )
+        for metric, values in sorted(medians.items())
+    ]
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    """Nearest-rank percentile: always one of the values, so a single call reports its own figure."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 async def export_csv(session_maker: SessionMaker, *, filters: CallFilters) -> AsyncIterator[str]:

@@ -63,7 +63,11 @@ async def trigger_call(
         if not config.retell_agent_id:
             async with session_scope(session_maker) as session:
                 config = await agent_configs.sync_config(
-                    session, config_id=config.id, retell=retell, webhook_url=settings.webhook_url
+                    session,
+                    config_id=config.id,
+                    retell=retell,
+                    webhook_url=settings.webhook_url,
+                    llm_websocket_url=settings.llm_websocket_url,
                 )
         started = await retell.start_call(
             CallRequest(
@@ -79,6 +83,9 @@ async def trigger_call(
                 },
                 metadata={"call_id": str(call.id)},
                 persona=data.simulation.persona if data.simulation else None,
+                llm_websocket_url=(
+                    settings.llm_websocket_url if config.response_engine == "custom_llm" else None
+                ),
             )
         )
     except (UpstreamError, Conflict) as exc:

@@ -141,7 +141,7 @@ def is_final(live: CallLive) -> bool:
 
 
 def _status_key(live: CallLive) -> tuple[object, ...]:
-    return (live.status, live.status_detail, live.call_outcome)
+    return (live.status, live.status_detail, live.call_outcome, live.live_result)
 
 
 async def stream_call(

@@ -379,3 +379,64 @@ async def test_a_call_when_no_configuration_exists_is_404_saying_to_create_one(
         "error": "AgentConfigNotFound",
         "detail": "no agent configuration exists: create one first",
     }
+
+
+async def test_the_response_engine_defaults_to_retells_llm_and_can_be_switched(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    config = await create(client, auth)
+    assert config["response_engine"] == "retell_llm"
+    patched = await client.patch(
+        f"/api/agent-config/{config['id']}", json={"response_engine": "custom_llm"}, headers=auth
+    )
+    assert patched.json()["response_engine"] == "custom_llm"
+    for bad in ("gpt", None):
+        refused = await client.patch(
+            f"/api/agent-config/{config['id']}", json={"response_engine": bad}, headers=auth
+        )
+        assert refused.status_code == 422
+    created = await create(client, auth, name="Engine", response_engine="custom_llm")
+    assert created["response_engine"] == "custom_llm"
+
+
+async def test_syncing_a_custom_llm_config_points_retell_at_the_engines_websocket(
+    client: httpx.AsyncClient, auth: dict[str, str], make_settings: Callable[..., Settings]
+) -> None:
+    config = await create(client, auth, response_engine="custom_llm")
+    secret = make_settings().llm_websocket_secret
+    with respx.mock(base_url=RETELL_BASE_URL, assert_all_called=False) as router:
+        routes = mock_retell(router)
+        response = await client.post(f"/api/agent-config/{config['id']}/sync", headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["retell_agent_id"] == "agent_1" and response.json()["retell_llm_id"] is None
+    assert not routes["create_llm"].called  # the prompt runs here, not in a Retell LLM
+    sent = json.loads(routes["create_agent"].calls.last.request.content)
+    assert sent["response_engine"] == {
+        "type": "custom-llm",
+        "llm_websocket_url": f"wss://dispatch.example.com/llm-websocket/{secret}",
+    }
+
+
+async def test_without_a_websocket_secret_a_custom_llm_config_is_refused_and_the_app_will_not_start(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    settings.llm_websocket_secret = None  # as in production with LLM_WEBSOCKET_SECRET unset
+    async with running_app(settings) as client:
+        auth = await login(client)
+        refused = await client.post(
+            "/api/agent-config", json={**NEW_CONFIG, "response_engine": "custom_llm"}, headers=auth
+        )
+        assert refused.status_code == 409
+        assert refused.json()["error"] == "EngineNotConfigured"
+        assert "LLM_WEBSOCKET_SECRET" in refused.json()["detail"]
+        config = await create(client, auth)
+        patched = await client.patch(
+            f"/api/agent-config/{config['id']}", json={"response_engine": "custom_llm"}, headers=auth
+        )
+        assert patched.status_code == 409
+    async with running_app(make_settings()) as client:  # with a secret: allowed
+        await create(client, await login(client), name="Engine", response_engine="custom_llm")
+    with pytest.raises(RuntimeError, match="LLM_WEBSOCKET_SECRET"):
+        async with running_app(settings):
+            pass

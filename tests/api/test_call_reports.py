@@ -10,6 +10,7 @@ import pytest
 
 from app.models import CallStatus
 from tests.support.seed import CHECK_IN, EMERGENCY, seed_call
+from tests.support.webhooks import deliver
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -219,3 +220,26 @@ async def test_agent_configs_are_paged_like_calls(client: httpx.AsyncClient, aut
 async def test_dashboard_reads_need_a_login(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 401 and response.json()["error"] == "Unauthorized"
+
+
+async def test_stats_show_retells_measured_latency_kept_from_the_webhooks(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, llm: object
+) -> None:
+    def measured(p50: float, p90: float) -> dict[str, float]:
+        return {"p50": p50, "p90": p90, "p95": p90, "p99": p90, "max": p90, "min": p50, "num": 4}
+
+    figures = [(400.0, 900.0, 40.0, 80.0), (500.0, 1000.0, 50.0, 90.0), (600.0, 1200.0, 60.0, 150.0)]
+    for number, (llm_p50, llm_p90, rtt_p50, rtt_p90) in enumerate(figures):
+        latency = {"llm": measured(llm_p50, llm_p90), "llm_websocket_network_rtt": measured(rtt_p50, rtt_p90)}
+        # call_ended first, then call_analyzed: both carry it, the later one is kept.
+        stale = {"llm": measured(1.0, 1.0)}
+        for event, sent in (("call_ended", stale), ("call_analyzed", latency)):
+            response = await deliver(client, event, None, retell_call_id=f"call_lat_{number}", latency=sent)
+            assert response.status_code == 204, response.text
+    await deliver(client, "call_started", None, retell_call_id="call_no_latency", latency=None)
+
+    stats = (await client.get("/api/call/stats", headers=auth)).json()
+    assert stats["latency"] == [
+        {"metric": "llm", "calls": 3, "p50": 500.0, "p90": 1200.0},
+        {"metric": "llm_websocket_network_rtt", "calls": 3, "p50": 50.0, "p90": 150.0},
+    ]

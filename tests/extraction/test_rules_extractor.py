@@ -644,3 +644,52 @@ def test_held_out_transcripts(name: str) -> None:
     got = extract_with_rules(transcript).flat()
     for field, want in expected.items():
         assert _matches(got.get(field), want), f"{field}: got {got.get(field)!r}, want {want!r}"
+
+
+# Follow-up flags and the GPS check, read from how the call went.
+FOLLOW_UP = {
+    "uncooperative": (_load(FIXTURES_DIR / "uncooperative_driver.json")["transcript"], "uncooperative"),
+    "noisy_line": (
+        "Agent: Hi Tom, this is Dispatch. Can you give me a status update?\n"
+        "User: [inaudible] ...[noise]\n"
+        "Agent: Sorry Tom, you're breaking up. Could you say that again?\n"
+        "User: (unintelligible audio)\n"
+        "Agent: I didn't catch that, the line's pretty noisy. Can you repeat it?\n"
+        "User: [noise]\n"
+        "Agent: Sorry Tom, the line's too noisy. A dispatcher will call you back shortly. Bye for now.\n",
+        "noisy_line",
+    ),
+    "escalation_pending": (
+        "Agent: Hi Ana, Dispatch here. How's it going?\n"
+        "User: I just had a blowout on I-15, I'm on the shoulder.\n"
+        "Agent: Are you safe?\n"
+        "User: Yeah.\n"
+        "Agent: A dispatcher will call you back right away. Stay safe.\n",
+        "escalation_pending",
+    ),
+    # One repeat request and a full answer: nothing to follow up.
+    "noisy_but_answered": (_load(FIXTURES_DIR / "noisy_environment.json")["transcript"], None),
+    "routine": (_load(FIXTURES_DIR / "checkin_in_transit_traffic.json")["transcript"], None),
+}
+
+
+@pytest.mark.parametrize("name", list(FOLLOW_UP))
+def test_follow_up_reason_from_how_the_call_ended(name: str) -> None:
+    transcript, reason = FOLLOW_UP[name]
+    assert extract_with_rules(transcript).result.follow_up_reason == reason
+
+
+def test_gps_read_out_against_a_location_elsewhere_is_a_conflict() -> None:
+    result = extract_with_rules(_load(FIXTURES_DIR / "conflicting_location.json")["transcript"]).result
+    assert (result.location_conflict, result.gps_location) == (True, "I-10, Exit 256 near Tucson, AZ")
+
+
+def test_gps_read_out_that_agrees_is_no_conflict() -> None:
+    transcript = (
+        "Agent: Where are you at?\n"
+        "User: I'm on I-10 near Tucson.\n"
+        "Agent: Our GPS is showing the truck near Tucson on I-10, thanks.\n"
+        "User: Yep.\n"
+    )
+    result = extract_with_rules(transcript).result
+    assert (result.location_conflict, result.gps_location) == (False, "I-10 near Tucson, AZ")

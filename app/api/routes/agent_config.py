@@ -22,10 +22,13 @@ router = APIRouter(prefix="/api/agent-config", tags=["agent_configs"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 409, 422, 503))
 async def create_agent_config(
-    data: AgentConfigCreate, session: SessionDep, _user: CurrentUser
+    data: AgentConfigCreate, session: SessionDep, settings: SettingsDep, _user: CurrentUser
 ) -> AgentConfigPublic:
     """Create a configuration (a name and a prompt are enough; everything else has a default)."""
-    return _public(await agent_configs.create_config(session, data=data))
+    config = await agent_configs.create_config(
+        session, data=data, llm_websocket_url=settings.llm_websocket_url
+    )
+    return _public(config)
 
 
 @router.get("", responses=error_responses(400, 401, 422, 503))
@@ -46,10 +49,17 @@ async def get_agent_config(
 
 @router.patch("/{config_id}", responses=error_responses(400, 401, 404, 409, 422, 503))
 async def update_agent_config(
-    config_id: uuid.UUID, data: AgentConfigUpdate, session: SessionDep, _user: CurrentUser
+    config_id: uuid.UUID,
+    data: AgentConfigUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    _user: CurrentUser,
 ) -> AgentConfigPublic:
     """Change some fields; the others keep their values. Sync again to push the change to Retell."""
-    return _public(await agent_configs.update_config(session, config_id=config_id, data=data))
+    config = await agent_configs.update_config(
+        session, config_id=config_id, data=data, llm_websocket_url=settings.llm_websocket_url
+    )
+    return _public(config)
 
 
 @router.delete(
@@ -66,7 +76,11 @@ async def sync_agent_config(
 ) -> AgentConfigPublic:
     """Push the configuration to Retell (creates the Retell LLM and agent first time, updates them after)."""
     config = await agent_configs.sync_config(
-        session, config_id=config_id, retell=retell, webhook_url=settings.webhook_url
+        session,
+        config_id=config_id,
+        retell=retell,
+        webhook_url=settings.webhook_url,
+        llm_websocket_url=settings.llm_websocket_url,
     )
     return _public(config)
 

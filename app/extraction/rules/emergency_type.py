@@ -8,6 +8,13 @@ from app.extraction.rules.statements import _first_unnegated
 from app.extraction.rules.turns import Turn, _clauses, _user_turns
 from app.extraction.rules.vocabulary import _PAST_EVENT, _TRAFFIC_TALK
 
+# Parts of a truck that fail: "turbo just blew", "alternator died", "clutch went out".
+_PARTS = (
+    r"(?:turbo|(?:serpentine |fan )?belt|batter(?:y|ies)|alternator|starter|radiator|clutch|"
+    r"def(?: system)?|air ?lines?|air ?bags?|suspension|(?:coolant |radiator |air )?hoses?|axle|"
+    r"drive ?shaft|fuel pump|injectors?|transmission|tranny|steering|brakes?|engine|motor|truck|rig|"
+    r"tractor)"
+)
 # Linking words between a part and its failure: "my brakes are failing", "engine just died".
 _LINK = r"(?:\s+(?:is|are|was|were|just|has|have|keeps?|kept|totally|completely|kinda|kind of|sort of))*\s+"
 
@@ -38,11 +45,15 @@ _FIRST_PERSON_RE = re.compile(r"\b(?:I|I'm|I've|I'd|me|my|we|we're|we've|us|our)
 # Someone else's collision, seen or waited behind: "stuck behind a wreck", "passed an accident".
 _OTHER_PARTY_RE = re.compile(
     r"\b(?:behind (?:a|an|the|some|this|that)|in front of (?:me|us)|saw|see|seeing|passed|passing|"
-    r"because of|due to|delay\w*|stuck|held up|cleared|clearing|detour\w*|rubbernecking)\b",
+    r"because of|due to|delay\w*|stuck|held up|cleared|clearing|detour\w*|rubbernecking|slowed|"
+    r"held (?:me|us) up|made (?:me|us) late|cost (?:me|us))\b",
     re.I,
 )
+_THERE_IS_RE = re.compile(r"\bthere(?:'s| is| was| are)\b", re.I)
 # An unattributed "wreck" in a turn full of road and traffic talk is the traffic, not an emergency.
-_TRAFFIC_TALK_RE = re.compile(rf"\b(?:{_TRAFFIC_TALK}|delay\w*|late|behind)\b", re.I)
+_TRAFFIC_TALK_RE = re.compile(
+    rf"\b(?:{_TRAFFIC_TALK}|delay\w*|late|behind|bypass|reroute\w*|alternate route|go(?:ing)? around)\b", re.I
+)
 
 # Order is priority: a blowout that ends in a collision is an accident; a crash with a bleeding driver is
 # still an accident (the injury goes to injury_status). Bare collision nouns are in `_INCIDENT_RE`.
@@ -50,17 +61,24 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "Accident",
         re.compile(
-            r"\b(?:rear[- ]ended|side-?swiped|t-?boned|jackknif\w+|"
+            r"\b(?:rear[- ]ended|side-?swiped|t-?boned|"
             r"(?:rolled|flipped|tipped|turned) (?:it|the truck|the rig|the trailer|over|on (?:its|my) side)|"
             r"(?:laid|layed|put|dumped) (?:it|her|(?:the|my) (?:whole )?(?:truck|rig|trailer|tractor)) "
             r"(?:over|down|on (?:its|her|the) side)|"
             r"(?:truck|rig|trailer|tractor|cab)(?:'s| is| was)?[^.!?,]{0,20}\bon (?:its|it's|her|the) side|"
             r"(?:truck|rig|trailer|tractor|I|we)(?:'s| is| was| just| got)* "
             r"(?:flipped|overturned|tipped over)|"
-            r"(?:ran|went|slid|drove|veered) (?:right )?off the road|spun out|"
+            r"(?:ran|went|slid|drove|veered|spun|skidded|rolled) (?:right )?off (?:the road|into)|spun out|"
+            r"(?:truck|rig|trailer|tractor|cab)(?:'s| is| was| just)* (?:went|tipped|fell|blew|rolled) "
+            r"over\b(?! (?:the|a) (?:bridge|overpass|pass|hill|scale)s?\b)|blew (?:me|us|the truck|"
+            r"the trailer) over|"
+            r"(?:went|slid|rolled) (?:over|off) (?:the|an|a) (?:embankment|edge|cliff|bank)|"
+            r"(?:laying|lying) on (?:my|its|the|her) side|jack ?knif\w+|"
             r"in (?:a|the) ditch|(?:got|was|been|we were|I was) (?:hit|struck|clipped)|"
-            rf"(?:hit|struck|clipped|rammed|smacked|bumped) (?:{_COLLISION_TARGET}|{_STRUCK_PERSON})|"
-            r"(?:slammed|plowed|smashed|crashed|rammed|ran|drove|swerved|backed|bumped|came|went|piled)"
+            rf"(?:hit|struck|clipped|rammed|smacked|bumped|rear-?ended|sideswiped) "
+            rf"(?:{_COLLISION_TARGET}|{_STRUCK_PERSON}|him|her|them|it and)|"
+            r"(?:slammed|plowed|smashed|crashed|rammed|ran|drove|swerved|backed|bumped|came|went|piled|slid|"
+            r"skidded|spun|rolled|hit)"
             rf"(?: right| straight)? into {_COLLISION_TARGET})\b",
             re.I,
         ),
@@ -78,6 +96,22 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"throwing up|vomiting|nause\w+|numb(?:ness)?|tingl\w+|collapsed|unconscious|shaky|"
             r"sweating (?:bad|a lot|buckets|like crazy)|cold sweat|blurr\w+|"
             r"heart(?:'s| is) (?:racing|pounding)|"
+            # Breathing, speech, sight, pain and bleeding, in the words drivers use for them.
+            r"(?:not|can't|cannot|hard to|hurts to|trouble) (?:breathing|breathe|catch (?:my|his|"
+            r"her) breath)|"
+            r"gasping|(?:throat|tongue|face)(?:'s| is)? (?:swelling|swollen|closing)|stung|"
+            r"(?:trouble|hard time) (?:talkin|speaking|seeing)\w*|words (?:are )?comin\w* out wrong|slurr\w+|"
+            r"can't see (?:straight|right)|worst headache|headache,? worst|"
+            r"(?:real |really |very |so )?bad (?:pain|headache)|pain in (?:my|his|her) (?:stomach|belly|side|"
+            r"head)|"
+            r"doubled over|(?:need|get me|call) (?:an? )?(?:ambulance|doctor|paramedics?|hospital|medic)|"
+            r"(?:I'm|I am|he's|he is|she's|she is|we're) (?:\w+ )?(?:hurt|bleeding|injured|sick|"
+            r"ill)\b(?! of)|"
+            r"(?:bleeding|burned|burnt|blistered)(?: \w+)? (?:bad|badly|real bad|everywhere)|"
+            r"won't stop bleeding|"
+            r"(?:fingers?|hand|arm|leg|foot)(?: \w+)?(?:'s| is| are)? (?:smashed|crushed|broken|caught)|"
+            r"something(?:'s| is) wrong with (?:my|his|her) (?:chest|heart|head|eyes?|breathing|arm)|"
+            r"threw (?:my|his|her) back out|(?:got|is|was) (?:burned|burnt)|"
             # A symptom by the chest or heart: "my chest is hurting bad", "pain in my chest".
             r"(?:chest|heart)\b(?:\s+\w+){0,3}?\s+(?:hurt\w*|pain\w*|tight\w*|pressure|burning|heavy|"
             r"killing me|squeez\w+)|(?:pain|pressure|tightness|burning) in (?:my )?(?:chest|left arm|jaw))\b",
@@ -98,15 +132,45 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"brakes? (?:aren't|are not|isn't) working|lost (?:my |the )?brakes|"
             r"(?:lost|no) (?:all )?(?:power|air pressure|air)(?: at all)?|overheat(?:ing|ed)|won't start|"
             rf"(?:truck|rig|tractor){_LINK}(?:died|quit|stalled|broke|shut (?:itself )?(?:off|down)|dead)|"
-            rf"transmission{_LINK}(?:went|failed|slipping)|steering{_LINK}(?:went out|failed|locked))\b",
+            rf"transmission{_LINK}(?:went|failed|slipping)|steering{_LINK}(?:went out|failed|locked)|"
+            rf"\b{_PARTS}(?:'s|'re| is| are| just| has| have| got| went| all)*\s+"
+            r"(?:blew|blown|snapped|died|dead|shot|gone|broke|broken|failed|quit|locked up|seized|"
+            r"going out|went out|out(?! (?:front|back|of|there|here))|messed up|knocking(?! out)|slipping|"
+            r"loose|(?:running|runnin) hot)\b|"
+            r"died on (?:me|us)|(?:busted|broken|blown|cracked|snapped) (?:\w+ )?{_PARTS}|(?:suspension|"
+            r"trailer|bumper|muffler|something)(?:'s| is)? dragging|"
+            r"something(?:'s| is) wrong with (?:the|my) (?:truck|engine|motor|brakes?|steering|rig|tractor)|"
+            r"(?:tire|tyre) (?:blue|blew) out|blue out|"
+            r"(?:smoke|steam)\b[^.!?,]{0,25}\b(?:engine|hood|stacks?|motor|compartment|brakes?|wheels?)|"
+            r"(?:leaking|losing|lost|pouring out|all over)\b[^.!?,]{0,15}\b(?:antifreeze|coolant|oil|fuel|"
+            r"diesel|"
+            r"air|power|oil pressure)|(?:antifreeze|coolant|oil|radiator)(?:'s| is)? (?:pouring|leaking|"
+            r"everywhere|all over)|low air|derate|limp mode|shut (?:me|us|it) down|"
+            r"temp(?:erature)? gauge(?:'s| is)? (?:pegged|climbing|in the red|maxed)|"
+            r"took out (?:my|the) (?:air ?lines?|brakes?|radiator|tires?|wheels?|steering|fuel tank|"
+            r"lights))\b",
             re.I,
         ),
     ),
     (
         "Other",
         re.compile(
-            r"\b(?:fire|flames|robbed|robbery|stolen|theft|hijack\w*|broke into|breaking into|"
-            r"attacked|assaulted|threatened|gun|weapon|(?:fuel|diesel|chemical|hazmat) (?:leak|spill)\w*|"
+            r"\b(?:on fire|caught fire|catching fire|flames|fire in (?:the|my) (?:cab|engine|trailer|truck|"
+            r"reefer|sleeper|brakes|tires?)|robbed|robbery|stolen|theft|break(?:ing)? into|trying to get in|"
+            r"steal\w* (?:my|the|our) (?:truck|trailer|load|cargo|fuel|tractor|rig)|hijack\w*|broke into|"
+            r"breaking into|got in(?:to)? (?:the|my) (?:trailer|truck|cab)|"
+            r"cut (?:my|the) seal|attacked|assaulted|threaten\w*|gun|weapon|knife|kill (?:me|us)|"
+            r"(?:following|followed|tailing|chasing) (?:me|us)|being followed|run (?:me|us) off the road|"
+            r"(?:banging|pounding|beating) on (?:my|the) (?:door|doors|truck|window|cab)|climbing on (?:my|"
+            r"the) (?:truck|hood|trailer|cab|roof)|"
+            r"(?:fuel|diesel|chemical|hazmat|gas|propane) (?:leak|spill)\w*|(?:smell|smells) (?:like )?"
+            r"(?:propane|gas|ammonia|chemicals?)|hissing|leak\w* from|fumes|"
+            r"(?:load|cargo|freight|coils?|pallets?)(?:'s| is| has| have)? (?:shifted|shifting|sliding|"
+            r"hanging off|coming loose|falling)|straps? (?:broke|snapped|came loose)|"
+            r"fire (?:on both sides|all around|everywhere)|surrounded by (?:fire|flames|water)|trapped|"
+            r"can't go (?:forward|anywhere)|stranded|snowed in|water(?:'s| is) (?:rising|coming in)|"
+            r"flooded (?:underpass|road|lane)|(?:can't|cannot) get (?:any )?traction|(?:chains?|brakes?|"
+            r"straps?) won't hold|"
             r"emergency)\b",
             re.I,
         ),
@@ -116,11 +180,28 @@ _EMERGENCY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # An accident "up ahead", a truck that broke down "in front of" the driver, a flat "yesterday", "if I break
 # down": real words, but not the driver's emergency.
 _NOT_THIS_DRIVER_RE = re.compile(
-    rf"\b(?:ahead|up the road|down the road|other side|opposite direction|on the news|{_PAST_EVENT}|"
-    r"if|in case|hopefully|hope|avoid|worried|watch out|backed up|traffic|slowing|"
-    r"behind (?:a|an|the|some|this|that)|in front of (?:me|us))\b",
+    rf"\b(?:ahead|up the road|down the road|other side|opposite direction|news|{_PAST_EVENT}|ago|"
+    r"if|in case|hopefully|hope|avoid|worried|watch out|almost|nearly|close (?:one|call)|missed (?:me|it|"
+    r"him)|"
+    r"report|invoice|cleanup|controlled burn|on fire today|heard about|glad I missed)\b",
     re.I,
 )
+# Someone else's trouble, unless the driver is the subject of it: "traffic stopped short and I rear-ended a
+# minivan" is the driver's; "a car broke down in the left lane" is not.
+_SOMEONE_ELSE_RE = re.compile(
+    r"\b(?:backed up|traffic|slowing|saw|seen|passed|passing|behind (?:a|an|the|some|this|that)|"
+    r"in front of (?:me|us)|somebody|someone|guy|cars?|(?:a|an|some|this|that|another) (?:\w+ )?(?:truck|car|"
+    r"semi|rig|vehicle|van|pickup|bus|driver|trucker)s?|"
+    r"(?:other|another|that) truck|trucks|folks|people|buddy|up by)\b",
+    re.I,
+)
+# The driver as the subject just before what happened: "I just slid", "we're", "my truck".
+_DRIVER_SUBJECT_RE = re.compile(r"\b(?:I|I'm|I've|we|we're|my)\b[^,]{0,30}$", re.I)
+# The driver as what was hit or threatened: "backed into me", "pulled a knife on me".
+_DRIVER_OBJECT_RE = re.compile(r"\b(?:me|us|my)\b", re.I)
+# Whose trouble it is matters for collisions and breakdowns; a weapon, a threat or a sick co-driver is the
+# driver's emergency whoever is the subject.
+_SUBJECT_MATTERS = ("Accident", "Breakdown")
 # "Had a flat but it's fixed now": a resolved breakdown is a mechanical delay, not an emergency.
 _RESOLVED_RE = re.compile(
     r"\b(?:fixed|repaired|replaced|swapped|patched|changed (?:it|the tire)|"
@@ -137,14 +218,31 @@ def _own_incident(clause: str, turn_text: str) -> bool:
     """
     if _first_unnegated(_INCIDENT_RE, clause) is None or _OTHER_PARTY_RE.search(clause):
         return False
+    if _THERE_IS_RE.search(clause) and not _FIRST_PERSON_RE.search(clause):
+        return False  # "there's a wreck on 285": a report of the road
     return bool(_FIRST_PERSON_RE.search(clause)) or not _TRAFFIC_TALK_RE.search(turn_text)
+
+
+def _happens_to_driver(clause: str, match: re.Match[str]) -> bool:
+    """False when the clause puts someone else's trouble before the match and not the driver."""
+    before = clause[: match.start()]
+    # The match may start with the vehicle itself: "some truck broke down".
+    head = before + match.group(0).split(" ")[0]
+    other = _SOMEONE_ELSE_RE.search(head) or _SOMEONE_ELSE_RE.search(clause, match.end())
+    if other is None or _DRIVER_SUBJECT_RE.search(before):
+        return True
+    return bool(_DRIVER_OBJECT_RE.search(clause, match.start(), match.end() + 8))
 
 
 def _emergencies_in(clause: str, turn_text: str) -> list[str]:
     """The emergency kinds a driver's clause reports as happening to them now."""
     if _NOT_THIS_DRIVER_RE.search(clause):
         return []
-    kinds = [kind for kind, pattern in _EMERGENCY_PATTERNS if _first_unnegated(pattern, clause)]
+    kinds = []
+    for kind, pattern in _EMERGENCY_PATTERNS:
+        match = _first_unnegated(pattern, clause)
+        if match and (kind not in _SUBJECT_MATTERS or _happens_to_driver(clause, match)):
+            kinds.append(kind)
     if "Accident" not in kinds and _own_incident(clause, turn_text):
         kinds.append("Accident")
     if "Breakdown" in kinds and _RESOLVED_RE.search(turn_text):
@@ -152,13 +250,28 @@ def _emergencies_in(clause: str, turn_text: str) -> list[str]:
     return kinds
 
 
+# Hitting an animal that only damaged the truck ("clipped a deer and the radiator's pouring out") leaves a
+# broken-down truck, not a collision scene: a breakdown when one is reported with it.
+_ANIMAL_STRIKE_RE = re.compile(
+    r"\b(?:hit|struck|clipped|smacked|bumped)\s+(?:a|an|the|some)?\s*"
+    r"(?:deer|cow|elk|moose|animal|hog|coyote|dog)s?\b",
+    re.I,
+)
+_SCENE_RE = re.compile(r"\b(?:spun|rolled|flipped|ditch|off the road|over|jack ?knif|into)\b", re.I)
+
+
 def _detect_emergency(turns: list[Turn]) -> tuple[str, int] | None:
     """(emergency type, index of the first driver turn reporting it); only the driver's words count."""
     found: dict[str, int] = {}
     for index, turn in _user_turns(turns):
-        for clause in _clauses(turn.text):
-            for kind in _emergencies_in(clause, turn.text):
-                found.setdefault(kind, index)
+        kinds = {kind for clause in _clauses(turn.text) for kind in _emergencies_in(clause, turn.text)}
+        animal_only = _ANIMAL_STRIKE_RE.search(turn.text) and not _SCENE_RE.search(
+            _ANIMAL_STRIKE_RE.sub(" ", turn.text)
+        )
+        if {"Accident", "Breakdown"} <= kinds and animal_only:
+            kinds.discard("Accident")
+        for kind in sorted(kinds):
+            found.setdefault(kind, index)
     for kind, _ in _EMERGENCY_PATTERNS:
         if kind in found:
             return kind, min(found.values())

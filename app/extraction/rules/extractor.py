@@ -8,6 +8,8 @@ from app.extraction.rules.delays import _delay_facts, _delay_reason, _driver_sta
 from app.extraction.rules.emergency_fields import _extract_emergency
 from app.extraction.rules.emergency_type import _detect_emergency
 from app.extraction.rules.eta import _eta
+from app.extraction.rules.follow_up import _follow_up_reason
+from app.extraction.rules.gps import _gps_check
 from app.extraction.rules.locations import _current_location
 from app.extraction.rules.statements import _stated_now
 from app.extraction.rules.turns import Turn, parse_turns
@@ -17,7 +19,7 @@ from app.extraction.rules.unloading import (
     _unloading_status,
     _unloading_under_way,
 )
-from app.schemas.extraction import CallExtraction, CheckInResult
+from app.schemas.extraction import CallExtraction, CheckInResult, EmergencyResult
 
 
 def _extract_check_in(turns: list[Turn]) -> CheckInResult:
@@ -41,9 +43,11 @@ def extract_with_rules(transcript: str) -> CallExtraction:
     """Extract the structured call result from a transcript with keyword rules only (no network)."""
     turns = parse_turns(transcript)
     emergency = _detect_emergency(turns)
-    if emergency:
-        return CallExtraction(result=_extract_emergency(turns, *emergency))
-    return CallExtraction(result=_extract_check_in(turns))
+    result = _extract_emergency(turns, *emergency) if emergency else _extract_check_in(turns)
+    pending = isinstance(result, EmergencyResult) and result.escalation_status == "Dispatcher will call back"
+    result.follow_up_reason = _follow_up_reason(turns, pending_escalation=pending)
+    result.gps_location, result.location_conflict = _gps_check(turns)
+    return CallExtraction(result=result)
 
 
 class RulesExtractor:

@@ -1,0 +1,140 @@
+"""The conversation engine's calls: find or create the call behind a socket, store each turn, announce it.
+
+A socket for a call never seen here is recorded as a delivery of the webhook's own upsert
+(`services/webhooks.record_delivery`, event `llm_websocket_opened`): whether the socket or a webhook comes
+first, they meet one row, matched the webhook's way (our id from the metadata, else Retell's call id).
+Every wait on the database is bounded: the engine's pool and statement timeouts, and an overall deadline.
+"""
+
+import asyncio
+import uuid
+from typing import Any
+
+from loguru import logger
+from sqlalchemy import bindparam, case, update
+from sqlmodel import col, select
+
+from app.changes.publisher import publish_change
+from app.config import Settings
+from app.conversation.policy import CallFacts, DialogueState
+from app.conversation.protocol import CallDetails
+from app.conversation.session import OpenedCall
+from app.core.database import SessionMaker, session_scope
+from app.ingest.deliveries import record_delivery
+from app.models import AgentConfig, Call, CallStatus
+from app.models.base import utcnow
+from app.retell.webhook import parse_delivery
+from app.schemas.extraction import CheckInResult, EmergencyResult
+from app.services import agent_configs
+
+SOCKET_EVENT = "llm_websocket_opened"
+# Post-call extraction owns `call_outcome` once it has started: a late turn never overwrites its result.
+_EXTRACTION_STATUSES = [CallStatus.PROCESSING.value, CallStatus.COMPLETED.value, CallStatus.FAILED.value]
+
+_SAVE_TURN = (
+    update(Call)
+    .where(col(Call.id) == bindparam("call_id"))
+    .values(
+        dialogue_state=bindparam("dialogue_state"),
+        last_response_id=bindparam("last_response_id"),
+        live_result=bindparam("live_result"),
+        call_outcome=case(
+            (col(Call.status).in_(_EXTRACTION_STATUSES), col(Call.call_outcome)),
+            else_=bindparam("live_outcome"),
+        ),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+def live_result_json(result: CheckInResult | EmergencyResult | None) -> dict[str, Any] | None:
+    """The live result as `result` is shown: its fields plus `scenario`."""
+    if result is None:
+        return None
+    scenario = "emergency" if isinstance(result, EmergencyResult) else "check_in"
+    return {"scenario": scenario, **result.model_dump(mode="json")}
+
+
+class DatabaseCallStore:
+    """The session's `CallStore` on the app's database."""
+
+    def __init__(self, session_maker: SessionMaker, settings: Settings) -> None:
+        self._session_maker = session_maker
+        # Pool wait, then at most a few statements each bounded by the statement timeout.
+        self._deadline = settings.db_pool_timeout_seconds + 3 * settings.db_statement_timeout_seconds
+
+    async def open(self, retell_call_id: str, details: CallDetails | None) -> OpenedCall:
+        async with asyncio.timeout(self._deadline), session_scope(self._session_maker) as session:
+            raw = dict(details.raw_call) if details is not None else {}
+            raw["call_id"] = retell_call_id  # the path names the call Retell is connecting for
+            delivery = parse_delivery({"event": SOCKET_EVENT, "call": raw})
+            outcome = await record_delivery(session, delivery)
+            call_id = outcome.call_id or await _call_of(session, delivery.our_call_id, retell_call_id)
+            call = await session.get(Call, call_id)
+            if call is None:
+                raise LookupError(f"no call for Retell call {retell_call_id}")
+            config = await _config_of(session, call)
+            if call.agent_config_id is None:
+                call.agent_config_id = config.id
+                session.add(call)
+            state = DialogueState.model_validate(call.dialogue_state or {})
+            return OpenedCall(
+                call_id=call.id,
+                facts=CallFacts(
+                    driver_name=call.driver_name,
+                    load_number=call.load_number,
+                    context=dict(call.context or {}),
+                    dispatcher_transfer_number=config.dispatcher_transfer_number,
+                ),
+                begin_message=config.begin_message,
+                state=state,
+                last_response_id=call.last_response_id,
+            )
+
+    async def save_turn(
+        self,
+        call_id: Any,
+        *,
+        state: DialogueState,
+        response_id: int,
+        live_result: CheckInResult | EmergencyResult | None,
+    ) -> None:
+        """The turn's state, the response id and the live result, in one statement; then announced."""
+        async with asyncio.timeout(self._deadline), session_scope(self._session_maker) as session:
+            connection = await session.connection()
+            await connection.execute(
+                _SAVE_TURN,
+                {
+                    "call_id": call_id,
+                    "dialogue_state": state.model_dump(mode="json"),
+                    "last_response_id": response_id,
+                    "live_result": live_result_json(live_result),
+                    "live_outcome": live_result.call_outcome if live_result is not None else None,
+                    "now": utcnow(),
+                },
+            )
+            await publish_change(session, call_id)
+
+
+async def _call_of(session: Any, our_id: uuid.UUID | None, retell_call_id: str) -> uuid.UUID | None:
+    """A call already recorded (a reconnect): ours named in the metadata first, else Retell's id."""
+    if our_id is not None and (await session.get(Call, our_id)) is not None:
+        return our_id
+    query = select(Call.id).where(col(Call.retell_call_id) == retell_call_id)
+    found: uuid.UUID | None = (await session.exec(query)).first()
+    return found
+
+
+async def _config_of(session: Any, call: Call) -> AgentConfig:
+    """The call's configuration (the upsert matched Retell's agent id), else the default one."""
+    if call.agent_config_id is not None:
+        config = await session.get(AgentConfig, call.agent_config_id)
+        if config is not None:
+            return config
+    if call.retell_agent_id:
+        query = select(AgentConfig).where(col(AgentConfig.retell_agent_id) == call.retell_agent_id).limit(1)
+        config = (await session.exec(query)).first()
+        if config is not None:
+            return config
+    logger.info("call {} names no known agent configuration: using the default", call.id)
+    return await agent_configs.get_default_config(session)

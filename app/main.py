@@ -13,7 +13,18 @@ from loguru import logger
 
 from app import __version__
 from app.api.dependencies import AppContext
-from app.api.routes import agent_config, auth, call_reports, calls, events, health, webhooks
+from app.api.routes import (
+    agent_config,
+    audit,
+    auth,
+    call_reports,
+    calls,
+    dialing_policy,
+    events,
+    health,
+    users,
+    webhooks,
+)
 from app.config import Settings, get_settings
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.database import (
@@ -29,9 +40,11 @@ from app.core.request_id import RequestIdMiddleware
 from app.extraction.factory import build_extractor
 from app.retell.factory import build_retell_gateway
 from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
-from app.services import agent_configs, call_events, post_processing, users
+from app.services import agent_configs, call_events, post_processing
+from app.services import users as users_service
 from app.services import webhooks as webhooks_service
 from app.services.login_throttle import LoginThrottle
+from app.services.trigger_limit import TriggerLimit
 
 DESCRIPTION = """\
 Backend of the dispatch voice agent: configure the agent, start test calls to drivers,
@@ -66,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session_maker = create_session_maker(engine)
         ingest_pool = await create_ingest_pool(settings)
         async with session_scope(session_maker) as session:
-            await users.ensure_first_admin(session, settings=settings)
+            await users_service.ensure_first_admin(session, settings=settings)
             await agent_configs.seed_default_config(session)
         fan_out = await call_events.start_fan_out(settings, engine, session_maker)
         retell = build_retell_gateway(settings)
@@ -82,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             session_maker=session_maker, extractor=extractor, settings=settings
         )
         login_throttle = LoginThrottle(settings)
+        trigger_limit = TriggerLimit(settings)
         sweeping = asyncio.create_task(sweeper.run_forever())
         # What start-up built lives as long as the process: leave it out of the collector's full passes,
         # which otherwise re-scan it and pause every request in flight for tens of milliseconds.
@@ -98,11 +112,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     login_throttle,
                     fan_out.broadcaster,
                     webhooks_service.DeliveryRecorder(session_maker, ingest_pool),
+                    trigger_limit,
                 )
             }
         finally:
             await fan_out.aclose()
             login_throttle.close()
+            trigger_limit.close()
             sweeping.cancel()
             await asyncio.gather(sweeping, return_exceptions=True)
             await sweeper.aclose()
@@ -138,7 +154,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # The webhook first: routes are matched in order, and it is the route hit most.
     # call_reports before calls: `/api/call/stats` must not be read as `/api/call/{call_id}`.
-    for module in (webhooks, health, auth, agent_config, call_reports, calls, events):
+    for module in (
+        webhooks,
+        health,
+        auth,
+        users,
+        audit,
+        dialing_policy,
+        agent_config,
+        call_reports,
+        calls,
+        events,
+    ):
         app.include_router(module.router)
     return app
 

@@ -21,6 +21,7 @@ from app.services import users
 from app.services.call_events import CallChange
 from app.services.login_throttle import LoginThrottle
 from app.services.post_processing import ExtractionScheduler
+from app.services.trigger_limit import TriggerLimit
 from app.services.webhooks import DeliveryRecorder
 
 
@@ -40,6 +41,7 @@ class AppContext:
     login_throttle: LoginThrottle
     broadcaster: Broadcaster[CallChange]
     recorder: DeliveryRecorder
+    trigger_limit: TriggerLimit
 
 
 async def get_context(request: Request) -> AppContext:
@@ -70,6 +72,10 @@ async def get_login_throttle(context: ContextDep) -> LoginThrottle:
     return context.login_throttle
 
 
+async def get_trigger_limit(context: ContextDep) -> TriggerLimit:
+    return context.trigger_limit
+
+
 async def get_broadcaster(context: ContextDep) -> Broadcaster[CallChange]:
     return context.broadcaster
 
@@ -86,6 +92,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SessionMakerDep = Annotated[SessionMaker, Depends(get_session_maker)]
 SchedulerDep = Annotated[ExtractionScheduler, Depends(get_scheduler)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+TriggerLimitDep = Annotated[TriggerLimit, Depends(get_trigger_limit)]
 BroadcasterDep = Annotated[Broadcaster[CallChange], Depends(get_broadcaster)]
 
 

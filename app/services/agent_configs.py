@@ -32,9 +32,20 @@ class InvalidCursor(BadRequest):
     pass
 
 
-async def list_configs(session: AsyncSession, *, limit: int, cursor: str | None) -> AgentConfigPage:
+async def list_configs(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None,
+    created_by: uuid.UUID | None = None,
+    updated_by: uuid.UUID | None = None,
+) -> AgentConfigPage:
     """By name, keyset-paginated on (name, id) like the call list."""
     query = select(AgentConfig).order_by(col(AgentConfig.name), col(AgentConfig.id)).limit(limit + 1)
+    if created_by is not None:
+        query = query.where(col(AgentConfig.created_by) == created_by)
+    if updated_by is not None:
+        query = query.where(col(AgentConfig.updated_by) == updated_by)
     if cursor:
         name, last_id = _decode_cursor(cursor)
         query = query.where(

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
 from app.api.dependencies import AppContext
+from app.api.roles import public
 from app.core.errors import error_responses
 from app.retell.webhook import read_verified_delivery
 
@@ -15,6 +16,7 @@ router = APIRouter(tags=["webhooks"])
     response_class=Response,
     responses=error_responses(400, 401, 413, 503),
 )
+@public  # Retell's signature is its credential, checked in the handler
 async def retell_webhook(request: Request) -> Response:
     """Receive a signed Retell event (`call_started`, `call_ended`, `call_analyzed`, ...).
 

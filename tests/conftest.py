@@ -43,7 +43,15 @@ from tests.support.webhooks import FIXTURE
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-TABLES = ["webhook_events", "call_results", "calls", "agent_configurations", "dialing_policy", "audit_log", "users"]
+TABLES = [
+    "webhook_events",
+    "call_results",
+    "calls",
+    "agent_configurations",
+    "dialing_policy",
+    "audit_log",
+    "users",
+]
 # The audit log refuses deletes (append-only); on SQLite the test clean-up lifts that for a moment.
 SQLITE_AUDIT_NO_DELETE = """
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log

@@ -5,7 +5,6 @@ role (or more than one), fails here."""
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -147,7 +146,8 @@ async def identities(make_settings: Callable[..., Settings]) -> Any:
         gone_id, gone = await member(client, admin, "dispatcher", "gone@example.com")
         deactivated = await client.patch(f"/api/users/{gone_id}", json={"is_active": False}, headers=admin)
         assert deactivated.status_code == 200
-        yield client, {ADMIN: admin, DISPATCHER: dispatcher, VIEWER: viewer, "nobody": {}, "deactivated": gone}
+        who = {ADMIN: admin, DISPATCHER: dispatcher, VIEWER: viewer, "nobody": {}, "deactivated": gone}
+        yield client, who
 
 
 async def test_every_operation_against_every_role(identities: Any) -> None:

@@ -19,7 +19,12 @@ from tests.support.app import login
 RECHECK = 0.2
 # Generous for a loaded machine; the stream itself would stay open for STREAM_MAX_SECONDS (30 here).
 CLOSES_WITHIN = 5.0
-OFFLINE = {"retell_mode": "simulated", "extractor": "rules", "stream_max_seconds": 30, "simulated_call_seconds": 30}
+OFFLINE = {
+    "retell_mode": "simulated",
+    "extractor": "rules",
+    "stream_max_seconds": 30,
+    "simulated_call_seconds": 30,
+}
 
 
 async def open_until_closed(

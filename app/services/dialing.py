@@ -37,7 +37,7 @@ def check_dialable(number: str, *, allowed_regions: list[str]) -> None:
     except phonenumbers.NumberParseException:
         raise NumberNotDialable(f"{number} is not a phone number") from None
     if not phonenumbers.is_valid_number(parsed):
-        short = shortnumberinfo.is_possible_short_number(parsed)
+        short = not number.startswith("+") and shortnumberinfo.is_possible_short_number(parsed)
         raise NumberNotDialable(f"{number} is {'a short code' if short else 'not a valid number'}")
     kind = REFUSED_TYPES.get(phonenumbers.number_type(parsed))
     if kind is not None:

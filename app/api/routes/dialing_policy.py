@@ -20,7 +20,7 @@ async def get_dialing_policy(
     return await dialing.get_policy(session, settings=settings)
 
 
-@router.put("", responses=error_responses(401, 403, 422, 503))
+@router.put("", responses=error_responses(400, 401, 403, 422, 503))
 async def set_dialing_policy(
     data: DialingPolicyUpdate, session: SessionDep, settings: SettingsDep, admin: AdminUser
 ) -> DialingPolicyPublic:

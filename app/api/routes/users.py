@@ -22,7 +22,7 @@ async def list_users(page: Annotated[PageQuery, Query()], session: SessionDep, _
     return await accounts.list_users(session, limit=page.limit, cursor=page.cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409, 422, 503))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 403, 409, 422, 503))
 async def create_user(
     data: UserCreate, session: SessionDep, settings: SettingsDep, admin: AdminUser
 ) -> UserCreated:
@@ -30,7 +30,7 @@ async def create_user(
     return await accounts.create_user(session, data=data, actor=admin, settings=settings)
 
 
-@router.patch("/{user_id}", responses=error_responses(401, 403, 404, 409, 422, 503))
+@router.patch("/{user_id}", responses=error_responses(400, 401, 403, 404, 409, 422, 503))
 async def update_user(
     user_id: uuid.UUID, data: UserUpdate, session: SessionDep, admin: AdminUser
 ) -> UserPublic:

@@ -61,9 +61,6 @@ def upgrade() -> None:
         sa.Column("target_type", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("target_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("changes", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["users.id"], name=op.f("fk_audit_log_actor_id_users"), ondelete="SET NULL"
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index("ix_audit_log_at_id", "audit_log", ["at", "id"], unique=False)

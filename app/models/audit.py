@@ -15,8 +15,9 @@ class AuditEntry(IdMixin, table=True):
     __table_args__ = (sa.Index("ix_audit_log_at_id", "at", "id"),)
 
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    # Who: the id (null once that user is deleted) and the email as it was, so the entry still says who.
-    actor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    # Who: the id and the email as they were. No foreign key: deleting a user must not rewrite the log
+    # (ON DELETE SET NULL would be an UPDATE, which the log refuses), and the entry must still say who.
+    actor_id: uuid.UUID | None = Field(default=None)
     actor_email: str = Field(max_length=320)
     # What: `user.created`, `config.updated`, `dialing_policy.updated`, …, and on which object.
     action: str = Field(max_length=60)

@@ -23,7 +23,7 @@ class AuditEntryPublic(BaseModel):
 
     id: uuid.UUID = Field(description="The entry's id.")
     at: datetime = Field(description="When (UTC).")
-    actor_id: uuid.UUID | None = Field(description="Who: the user's id (null once that user is deleted).")
+    actor_id: uuid.UUID | None = Field(description="Who: the user's id (kept even if the user is deleted).")
     actor_email: str = Field(description="Who: the user's email at the time.")
     action: str = Field(
         description="What: `user.created`, `user.updated`, `config.created`, `config.updated`, "

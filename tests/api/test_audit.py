@@ -1,5 +1,7 @@
 """The audit log: each admin action with who, when, what and the changed fields; never rewritten."""
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -7,6 +9,9 @@ import pytest
 import respx
 from sqlalchemy.exc import DBAPIError
 
+from app.config import Settings
+from app.core.database import create_engine, create_session_maker, session_scope
+from app.services import users
 from tests.support import ADMIN_EMAIL, RETELL_BASE_URL, execute_sql
 from tests.support.accounts import member
 from tests.support.app import login
@@ -121,3 +126,19 @@ async def test_the_database_refuses_to_rewrite_the_log(
     with pytest.raises(DBAPIError, match="append-only"):
         await execute_sql(clean_database, statement)
     assert len(await entries(client, admin)) == 1
+
+
+async def test_deleting_a_user_keeps_the_entries_that_name_them(
+    client: httpx.AsyncClient, make_settings: Callable[..., Settings]
+) -> None:
+    admin = await login(client)
+    second_id, second = await member(client, admin, "admin", "second-admin@example.com")
+    await member(client, second, "viewer")
+    engine = create_engine(make_settings())
+    async with session_scope(create_session_maker(engine)) as session:
+        await users.delete_user(session, user_id=uuid.UUID(second_id))
+    await engine.dispose()
+    by_second = [entry for entry in await entries(client, admin) if entry["actor_id"] == second_id]
+    assert [(e["action"], e["actor_email"]) for e in by_second] == [
+        ("user.created", "second-admin@example.com")
+    ]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from loguru import logger
 from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
@@ -117,7 +117,7 @@ async def update_user(
     session: AsyncSession, *, user_id: uuid.UUID, data: UserUpdate, actor: User
 ) -> UserPublic:
     """Change role, activation or name; never leaves the team without an active admin (409)."""
-    user = await session.get(User, user_id, with_for_update=True)
+    user = await session.get(User, user_id)
     if user is None:
         raise UserNotFound(f"user {user_id} does not exist")
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
@@ -142,10 +142,17 @@ async def update_user(
 
 
 async def _keep_an_active_admin(session: AsyncSession, *, leaving: uuid.UUID) -> None:
-    # Locks every active admin's row (PostgreSQL), so two admins demoting each other at once cannot
-    # both succeed; SQLite serialises writers anyway.
-    others = select(User.id).where(col(User.role) == Role.ADMIN, col(User.is_active), col(User.id) != leaving)
-    if not (await session.exec(others.with_for_update())).all():
+    # Locks every active admin's row, always in id order (PostgreSQL): of two admins demoting each other
+    # at once, the second waits, then sees the first's change and is refused; the order rules out a
+    # deadlock between them.
+    assert session.bind is not None
+    if session.bind.dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE and reads outside a transaction: writing the row about to change
+        # takes the database's write lock first, so a concurrent demotion waits and then reads this one's.
+        await session.exec(update(User).where(col(User.id) == leaving).values(role=col(User.role)))
+    admins = select(User.id).where(col(User.role) == Role.ADMIN, col(User.is_active)).order_by(col(User.id))
+    active = (await session.exec(admins.with_for_update())).all()
+    if not [admin for admin in active if admin != leaving]:
         raise LastAdmin("the last active admin cannot be demoted or deactivated; make another admin first")
 
 

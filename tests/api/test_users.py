@@ -1,5 +1,6 @@
 """Team accounts through the API: invitations, the last admin, the password policy, password changes."""
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -194,3 +195,19 @@ async def test_changing_your_password_revokes_your_other_tokens(client: httpx.As
     assert (await client.get("/api/auth/me", headers=two)).status_code == 401
     assert (await client.get("/api/auth/me", headers=fresh)).status_code == 200
     await login_as(client, ADMIN_EMAIL, NEW_PASSWORD)
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(client: httpx.AsyncClient) -> None:
+    first = await login(client)
+    first_id = (await client.get("/api/auth/me", headers=first)).json()["id"]
+    second_id, second = await member(client, first, "admin")
+    answers = await asyncio.gather(
+        client.patch(f"/api/users/{second_id}", json={"role": "viewer"}, headers=first),
+        client.patch(f"/api/users/{first_id}", json={"role": "viewer"}, headers=second),
+    )
+    assert sorted(a.status_code for a in answers)[0] == 200  # one of them goes through
+    assert [a.status_code for a in answers].count(200) == 1, [a.text for a in answers]
+    listed = (
+        await client.get("/api/users", headers=first if answers[1].status_code != 200 else second)
+    ).json()
+    assert [u["role"] for u in listed["items"] if u["is_active"]].count("admin") == 1

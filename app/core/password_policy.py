@@ -13,6 +13,7 @@ MIN_LENGTH = 12
 MAX_LENGTH = 128
 # zxcvbn scores 0 (guessable in < 10^3 tries) to 4; 2 and up means at least 10^6 guesses offline-slow.
 MIN_SCORE = 2
+ZXCVBN_MAX_LENGTH = 72
 
 
 @cache
@@ -28,7 +29,8 @@ def password_problem(password: str) -> str | None:
         return f"must be at most {MAX_LENGTH} characters"
     if password.lower() in _common_passwords():
         return "is one of the most common passwords; choose another"
-    if zxcvbn(password)["score"] < MIN_SCORE:
+    # zxcvbn refuses more than 72 characters; a weak start scores low whatever follows it.
+    if zxcvbn(password[:ZXCVBN_MAX_LENGTH])["score"] < MIN_SCORE:
         return "is too easy to guess (a common word, name or pattern); choose another"
     return None
 

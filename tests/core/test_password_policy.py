@@ -21,6 +21,9 @@ def test_weak_passwords_are_refused_with_the_reason(password: str, problem: str)
     assert found is not None and problem in found
 
 
-@pytest.mark.parametrize("password", ["tandem-lumber-orchard-42", "correct-horse-battery", "Zq8!mK2#vR5p"])
+@pytest.mark.parametrize(
+    "password",
+    ["tandem-lumber-orchard-42", "correct-horse-battery", "Zq8!mK2#vR5p", "tandem-lumber-orchard-42 " * 5],
+)
 def test_long_uncommon_passwords_are_accepted(password: str) -> None:
     assert password_problem(password) is None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import limits
+import phonenumbers
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,6 +49,15 @@ class Settings(BaseSettings):
     login_limit_per_address: str = "50 per 15 minutes"
     # Where the counts live: redis://host:6379/0 shares them across workers; unset counts per process.
     rate_limit_storage_url: str | None = None
+    # An invited user's one-time set-password token stops working after this many hours.
+    invitation_expire_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # Dialing policy: regions (ISO 3166 codes, as phonenumbers names them) phone calls may go to, until
+    # an admin sets them at PUT /api/dialing-policy; and how many calls one user may trigger per window.
+    dialing_allowed_regions: str = "US,CA"
+    trigger_limit_per_user: str = "30 per minute"
+    # An open stream re-checks its user this often and closes once they are deactivated, demoted or
+    # logged out everywhere (a password change).
+    stream_recheck_seconds: float = Field(default=5.0, gt=0)
     # Tests only: hash passwords with argon2 at its minimum cost (microseconds instead of ~0.1 s).
     # Refused outside ENVIRONMENT=test; a hash carries its own cost, so logins verify it cheaply too.
     fast_password_hashing: bool = False
@@ -110,7 +120,16 @@ class Settings(BaseSettings):
         # An empty line in .env ("OPENAI_API_KEY=") means "not configured", not an empty value.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("login_limit_per_account", "login_limit_per_address")
+    @field_validator("dialing_allowed_regions")
+    @classmethod
+    def _regions(cls, value: str) -> str:
+        regions = [region.strip().upper() for region in value.split(",") if region.strip()]
+        unknown = [region for region in regions if region not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"not region codes phonenumbers knows: {', '.join(unknown)}")
+        return ",".join(regions)
+
+    @field_validator("login_limit_per_account", "login_limit_per_address", "trigger_limit_per_user")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:
@@ -178,6 +197,10 @@ class Settings(BaseSettings):
     def secret_key_from_file(self) -> bool:
         """True when SECRET_KEY was unset and the key kept in `dev_secret_key_file` is used."""
         return self._secret_key_from_file
+
+    @property
+    def dialing_region_list(self) -> list[str]:
+        return self.dialing_allowed_regions.split(",") if self.dialing_allowed_regions else []
 
     @property
     def cors_origin_list(self) -> list[str]:

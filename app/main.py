@@ -14,7 +14,19 @@ from loguru import logger
 
 from app import __version__
 from app.api.dependencies import AppContext
-from app.api.routes import agent_config, auth, call_reports, calls, events, health, llm_websocket, webhooks
+from app.api.routes import (
+    agent_config,
+    audit,
+    auth,
+    call_reports,
+    calls,
+    dialing_policy,
+    events,
+    health,
+    llm_websocket,
+    users,
+    webhooks,
+)
 from app.config import Settings, get_settings
 from app.conversation import policy as policy_module
 from app.conversation.session import Policy
@@ -35,7 +47,9 @@ from app.ingest import deliveries
 from app.jobs import post_processing
 from app.retell.factory import build_retell_gateway
 from app.retell.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
-from app.services import agent_configs, users
+from app.services import agent_configs
+from app.services import users as users_service
+from app.services.trigger_limit import TriggerLimit
 from app.streams import call_events
 
 DESCRIPTION = """\
@@ -74,7 +88,7 @@ def create_app(
         session_maker = create_session_maker(engine)
         ingest_pool = await create_ingest_pool(settings)
         async with session_scope(session_maker) as session:
-            await users.ensure_first_admin(session, settings=settings)
+            await users_service.ensure_first_admin(session, settings=settings)
             await agent_configs.seed_default_config(session)
             if settings.llm_websocket_url is None and await agent_configs.has_custom_llm_config(session):
                 await engine.dispose()
@@ -96,6 +110,7 @@ def create_app(
             session_maker=session_maker, extractor=extractor, settings=settings
         )
         login_throttle = LoginThrottle(settings)
+        trigger_limit = TriggerLimit(settings)
         sweeping = asyncio.create_task(sweeper.run_forever())
         # What start-up built lives as long as the process: leave it out of the collector's full passes,
         # which otherwise re-scan it and pause every request in flight for tens of milliseconds.
@@ -112,12 +127,14 @@ def create_app(
                     login_throttle,
                     fan_out.broadcaster,
                     deliveries.DeliveryRecorder(session_maker, ingest_pool),
+                    trigger_limit,
                     conversation_policy,
                 )
             }
         finally:
             await fan_out.aclose()
             login_throttle.close()
+            trigger_limit.close()
             sweeping.cancel()
             await asyncio.gather(sweeping, return_exceptions=True)
             await sweeper.aclose()
@@ -153,7 +170,19 @@ def create_app(
     install_error_handlers(app)
     # The webhook first: routes are matched in order, and it is the route hit most.
     # call_reports before calls: `/api/call/stats` must not be read as `/api/call/{call_id}`.
-    for module in (webhooks, llm_websocket, health, auth, agent_config, call_reports, calls, events):
+    for module in (
+        webhooks,
+        llm_websocket,
+        health,
+        auth,
+        users,
+        audit,
+        dialing_policy,
+        agent_config,
+        call_reports,
+        calls,
+        events,
+    ):
         app.include_router(module.router)
     return app
 

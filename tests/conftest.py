@@ -41,7 +41,22 @@ from tests.support.webhooks import FIXTURE
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-TABLES = ["webhook_events", "call_results", "calls", "agent_configurations", "users"]
+TABLES = [
+    "webhook_events",
+    "call_results",
+    "calls",
+    "agent_configurations",
+    "dialing_policy",
+    "audit_log",
+    "users",
+]
+# The audit log refuses deletes (append-only); on SQLite the test clean-up lifts that for a moment.
+SQLITE_AUDIT_NO_DELETE = """
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END
+"""
 
 
 def _postgres_url() -> str | None:
@@ -119,7 +134,11 @@ async def clean_database(database_url: str) -> AsyncIterator[str]:
             await connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
         else:
             for table in TABLES:
+                if table == "audit_log":
+                    await connection.execute(text("DROP TRIGGER audit_log_no_delete"))
                 await connection.execute(text(f"DELETE FROM {table}"))
+                if table == "audit_log":
+                    await connection.execute(text(SQLITE_AUDIT_NO_DELETE))
     await engine.dispose()
 
 

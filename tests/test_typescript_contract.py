@@ -2,8 +2,9 @@
 
 openapi-typescript turns the served schema into types; `tsc --noEmit --strict` then checks a slice of the
 dashboard (tests/contract/dashboard.ts: list calls with every filter, read each scenario's result fields,
-handle a 401 and a 422) and must reject tests/contract/mistakes.ts (FastAPI's old `detail[0].loc`, a result
-field read without checking `scenario`, a status that does not exist). `make test` installs the two npm
+handle a 401 and a 422; the users page, an invitation, the audit log, the dialing policy, and the 403s)
+and must reject tests/contract/mistakes.ts (FastAPI's old `detail[0].loc`, a result field read without
+checking `scenario`, a status or a role that does not exist). `make test` installs the two npm
 packages into tests/contract/node_modules (git-ignored); without Node.js the test is skipped, except in CI.
 """
 
@@ -80,3 +81,4 @@ async def test_the_dashboard_type_checks_against_the_generated_client(tmp_path: 
     assert "Property 'loc' does not exist" in mistakes.stdout
     assert "Property 'eta' does not exist" in mistakes.stdout
     assert """Type '"finished"' is not assignable""" in mistakes.stdout
+    assert """Type '"superuser"' is not assignable""" in mistakes.stdout

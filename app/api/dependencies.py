@@ -24,6 +24,7 @@ from app.models import User
 from app.retell import RetellGateway
 from app.retell.webhook import Delivery, read_verified_delivery
 from app.services import users
+from app.services.trigger_limit import TriggerLimit
 from app.streams.call_events import CallChange
 
 
@@ -43,6 +44,7 @@ class AppContext:
     login_throttle: LoginThrottle
     broadcaster: Broadcaster[CallChange]
     recorder: DeliveryRecorder
+    trigger_limit: TriggerLimit
     # The dialogue the LLM WebSocket runs: the real policy, or a scripted one a test injects.
     conversation_policy: Policy | ModuleType = policy_module
 
@@ -75,6 +77,10 @@ async def get_login_throttle(context: ContextDep) -> LoginThrottle:
     return context.login_throttle
 
 
+async def get_trigger_limit(context: ContextDep) -> TriggerLimit:
+    return context.trigger_limit
+
+
 async def get_broadcaster(context: ContextDep) -> Broadcaster[CallChange]:
     return context.broadcaster
 
@@ -91,6 +97,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SessionMakerDep = Annotated[SessionMaker, Depends(get_session_maker)]
 SchedulerDep = Annotated[ExtractionScheduler, Depends(get_scheduler)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+TriggerLimitDep = Annotated[TriggerLimit, Depends(get_trigger_limit)]
 BroadcasterDep = Annotated[Broadcaster[CallChange], Depends(get_broadcaster)]
 
 

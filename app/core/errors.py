@@ -158,6 +158,7 @@ class ErrorBody(BaseModel):
 _DESCRIPTIONS = {
     400: "Malformed request: a body that is not JSON (or not a form), or a cursor this API did not give",
     401: "Missing or invalid credentials",
+    403: "Your role does not allow this (`admin` > `dispatcher` > `viewer`)",
     404: "Not found",
     409: "Conflicts with the current state",
     413: "The body is too large",

@@ -1,5 +1,6 @@
 """Agent configurations: one row is one Retell single-prompt agent."""
 
+import uuid
 from datetime import datetime
 from typing import Literal
 
@@ -90,3 +91,5 @@ class AgentConfig(AgentConfigBase, IdMixin, TimestampMixin, table=True):
     retell_llm_id: str | None = Field(default=None, max_length=120)
     retell_agent_id: str | None = Field(default=None, max_length=120, index=True)
     last_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    updated_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")

@@ -33,6 +33,7 @@ class Call(IdMixin, TimestampMixin, table=True):
         sa.Index("ix_calls_call_outcome_created_at_id", "call_outcome", "created_at", "id"),
         sa.Index("ix_calls_load_number_created_at_id", "load_number", "created_at", "id"),
         sa.Index("ix_calls_agent_config_id_created_at_id", "agent_config_id", "created_at", "id"),
+        sa.Index("ix_calls_triggered_by_created_at_id", "triggered_by", "created_at", "id"),
         sa.Index(
             "ix_calls_driver_name_trgm",
             "driver_name",
@@ -47,6 +48,8 @@ class Call(IdMixin, TimestampMixin, table=True):
         default=None, foreign_key="agent_configurations.id", ondelete="SET NULL"
     )
     retell_call_id: str | None = Field(default=None, max_length=120, unique=True)
+    # The user who triggered the call; null for calls started outside this backend.
+    triggered_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     retell_agent_id: str | None = Field(default=None, max_length=120)
     status: CallStatus = Field(default=CallStatus.QUEUED, sa_type=StrEnumColumn(CallStatus, 20))
     call_type: str = Field(default="web", max_length=10)

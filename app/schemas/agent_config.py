@@ -135,6 +135,12 @@ class AgentConfigPublic(AgentConfigBase):
     last_synced_at: datetime | None = Field(description="When it was last pushed to Retell (UTC).")
     created_at: datetime = Field(description="When it was created (UTC).")
     updated_at: datetime = Field(description="When it was last changed (UTC).")
+    created_by: uuid.UUID | None = Field(
+        description="Who created it (a user id); null if before accounts or since deleted."
+    )
+    updated_by: uuid.UUID | None = Field(
+        description="Who last changed or synced it (a user id); null if nobody has."
+    )
 
 
 class AgentConfigPage(SQLModel):
@@ -153,3 +159,10 @@ class PageQuery(BaseModel):
     cursor: str | None = Field(
         default=None, max_length=1000, description="`next_cursor` of the previous page."
     )
+
+
+class AgentConfigListQuery(PageQuery):
+    """Paging, and only the configurations one user created or last changed."""
+
+    created_by: uuid.UUID | None = Field(default=None, description="Only those this user created.")
+    updated_by: uuid.UUID | None = Field(default=None, description="Only those this user last changed.")

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.text import NulFreeStr
+from app.models.user import Role
 
 
 class LoginForm(BaseModel):
@@ -40,6 +41,7 @@ class UserPublic(BaseModel):
     email: str = Field(description="The login email.")
     full_name: str | None = Field(description="The name shown in the dashboard.")
     is_active: bool = Field(description="Inactive users cannot log in.")
+    role: Role = Field(description="`admin`, `dispatcher` or `viewer`: what the user may do.")
     created_at: datetime = Field(description="When the user was created (UTC).")
 
 

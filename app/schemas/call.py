@@ -131,6 +131,9 @@ class CallSummary(BaseModel):
     started_at: datetime | None = Field(description="When the driver picked up (UTC).")
     ended_at: datetime | None = Field(description="When the call ended (UTC).")
     duration_ms: int | None = Field(description="How long the call lasted, in milliseconds.")
+    triggered_by: uuid.UUID | None = Field(
+        description="Who triggered it (a user id); null for calls started outside this API."
+    )
 
 
 _SUMMARY_EXAMPLE: dict[str, Any] = {
@@ -146,6 +149,7 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
     "started_at": "2026-11-20T15:04:07Z",
     "ended_at": "2026-11-20T15:05:19Z",
     "duration_ms": 72000,
+    "triggered_by": "2d7c9a4e-5b1f-4c3a-9e8d-7f6a5b4c3d2e",
 }
 
 

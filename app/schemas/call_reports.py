@@ -62,6 +62,7 @@ class CallFilterQuery(CreatedRange):
         default=None, max_length=60, description="Only calls about this load."
     )
     driver: NulFreeStr | None = Field(default=None, max_length=200, description="Part of the driver's name.")
+    triggered_by: uuid.UUID | None = Field(default=None, description="Only calls this user triggered.")
 
 
 class CallListQuery(CallFilterQuery):
@@ -196,7 +197,8 @@ class WebhookDeliveries(BaseModel):
 
 EXPORT_COLUMNS_DESCRIPTION = (
     "CSV with a header row; one row per call: id, created_at, status, driver_name, phone_number, "
-    "load_number, call_type, agent_config_id, started_at, ended_at, duration_ms, disconnection_reason, "
+    "load_number, call_type, agent_config_id, triggered_by (the user's id), started_at, ended_at, "
+    "duration_ms, disconnection_reason, "
     "call_outcome, scenario, then every result field (empty when the call has no result or the other "
     "scenario). Free text starting with = + - @ is prefixed with ' so spreadsheets do not run it."
 )

@@ -27,9 +27,20 @@ class AgentConfigNameTaken(Conflict):
 BY_NAME = keyset.by_name(col(AgentConfig.name), col(AgentConfig.id))
 
 
-async def list_configs(session: AsyncSession, *, limit: int, cursor: str | None) -> AgentConfigPage:
+async def list_configs(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None,
+    created_by: uuid.UUID | None = None,
+    updated_by: uuid.UUID | None = None,
+) -> AgentConfigPage:
     """By name, keyset-paginated on (name, id) like the call list."""
     query = select(AgentConfig).order_by(*BY_NAME.order_by()).limit(limit + 1)
+    if created_by is not None:
+        query = query.where(col(AgentConfig.created_by) == created_by)
+    if updated_by is not None:
+        query = query.where(col(AgentConfig.updated_by) == updated_by)
     if cursor:
         query = query.where(BY_NAME.after(BY_NAME.decode(cursor)))
     rows = list((await session.exec(query)).all())

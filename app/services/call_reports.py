@@ -38,6 +38,7 @@ CALL_COLUMNS = [
     "load_number",
     "call_type",
     "agent_config_id",
+    "triggered_by",
     "started_at",
     "ended_at",
     "duration_ms",

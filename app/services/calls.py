@@ -19,7 +19,7 @@ from app.models.base import utcnow
 from app.models.call_lifecycle import Actor, has_lapsed, reprocessable, sources
 from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
-from app.services import agent_configs
+from app.services import agent_configs, dialing
 
 MAX_PAGE_SIZE = 100
 # Prompt variables the seeded prompt refers to; Retell would read an unset one out loud as "{{origin}}".
@@ -43,7 +43,12 @@ class NothingToExtract(Conflict):
 
 
 async def trigger_call(
-    session_maker: SessionMaker, *, data: CallTrigger, retell: RetellGateway, settings: Settings
+    session_maker: SessionMaker,
+    *,
+    data: CallTrigger,
+    retell: RetellGateway,
+    settings: Settings,
+    triggered_by: uuid.UUID | None = None,
 ) -> CallTriggered:
     """Store the call, make sure its agent exists in Retell, then ask Retell to place it.
 
@@ -56,7 +61,10 @@ async def trigger_call(
             "RETELL_FROM_NUMBER is not set: phone calls need a Retell number to call from"
         )
     async with session_scope(session_maker) as session:
-        call, config = await _store_queued_call(session, data)
+        if data.call_type == "phone":  # a web call dials nobody: the policy is about phone lines
+            regions = await dialing.allowed_regions(session, settings=settings)
+            dialing.check_dialable(data.phone_number, allowed_regions=regions)
+        call, config = await _store_queued_call(session, data, triggered_by)
         await publish_change(session, call.id)
     log = logger.bind(call_id=str(call.id))
     try:
@@ -109,7 +117,9 @@ async def trigger_call(
     )
 
 
-async def _store_queued_call(session: AsyncSession, data: CallTrigger) -> tuple[Call, AgentConfig]:
+async def _store_queued_call(
+    session: AsyncSession, data: CallTrigger, triggered_by: uuid.UUID | None
+) -> tuple[Call, AgentConfig]:
     config = (
         await agent_configs.get_config(session, data.agent_config_id)
         if data.agent_config_id
@@ -122,6 +132,7 @@ async def _store_queued_call(session: AsyncSession, data: CallTrigger) -> tuple[
         phone_number=data.phone_number,
         load_number=data.load_number,
         context=data.context,
+        triggered_by=triggered_by,
     )
     session.add(call)
     await session.flush()
@@ -189,6 +200,7 @@ class CallFilters:
     created_after: datetime | None = None
     created_before: datetime | None = None
     agent_config_id: uuid.UUID | None = None
+    triggered_by: uuid.UUID | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """The WHERE clauses these filters stand for (list, export, stats), each index-served newest first."""
@@ -208,6 +220,8 @@ class CallFilters:
             conditions.append(col(Call.created_at) < self.created_before)
         if self.agent_config_id is not None:
             conditions.append(col(Call.agent_config_id) == self.agent_config_id)
+        if self.triggered_by is not None:
+            conditions.append(col(Call.triggered_by) == self.triggered_by)
         return conditions
 
 

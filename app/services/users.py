@@ -11,7 +11,7 @@ from app.config import DEVELOPMENT_ADMIN_PASSWORD, Settings
 from app.core import dialect
 from app.core.errors import NotFound
 from app.core.security import TokenClaims, dummy_password_hash, hash_password, verify_password
-from app.models import User
+from app.models import Role, User
 
 
 async def ensure_first_admin(session: AsyncSession, *, settings: Settings) -> None:
@@ -29,7 +29,9 @@ async def ensure_first_admin(session: AsyncSession, *, settings: Settings) -> No
     # Several workers start at once on an empty database: the first insert wins, the others do nothing.
     statement = (
         dialect.insert_for(session)(User)
-        .values(User(email=settings.admin_email.lower(), hashed_password=hashed).model_dump())
+        .values(
+            User(email=settings.admin_email.lower(), hashed_password=hashed, role=Role.ADMIN).model_dump()
+        )
         .on_conflict_do_nothing(index_elements=["email"])
     )
     if (await session.exec(statement)).rowcount == 1:

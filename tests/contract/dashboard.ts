@@ -113,3 +113,54 @@ export function header(stats: Schemas["CallStats"]): string {
   const emergencies = stats.by_outcome.find((o) => o.call_outcome === "Emergency Escalation")?.count ?? 0;
   return `${stats.total} calls, ${stats.by_status.completed} completed, ${emergencies} emergencies`;
 }
+
+// Team accounts: the admin's users page, an invitation, and what every role-checked route may answer.
+type ListUsers = paths["/api/users"]["get"];
+type UserPage = ListUsers["responses"][200]["content"]["application/json"];
+type CreateUser = paths["/api/users"]["post"];
+type NewUser = CreateUser["requestBody"]["content"]["application/json"];
+type Created = CreateUser["responses"][201]["content"]["application/json"];
+type UpdateUser = paths["/api/users/{user_id}"]["patch"];
+type LastAdmin = UpdateUser["responses"][409]["content"]["application/json"];
+type Forbidden = ListUsers["responses"][403]["content"]["application/json"];
+type TriggerForbidden = paths["/api/call/trigger"]["post"]["responses"][403]["content"]["application/json"];
+type TriggerThrottled = paths["/api/call/trigger"]["post"]["responses"][429]["content"]["application/json"];
+type ExportForbidden = paths["/api/call/export"]["get"]["responses"][403]["content"]["application/json"];
+type StreamForbidden = paths["/api/events"]["get"]["responses"][403]["content"]["application/json"];
+type SetPassword = paths["/api/auth/set-password"]["post"]["requestBody"]["content"]["application/json"];
+type AuditPage = paths["/api/audit"]["get"]["responses"][200]["content"]["application/json"];
+type Policy = paths["/api/dialing-policy"]["put"]["requestBody"]["content"]["application/json"];
+
+const ROLE_LABEL: Record<Schemas["Role"], string> = { admin: "Admin", dispatcher: "Dispatcher", viewer: "Viewer" };
+
+export const invitation: NewUser = { email: "dana@example.com", role: "dispatcher", full_name: "Dana Reyes" };
+export const firstPassword: SetPassword = { token: "from-the-admin", new_password: "tandem-lumber-orchard-42" };
+export const northAmerica: Policy = { allowed_regions: ["US", "CA"] };
+
+export function userRows(page: UserPage): string[][] {
+  return page.items.map((u) => [u.email, u.full_name ?? "-", ROLE_LABEL[u.role], u.is_active ? "active" : "off"]);
+}
+
+export function inviteLink(created: Created): string | null {
+  return created.set_password_token === null ? null : `/set-password?token=${created.set_password_token}`;
+}
+
+export function auditLines(page: AuditPage): string[] {
+  return page.items.map((entry) => {
+    const fields = Object.entries(entry.changes).map(([name, c]) => `${name}: ${String(c.old)} -> ${String(c.new)}`);
+    return `${entry.at} ${entry.actor_email} ${entry.action} ${fields.join(", ")}`;
+  });
+}
+
+// A 403 is an ErrorBody like every other error: the dashboard hides the button and says why.
+export function refused(body: Forbidden | TriggerForbidden | ExportForbidden | StreamForbidden | LastAdmin): string {
+  return `${body.error}: ${describe(body)}`;
+}
+
+export function throttled(body: TriggerThrottled, retryAfter: string | null): string {
+  return `${describe(body)} (retry in ${retryAfter ?? "?"} s)`;
+}
+
+export function whoTriggered(call: CallDetail): string {
+  return call.triggered_by ?? "started outside the dashboard";
+}

@@ -14,3 +14,6 @@ export function eta(call: Schemas["CallDetail"]): string | null | undefined {
 }
 
 export const status: Schemas["CallStatus"] = "finished";
+
+// A role the API does not have.
+export const role: Schemas["Role"] = "superuser";

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from app.api.dependencies import CurrentUser, SessionDep, SessionMakerDep
+from app.api.dependencies import SessionDep, SessionMakerDep
+from app.api.roles import DispatcherUser, ViewerUser
 from app.core.errors import error_responses
 from app.schemas.call_reports import (
     EXPORT_COLUMNS_DESCRIPTION,
@@ -24,9 +25,9 @@ from app.services.calls import CallFilters
 router = APIRouter(prefix="/api/call", tags=["calls"])
 
 
-@router.get("/stats", responses=error_responses(401, 422, 503))
+@router.get("/stats", responses=error_responses(401, 403, 422, 503))
 async def call_stats(
-    query: Annotated[CallStatsQuery, Query()], session: SessionDep, _user: CurrentUser
+    query: Annotated[CallStatsQuery, Query()], session: SessionDep, _user: ViewerUser
 ) -> CallStats:
     """Calls per status and per outcome created in a window (default: the last 30 days; at most 366)."""
     assert query.created_after is not None and query.created_before is not None
@@ -46,11 +47,11 @@ async def call_stats(
             "description": EXPORT_COLUMNS_DESCRIPTION,
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
-        **error_responses(401, 422, 503),
+        **error_responses(401, 403, 422, 503),
     },
 )
 async def export_calls(
-    query: Annotated[CallExportQuery, Query()], session_maker: SessionMakerDep, _user: CurrentUser
+    query: Annotated[CallExportQuery, Query()], session_maker: SessionMakerDep, _user: DispatcherUser
 ) -> StreamingResponse:
     """The filtered call list as CSV, streamed, newest first, one row per call with the flat result fields.
 
@@ -65,9 +66,9 @@ async def export_calls(
     )
 
 
-@router.get("/{call_id}/webhook-events", responses=error_responses(401, 404, 422, 503))
+@router.get("/{call_id}/webhook-events", responses=error_responses(401, 403, 404, 422, 503))
 async def list_webhook_events(
-    call_id: uuid.UUID, query: Annotated[WebhookEventsQuery, Query()], session: SessionDep, _user: CurrentUser
+    call_id: uuid.UUID, query: Annotated[WebhookEventsQuery, Query()], session: SessionDep, _user: ViewerUser
 ) -> WebhookDeliveries:
     """The Retell deliveries received for a call, oldest first: event, time, size; payloads on request."""
     return await call_reports.webhook_deliveries(

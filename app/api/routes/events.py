@@ -7,10 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, SettingsDep, StreamUser
+from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, SettingsDep
+from app.api.roles import StreamViewer
+from app.config import Settings
+from app.core.database import SessionMaker
 from app.core.errors import json_error_responses
+from app.models import Role, User
 from app.schemas.call_events import CallEvent, CallListEvent
-from app.services import calls
+from app.services import calls, stream_access
 from app.streams import call_events
 
 router = APIRouter(tags=["live_updates"])
@@ -65,14 +69,14 @@ def _stream_doc(model: Any, events: str, *errors: int) -> dict[int | str, dict[s
 @router.get(
     "/api/events",
     response_class=EventStream,
-    responses=_stream_doc(CallListEvent, "`call` events", 401, 422, 503),
+    responses=_stream_doc(CallListEvent, "`call` events", 401, 403, 422, 503),
     openapi_extra=EVENT_ITEM,
 )
 async def all_call_events(
     broadcaster: BroadcasterDep,
     session_maker: SessionMakerDep,
     settings: SettingsDep,
-    _user: StreamUser,
+    user: StreamViewer,
     agent_config_id: Annotated[uuid.UUID | None, Query(description="Only its calls")] = None,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> EventStream:
@@ -83,6 +87,7 @@ async def all_call_events(
         agent_config_id=agent_config_id,
         last_event_id=last_event_id,
     )
+    stream = _while_permitted(stream, user, session_maker, settings)
     stream = call_events.ending_after(stream, settings.stream_max_seconds)
     return EventStream(
         _as_sse(stream), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
@@ -92,7 +97,7 @@ async def all_call_events(
 @router.get(
     "/api/call/{call_id}/events",
     response_class=EventStream,
-    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 404, 422, 503),
+    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 403, 404, 422, 503),
     openapi_extra=EVENT_ITEM,
 )
 async def call_status_events(
@@ -101,12 +106,30 @@ async def call_status_events(
     broadcaster: BroadcasterDep,
     session_maker: SessionMakerDep,
     settings: SettingsDep,
-    _user: StreamUser,
+    user: StreamViewer,
 ) -> EventStream:
     """One call live: its current `status`, each status it passes through, then `end` with its final state."""
     await calls.get_call(session, call_id)  # 404 before the stream starts
     stream = call_events.stream_call(call_id, broadcaster=broadcaster, session_maker=session_maker)
+    stream = _while_permitted(stream, user, session_maker, settings)
     stream = call_events.ending_after(stream, settings.stream_max_seconds)
     return EventStream(
         _as_sse(stream), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
+    )
+
+
+def _while_permitted(
+    stream: AsyncGenerator[call_events.StreamEvent, None],
+    user: User,
+    session_maker: SessionMaker,
+    settings: Settings,
+) -> AsyncGenerator[call_events.StreamEvent, None]:
+    """Ends within STREAM_RECHECK_SECONDS once the user is deactivated, demoted or logged out everywhere."""
+    return stream_access.while_permitted(
+        stream,
+        session_maker=session_maker,
+        user_id=user.id,
+        token_version=user.token_version,
+        role=Role.VIEWER,
+        interval=settings.stream_recheck_seconds,
     )

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from app import __version__
 from app.api.dependencies import ContextDep
+from app.api.roles import public
 from app.core.database import SessionMaker
 from app.schemas.health import Liveness, Readiness
 
@@ -21,6 +22,7 @@ _checks_in_flight: set[asyncio.Task[None]] = set()
 
 
 @router.get("")
+@public
 async def liveness() -> Liveness:
     """The process is up."""
     return Liveness(status="ok", version=__version__)
@@ -31,6 +33,7 @@ async def liveness() -> Liveness:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "The database is unreachable or not answering"}},
 )
+@public
 async def readiness(context: ContextDep) -> Readiness | JSONResponse:
     """The database answers within 1 s; also reports which Retell and extractor modes are in use."""
     body = Readiness(

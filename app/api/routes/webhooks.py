@@ -3,6 +3,7 @@
 from fastapi import APIRouter, BackgroundTasks, Response, status
 
 from app.api.dependencies import ContextDep, VerifiedDelivery
+from app.api.roles import public
 from app.core.errors import error_responses
 
 router = APIRouter(tags=["webhooks"])
@@ -14,6 +15,7 @@ router = APIRouter(tags=["webhooks"])
     response_class=Response,
     responses=error_responses(400, 401, 413, 503),
 )
+@public  # Retell's signature is its credential, checked by the VerifiedDelivery dependency
 async def retell_webhook(delivery: VerifiedDelivery, context: ContextDep) -> Response:
     """Receive a signed Retell event (`call_started`, `call_ended`, `call_analyzed`, ...).
 

@@ -1,0 +1,212 @@
+"""Team accounts: admins create, invite, change and deactivate users; users set and change passwords."""
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from loguru import logger
+from sqlalchemy import and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.core.errors import BadRequest, Conflict, NotFound
+from app.core.security import hash_password, verify_password
+from app.models import Role, User
+from app.models.base import utcnow
+from app.schemas.auth import UserPublic
+from app.schemas.users import UserCreate, UserCreated, UserPage, UserUpdate
+from app.services import audit
+
+# Fields an admin changes, as the audit log shows them.
+AUDITED_FIELDS = ("email", "role", "is_active", "full_name")
+
+
+class UserNotFound(NotFound):
+    pass
+
+
+class EmailTaken(Conflict):
+    pass
+
+
+class LastAdmin(Conflict):
+    pass
+
+
+class InvalidSetPasswordToken(BadRequest):
+    pass
+
+
+class WrongPassword(BadRequest):
+    pass
+
+
+class InvalidUserCursor(BadRequest):
+    pass
+
+
+def _public(user: User) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+def _token_hash(token: str) -> str:
+    # The token is 256 random bits: a fast hash is enough, and lets it be looked up by its hash.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def list_users(session: AsyncSession, *, limit: int, cursor: str | None) -> UserPage:
+    """Oldest first, keyset-paginated on (created_at, id) like the other lists."""
+    query = select(User).order_by(col(User.created_at), col(User.id)).limit(limit + 1)
+    if cursor:
+        created_at, last_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                col(User.created_at) > created_at,
+                and_(col(User.created_at) == created_at, col(User.id) > last_id),
+            )
+        )
+    rows = list((await session.exec(query)).all())
+    page, more = rows[:limit], len(rows) > limit
+    return UserPage(
+        items=[_public(user) for user in page], next_cursor=_encode_cursor(page[-1]) if more else None
+    )
+
+
+async def create_user(
+    session: AsyncSession, *, data: UserCreate, actor: User, settings: Settings
+) -> UserCreated:
+    """A user with the given password, or an invitation: a one-time set-password token that expires."""
+    token: str | None = None
+    expires_at: datetime | None = None
+    # Without a password the account cannot log in until the token is used: a random one nobody knows.
+    password = data.password or secrets.token_urlsafe(32)
+    hashed = await asyncio.to_thread(hash_password, password, fast=settings.fast_password_hashing)
+    user = User(email=data.email.lower(), full_name=data.full_name, role=data.role, hashed_password=hashed)
+    if data.password is None:
+        token = secrets.token_urlsafe(32)
+        expires_at = utcnow() + timedelta(hours=settings.invitation_expire_hours)
+        user.password_token_hash, user.password_token_expires_at = _token_hash(token), expires_at
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise EmailTaken(f"a user with the email {user.email} already exists") from None
+    after = {name: getattr(user, name) for name in AUDITED_FIELDS}
+    await audit.record(
+        session,
+        actor=actor,
+        action="user.created",
+        target_type="user",
+        target_id=user.id,
+        changes=audit.diff({}, {**after, "invited": token is not None}),
+    )
+    logger.info("user {} created as {} by {}", user.email, user.role, actor.email)
+    return UserCreated(
+        **_public(user).model_dump(), set_password_token=token, set_password_expires_at=expires_at
+    )
+
+
+async def update_user(
+    session: AsyncSession, *, user_id: uuid.UUID, data: UserUpdate, actor: User
+) -> UserPublic:
+    """Change role, activation or name; never leaves the team without an active admin (409)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"user {user_id} does not exist")
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    before = {name: getattr(user, name) for name in AUDITED_FIELDS}
+    stays_admin = changes.get("role", user.role) == Role.ADMIN and changes.get("is_active", user.is_active)
+    if user.role == Role.ADMIN and user.is_active and not stays_admin:
+        await _keep_an_active_admin(session, leaving=user.id)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    session.add(user)
+    await session.flush()
+    # The database bumps token_version when is_active changes: read it back so the answer is current.
+    await session.refresh(user)
+    after = {name: getattr(user, name) for name in AUDITED_FIELDS}
+    delta = audit.diff(before, after)
+    if delta:
+        await audit.record(
+            session, actor=actor, action="user.updated", target_type="user", target_id=user.id, changes=delta
+        )
+        logger.info("user {} changed by {}: {}", user.email, actor.email, ", ".join(delta))
+    return _public(user)
+
+
+async def _keep_an_active_admin(session: AsyncSession, *, leaving: uuid.UUID) -> None:
+    # Locks every active admin's row, always in id order (PostgreSQL): of two admins demoting each other
+    # at once, the second waits, then sees the first's change and is refused; the order rules out a
+    # deadlock between them.
+    assert session.bind is not None
+    if session.bind.dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE and reads outside a transaction: writing the row about to change
+        # takes the database's write lock first, so a concurrent demotion waits and then reads this one's.
+        await session.exec(update(User).where(col(User.id) == leaving).values(role=col(User.role)))
+    admins = select(User.id).where(col(User.role) == Role.ADMIN, col(User.is_active)).order_by(col(User.id))
+    active = (await session.exec(admins.with_for_update())).all()
+    if not [admin for admin in active if admin != leaving]:
+        raise LastAdmin("the last active admin cannot be demoted or deactivated; make another admin first")
+
+
+async def set_password_with_token(
+    session: AsyncSession, *, token: str, new_password: str, settings: Settings
+) -> User:
+    """Use an invitation: the token works once, before it expires, for an active account."""
+    user = (
+        await session.exec(
+            select(User).where(col(User.password_token_hash) == _token_hash(token)).with_for_update()
+        )
+    ).first()
+    expires_at = user.password_token_expires_at if user is not None else None
+    if user is None or expires_at is None or expires_at <= utcnow() or not user.is_active:
+        raise InvalidSetPasswordToken("the set-password token is invalid, used or expired; ask an admin")
+    user.hashed_password = await asyncio.to_thread(
+        hash_password, new_password, fast=settings.fast_password_hashing
+    )
+    user.password_token_hash = user.password_token_expires_at = None
+    session.add(user)
+    await session.flush()
+    await session.refresh(user)  # token_version bumped by the database
+    logger.info("user {} set a password with an invitation", user.email)
+    return user
+
+
+async def change_own_password(
+    session: AsyncSession, *, user: User, current_password: str, new_password: str, settings: Settings
+) -> User:
+    """A new password for the user, who proves the current one; every older token stops working."""
+    if not await asyncio.to_thread(verify_password, current_password, user.hashed_password):
+        raise WrongPassword("the current password is wrong")
+    if current_password == new_password:
+        raise WrongPassword("the new password must differ from the current one")
+    user.hashed_password = await asyncio.to_thread(
+        hash_password, new_password, fast=settings.fast_password_hashing
+    )
+    user.password_token_hash = user.password_token_expires_at = None
+    session.add(user)
+    await session.flush()
+    await session.refresh(user)  # token_version bumped by the database: older tokens are revoked
+    logger.info("user {} changed their password", user.email)
+    return user
+
+
+def _encode_cursor(user: User) -> str:
+    raw = f"{user.created_at.isoformat()}|{user.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, user_id = raw.split("|", 1)
+        return datetime.fromisoformat(created_at).astimezone(UTC), uuid.UUID(user_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+        raise InvalidUserCursor("cursor is not one this API returned") from None

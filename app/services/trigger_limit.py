@@ -18,7 +18,7 @@ from loguru import logger
 
 from app.config import Settings
 from app.core.errors import AppError
-from app.services.login_throttle import STORE_TIMEOUT_SECONDS
+from app.core.login_throttle import STORE_TIMEOUT_SECONDS
 
 
 class TooManyCallsTriggered(AppError):

@@ -286,7 +286,8 @@ class ConversationSession:
     async def _respond(self, request: ResponseRequired | ReminderRequired) -> None:
         received = time.perf_counter()
         try:
-            opened = await self._open(None)
+            # Shielded: a newer request cancels this task, never the opening that every request shares.
+            opened = await asyncio.shield(self._open(None))
         except asyncio.CancelledError:
             raise
         except Exception:

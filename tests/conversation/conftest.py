@@ -46,8 +46,9 @@ def engine_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[.
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        for _ in range(400):
-            if server.started:
+        # Generous: on a loaded machine the first start on PostgreSQL (its LISTEN connection) takes seconds.
+        for _ in range(2400):
+            if server.started or not thread.is_alive():
                 break
             threading.Event().wait(0.025)
         assert server.started, "the test server did not start"

@@ -52,5 +52,9 @@ class ScriptedPolicy:
         if state.mode == "emergency":
             return EmergencyResult(emergency_type="Breakdown")
         if state.slots.get("asked"):
-            return CheckInResult(call_outcome="In-Transit Update", driver_status="Driving")
+            # Grows with every turn while the outcome stays the same.
+            location = f"mile {state.slots['asked']}"
+            return CheckInResult(
+                call_outcome="In-Transit Update", driver_status="Driving", current_location=location
+            )
         return None

@@ -250,3 +250,45 @@ async def test_an_unknown_call_with_no_call_details_is_still_answered(engine_ser
         await socket.send(turn(1, "hello"))
         assert spoken(await answer(socket, 1)) == "Got it, Unknown driver. Question 1."
     assert await count_rows(server.settings.database_url, "calls") == 1
+
+
+async def test_a_calls_own_stream_shows_its_live_result_as_it_grows(engine_server: Start) -> None:
+    server = engine_server()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
+        auth = await login(client)
+        async with connect(server.socket_url("call_grow")) as socket:
+            await receive(socket)
+            await socket.send(details("call_grow"))
+            await receive(socket)
+            call = await stored_call(server.settings.database_url, retell_call_id="call_grow")
+            async with client.stream("GET", f"/api/call/{call.id}/events", headers=auth) as stream:
+                events = read_events(stream)
+
+                async def shown(wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+                    async for event in events:
+                        if event.name == "status" and wanted(event.data):
+                            return dict(event.data)
+                    raise AssertionError("the stream ended")
+
+                first = await asyncio.wait_for(shown(lambda _: True), 5)
+                assert first["live_result"] is None
+                for number, said in enumerate(("driving", "still driving"), start=1):
+                    await socket.send(turn(number, said))
+                    await answer(socket, number)
+                    location = f"mile {number}"  # the outcome stays the same: only live_result grows
+                    live = await asyncio.wait_for(
+                        shown(
+                            lambda data, at=location: (
+                                (data["live_result"] or {}).get("current_location") == at
+                            )
+                        ),
+                        5,
+                    )
+                    assert live["live_result"]["scenario"] == "check_in"
+                    assert live["call_outcome"] == "In-Transit Update"
+                await socket.send(turn(3, "driving", "blowout"))
+                await answer(socket, 3)
+                switched = await asyncio.wait_for(
+                    shown(lambda data: data["call_outcome"] == "Emergency Escalation"), 5
+                )
+    assert switched["live_result"]["scenario"] == "emergency"

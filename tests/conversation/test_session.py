@@ -136,6 +136,16 @@ async def test_a_request_superseded_before_it_started_never_runs_the_policy() ->
     assert len(policy.events) == 1
 
 
+async def test_a_request_superseded_while_the_call_opens_does_not_cancel_the_opening() -> None:
+    async with session_on(FakeStore(open_delay=0.3)) as socket:
+        assert (await socket.next())["response_type"] == "config"
+        socket.push(turn(1, "I'm driving"))
+        await asyncio.sleep(0.1)  # request 1 is waiting for the call to open
+        socket.push(turn(2, "I'm driving", "near Tucson"))
+        messages = await until_complete(socket, 2)
+    assert messages[-1]["content"] == "Question 1."
+
+
 async def test_each_request_ends_with_exactly_one_content_complete_after_its_chunks() -> None:
     async with session_on(FakeStore()) as socket:
         await opened(socket)

@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await users.ensure_first_admin(session, settings=settings)
             await agent_configs.seed_default_config(session)
         fan_out = await call_events.start_fan_out(settings, engine, session_maker)
+        stream_reads = call_events.StreamReads(session_maker)
         retell = build_retell_gateway(settings)
         extractor = build_extractor(settings)
         logger.info(
@@ -98,10 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     login_throttle,
                     fan_out.broadcaster,
                     webhooks_service.DeliveryRecorder(session_maker, ingest_pool),
+                    stream_reads,
                 )
             }
         finally:
             await fan_out.aclose()
+            await stream_reads.aclose()
             login_throttle.close()
             sweeping.cancel()
             await asyncio.gather(sweeping, return_exceptions=True)

@@ -12,13 +12,13 @@ from app.config import Settings
 from app.core.broadcast import Broadcaster
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import Unauthorized
-from app.core.security import decode_access_token, decode_stream_token
+from app.core.security import TokenClaims, decode_access_token, decode_stream_token
 from app.extraction import Extractor
 from app.models import User
 from app.retell import RetellGateway
 from app.retell.webhook import Delivery, read_verified_delivery
 from app.services import users
-from app.services.call_events import CallChange
+from app.services.call_events import CallChange, StreamReads
 from app.services.login_throttle import LoginThrottle
 from app.services.post_processing import ExtractionScheduler
 from app.services.webhooks import DeliveryRecorder
@@ -40,6 +40,7 @@ class AppContext:
     login_throttle: LoginThrottle
     broadcaster: Broadcaster[CallChange]
     recorder: DeliveryRecorder
+    stream_reads: StreamReads
 
 
 async def get_context(request: Request) -> AppContext:
@@ -74,6 +75,10 @@ async def get_broadcaster(context: ContextDep) -> Broadcaster[CallChange]:
     return context.broadcaster
 
 
+async def get_stream_reads(context: ContextDep) -> StreamReads:
+    return context.stream_reads
+
+
 async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
     """One session per request, committed after the handler and before the response is sent."""
     async with session_scope(context.session_maker) as session:
@@ -87,6 +92,7 @@ SessionMakerDep = Annotated[SessionMaker, Depends(get_session_maker)]
 SchedulerDep = Annotated[ExtractionScheduler, Depends(get_scheduler)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 BroadcasterDep = Annotated[Broadcaster[CallChange], Depends(get_broadcaster)]
+StreamReadsDep = Annotated[StreamReads, Depends(get_stream_reads)]
 
 
 async def read_delivery(request: Request, retell: RetellDep) -> Delivery:
@@ -118,7 +124,7 @@ optional_bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=Fa
 
 
 async def get_stream_user(
-    session: SessionDep,
+    reads: StreamReadsDep,
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(optional_bearer)],
     token: Annotated[
@@ -126,18 +132,27 @@ async def get_stream_user(
         Query(description="A stream token from `POST /api/auth/stream-token` (EventSource sends no headers)"),
     ] = None,
 ) -> User:
-    """The live streams take a stream token in the query string, or the usual bearer header."""
+    """The live streams take a stream token in the query string, or the usual bearer header.
+
+    The user is looked up through the streams' shared reads: a thousand tabs reconnecting at once
+    cost one query, not a pooled connection each; a database that does not answer is a 200 that
+    tells EventSource to come back (StreamUnavailable), never a 503 that would make it give up.
+    """
     assert settings.secret_key is not None
+    claims: TokenClaims | None
     if token is None:
         if bearer is None:
             raise Unauthorized("send a stream token as ?token=, or an Authorization: Bearer header")
-        return await get_current_user(bearer, session, settings)
-    # Only a stream token is accepted here: an access token never belongs in a URL.
-    claims = decode_stream_token(token, secret_key=settings.secret_key)
+        claims = decode_access_token(bearer, secret_key=settings.secret_key)
+        refusal = "the access token is invalid or expired; log in again"
+    else:
+        # Only a stream token is accepted here: an access token never belongs in a URL.
+        claims = decode_stream_token(token, secret_key=settings.secret_key)
+        refusal = "the stream token is invalid or expired; get a new one at /api/auth/stream-token"
     # Revoked like access tokens: the id and version must still name an active user.
-    user = await users.get_by_token(session, claims) if claims else None
+    user = await reads.user_by_token(claims) if claims else None
     if user is None:
-        raise Unauthorized("the stream token is invalid or expired; get a new one at /api/auth/stream-token")
+        raise Unauthorized(refusal)
     return user
 
 

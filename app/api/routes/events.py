@@ -6,10 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
 
-from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, SettingsDep, StreamUser
+from app.api.dependencies import BroadcasterDep, SettingsDep, StreamReadsDep, StreamUser
 from app.core.errors import json_error_responses
 from app.schemas.call_events import CallEvent, CallListEvent
-from app.services import call_events, calls
+from app.services import call_events
 
 router = APIRouter(tags=["live_updates"])
 
@@ -47,12 +47,12 @@ def _stream_doc(model: Any, events: str, *errors: int) -> dict[int | str, dict[s
 @router.get(
     "/api/events",
     response_class=EventStream,
-    responses=_stream_doc(CallListEvent, "`call` events", 401, 422, 503),
+    responses=_stream_doc(CallListEvent, "`call` events", 401, 422),
     openapi_extra=EVENT_ITEM,
 )
 async def all_call_events(
     broadcaster: BroadcasterDep,
-    session_maker: SessionMakerDep,
+    reads: StreamReadsDep,
     settings: SettingsDep,
     _user: StreamUser,
     agent_config_id: Annotated[uuid.UUID | None, Query(description="Only its calls")] = None,
@@ -61,7 +61,7 @@ async def all_call_events(
     """Every call's changes: the recent calls first (on reconnect: those changed since), then each change."""
     stream = call_events.stream_calls(
         broadcaster=broadcaster,
-        session_maker=session_maker,
+        reads=reads,
         agent_config_id=agent_config_id,
         last_event_id=last_event_id,
     )
@@ -72,19 +72,18 @@ async def all_call_events(
 @router.get(
     "/api/call/{call_id}/events",
     response_class=EventStream,
-    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 404, 422, 503),
+    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 404, 422),
     openapi_extra=EVENT_ITEM,
 )
 async def call_status_events(
     call_id: uuid.UUID,
-    session: SessionDep,
     broadcaster: BroadcasterDep,
-    session_maker: SessionMakerDep,
+    reads: StreamReadsDep,
     settings: SettingsDep,
     _user: StreamUser,
 ) -> EventStream:
     """One call live: its current `status`, each status it passes through, then `end` with its final state."""
-    await calls.get_call(session, call_id)  # 404 before the stream starts
-    stream = call_events.stream_call(call_id, broadcaster=broadcaster, session_maker=session_maker)
+    await reads.call(call_id)  # 404 before the stream starts
+    stream = call_events.stream_call(call_id, broadcaster=broadcaster, reads=reads)
     stream = call_events.ending_after(stream, settings.stream_max_seconds)
     return EventStream(stream, ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS)

@@ -41,11 +41,16 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(default=60, ge=1)
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
-    # Login attempts allowed in a moving window ("10 per 15 minutes"); a full window answers 429.
+    # Failed logins allowed in a moving window ("10 per 15 minutes"); only failures count. Per account
+    # from one address; per address over every account; per account over every address (once full,
+    # addresses that already failed on it are refused, and a right password from a new one still passes).
     login_limit_per_account: str = "10 per 15 minutes"
     login_limit_per_address: str = "50 per 15 minutes"
+    login_limit_per_account_all_addresses: str = "50 per hour"
     # Where the counts live: redis://host:6379/0 shares them across workers; unset counts per process.
     rate_limit_storage_url: str | None = None
+    # A store slower than this is skipped (counted in-process) and tried again 5 s later.
+    rate_limit_storage_timeout_seconds: float = Field(default=0.15, gt=0, le=5)
     # Tests only: hash passwords with argon2 at its minimum cost (microseconds instead of ~0.1 s).
     # Refused outside ENVIRONMENT=test; a hash carries its own cost, so logins verify it cheaply too.
     fast_password_hashing: bool = False
@@ -103,7 +108,9 @@ class Settings(BaseSettings):
         # An empty line in .env ("OPENAI_API_KEY=") means "not configured", not an empty value.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("login_limit_per_account", "login_limit_per_address")
+    @field_validator(
+        "login_limit_per_account", "login_limit_per_address", "login_limit_per_account_all_addresses"
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     # unclaimed ended calls, so a call whose process died is finished within lease + sweep seconds.
     extraction_lease_seconds: float = Field(default=30.0, gt=0)
     extraction_sweep_seconds: float = Field(default=15.0, gt=0)
+    # Background work in its own lane: this many extractions at once per process, on a pool of their
+    # own (workers + 1 connections), behind a queue this long; a burst beyond it waits in the database
+    # (`ended`) and the sweep submits it later.
+    extraction_workers: int = Field(default=4, ge=1, le=64)
+    extraction_queue_size: int = Field(default=200, ge=1)
     # A live stream ends after this long; EventSource reconnects with Last-Event-ID and resumes.
     stream_max_seconds: float = Field(default=1800.0, gt=0)
     extraction_save_retry_seconds: float = Field(default=60.0, ge=0)

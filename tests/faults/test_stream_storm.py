@@ -40,7 +40,7 @@ def server(clean_database: str) -> Iterator[ServerProcess]:
         log_level="WARNING",
     )
     try:
-        yield process.wait_until_up()
+        yield process.wait_until_up(timeout=180)
     finally:
         process.stop()
 

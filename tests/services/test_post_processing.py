@@ -25,7 +25,7 @@ from app.core.database import (
 )
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
-from app.services.call_events import CallChange, start_fan_out, stream_call
+from app.services.call_events import CallChange, StreamReads, start_fan_out, stream_call
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
 from app.services.post_processing import NOT_CONFIGURED, SWEEP_BATCH, ExtractionSweeper, run_extraction
 from tests.support.app import login, running_app
@@ -336,7 +336,7 @@ async def test_a_dashboard_following_an_ended_call_sees_the_not_configured_note_
     ingest_pool = await create_ingest_pool(settings)
     call_id = await add_call(maker, CallStatus.ENDED)
     async with fan_out_of(settings, maker) as broadcaster:
-        stream = stream_call(call_id, broadcaster=broadcaster, session_maker=maker)
+        stream = stream_call(call_id, broadcaster=broadcaster, reads=StreamReads(maker))
         opened = await anext(stream)  # the call's page is open while its extraction is scheduled
         await run_extraction(
             call_id, session_maker=maker, extractor=None, settings=settings, ingest_pool=ingest_pool

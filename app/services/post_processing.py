@@ -132,6 +132,11 @@ class ExtractionQueue:
         task.add_done_callback(self._tasks.discard)
         return True
 
+    async def aclose_when_idle(self) -> None:
+        """Wait until the lane's own tasks are done (tests, and a sweep that wants its batch finished)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def aclose(self) -> None:
         """Stop the lane's own tasks; each running one hands its call back on the way out."""
         for task in list(self._tasks):

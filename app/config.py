@@ -44,11 +44,16 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(default=60, ge=1)
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
-    # Login attempts allowed in a moving window ("10 per 15 minutes"); a full window answers 429.
+    # Failed logins allowed in a moving window ("10 per 15 minutes"); only failures count. Per account
+    # from one address; per address over every account; per account over every address (once full,
+    # addresses that already failed on it are refused, and a right password from a new one still passes).
     login_limit_per_account: str = "10 per 15 minutes"
     login_limit_per_address: str = "50 per 15 minutes"
+    login_limit_per_account_all_addresses: str = "50 per hour"
     # Where the counts live: redis://host:6379/0 shares them across workers; unset counts per process.
     rate_limit_storage_url: str | None = None
+    # A store slower than this is skipped (counted in-process) and tried again 5 s later.
+    rate_limit_storage_timeout_seconds: float = Field(default=0.15, gt=0, le=5)
     # An invited user's one-time set-password token stops working after this many hours.
     invitation_expire_hours: int = Field(default=72, ge=1, le=24 * 30)
     # Dialing policy: regions (ISO 3166 codes, as phonenumbers names them) phone calls may go to, until
@@ -92,6 +97,11 @@ class Settings(BaseSettings):
     # unclaimed ended calls, so a call whose process died is finished within lease + sweep seconds.
     extraction_lease_seconds: float = Field(default=30.0, gt=0)
     extraction_sweep_seconds: float = Field(default=15.0, gt=0)
+    # Background work in its own lane: this many extractions at once per process, on a pool of their
+    # own (workers + 1 connections), behind a queue this long; a burst beyond it waits in the database
+    # (`ended`) and the sweep submits it later.
+    extraction_workers: int = Field(default=4, ge=1, le=64)
+    extraction_queue_size: int = Field(default=200, ge=1)
     # A live stream ends after this long; EventSource reconnects with Last-Event-ID and resumes.
     stream_max_seconds: float = Field(default=1800.0, gt=0)
     extraction_save_retry_seconds: float = Field(default=60.0, ge=0)
@@ -129,7 +139,12 @@ class Settings(BaseSettings):
             raise ValueError(f"not region codes phonenumbers knows: {', '.join(unknown)}")
         return ",".join(regions)
 
-    @field_validator("login_limit_per_account", "login_limit_per_address", "trigger_limit_per_user")
+    @field_validator(
+        "login_limit_per_account",
+        "login_limit_per_address",
+        "login_limit_per_account_all_addresses",
+        "trigger_limit_per_user",
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:

@@ -27,11 +27,13 @@ from app.api.routes import (
     users,
     webhooks,
 )
+from app.changes.broadcast import register_local
 from app.config import Settings, get_settings
 from app.conversation import policy as policy_module
 from app.conversation.session import Policy
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.database import (
+    create_background_engine,
     create_engine,
     create_ingest_pool,
     create_session_maker,
@@ -97,6 +99,7 @@ def create_app(
                     "not set, so Retell could not reach the conversation engine"
                 )
         fan_out = await call_events.start_fan_out(settings, engine, session_maker)
+        stream_reads = call_events.StreamReads(session_maker)
         retell = build_retell_gateway(settings)
         extractor = build_extractor(settings)
         logger.info(
@@ -105,9 +108,19 @@ def create_app(
             retell.mode,
             extractor.name if extractor else "not configured",
         )
+        # Extraction runs in its own lane: a bounded queue, a fixed number of workers, a pool of their own.
+        background_engine = create_background_engine(settings, engine)
+        background_maker = session_maker
+        if background_engine is not engine:
+            background_maker = create_session_maker(background_engine)
+            if settings.is_sqlite:  # SQLite announces changes after local commits, on either engine
+                register_local(background_engine.sync_engine, fan_out.broadcaster)
+        extraction_queue = post_processing.ExtractionQueue(
+            session_maker=background_maker, extractor=extractor, settings=settings, ingest_pool=ingest_pool
+        )
         # Every process sweeps for calls a dead or cut-off process left mid-extraction: no restart needed.
         sweeper = post_processing.ExtractionSweeper(
-            session_maker=session_maker, extractor=extractor, settings=settings
+            session_maker=background_maker, extractor=extractor, settings=settings, queue=extraction_queue
         )
         login_throttle = LoginThrottle(settings)
         trigger_limit = TriggerLimit(settings)
@@ -116,7 +129,9 @@ def create_app(
         # which otherwise re-scan it and pause every request in flight for tens of milliseconds.
         gc.freeze()
         try:
-            scheduler = post_processing.ExtractionScheduler(session_maker, extractor, settings, ingest_pool)
+            scheduler = post_processing.ExtractionScheduler(
+                background_maker, extractor, settings, ingest_pool, extraction_queue
+            )
             yield {
                 "context": AppContext(
                     settings,
@@ -128,21 +143,26 @@ def create_app(
                     fan_out.broadcaster,
                     deliveries.DeliveryRecorder(session_maker, ingest_pool),
                     trigger_limit,
+                    stream_reads,
                     conversation_policy,
                 )
             }
         finally:
             await fan_out.aclose()
+            await stream_reads.aclose()
             login_throttle.close()
             trigger_limit.close()
             sweeping.cancel()
             await asyncio.gather(sweeping, return_exceptions=True)
             await sweeper.aclose()
+            await extraction_queue.aclose()
             await retell.aclose()
             if extractor is not None:
                 await extractor.aclose()
             if ingest_pool is not None:
                 await ingest_pool.close()
+            if background_engine is not engine:
+                await background_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(

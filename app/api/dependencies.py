@@ -25,7 +25,7 @@ from app.retell import RetellGateway
 from app.retell.webhook import Delivery, read_verified_delivery
 from app.services import users
 from app.services.trigger_limit import TriggerLimit
-from app.streams.call_events import CallChange
+from app.streams.call_events import CallChange, StreamReads
 
 
 @dataclass
@@ -45,6 +45,7 @@ class AppContext:
     broadcaster: Broadcaster[CallChange]
     recorder: DeliveryRecorder
     trigger_limit: TriggerLimit
+    stream_reads: StreamReads
     # The dialogue the LLM WebSocket runs: the real policy, or a scripted one a test injects.
     conversation_policy: Policy | ModuleType = policy_module
 
@@ -85,6 +86,10 @@ async def get_broadcaster(context: ContextDep) -> Broadcaster[CallChange]:
     return context.broadcaster
 
 
+async def get_stream_reads(context: ContextDep) -> StreamReads:
+    return context.stream_reads
+
+
 async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
     """One session per request, committed after the handler and before the response is sent."""
     async with session_scope(context.session_maker) as session:
@@ -99,6 +104,7 @@ SchedulerDep = Annotated[ExtractionScheduler, Depends(get_scheduler)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 TriggerLimitDep = Annotated[TriggerLimit, Depends(get_trigger_limit)]
 BroadcasterDep = Annotated[Broadcaster[CallChange], Depends(get_broadcaster)]
+StreamReadsDep = Annotated[StreamReads, Depends(get_stream_reads)]
 
 
 async def read_delivery(request: Request, context: ContextDep) -> Delivery:
@@ -135,7 +141,7 @@ optional_bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=Fa
 
 
 async def get_stream_user(
-    session: SessionDep,
+    reads: StreamReadsDep,
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(optional_bearer)],
     token: Annotated[
@@ -143,19 +149,28 @@ async def get_stream_user(
         Query(description="A stream token from `POST /api/auth/stream-token` (EventSource sends no headers)"),
     ] = None,
 ) -> User:
-    """The live streams take a stream token in the query string, or the usual bearer header."""
+    """The live streams take a stream token in the query string, or the usual bearer header.
+
+    The user is looked up through the streams' shared reads: a thousand tabs reconnecting at once
+    cost one query, not a pooled connection each; a database that does not answer is a 200 that
+    tells EventSource to come back (StreamUnavailable), never a 503 that would make it give up.
+    """
     assert settings.secret_key is not None
+    claims: TokenClaims | None
     if token is None:
         if bearer is None:
             raise Unauthorized("send a stream token as ?token=, or an Authorization: Bearer header")
-        return await get_current_user(bearer, session, settings)
-    # Only a stream token is accepted here: an access token never belongs in a URL.
-    claims = decode_stream_token(token, secret_key=settings.secret_key)
-    return await _user_of(
-        session,
-        claims,
-        refusal="the stream token is invalid or expired; get a new one at /api/auth/stream-token",
-    )
+        claims = decode_access_token(bearer, secret_key=settings.secret_key)
+        refusal = "the access token is invalid or expired; log in again"
+    else:
+        # Only a stream token is accepted here: an access token never belongs in a URL.
+        claims = decode_stream_token(token, secret_key=settings.secret_key)
+        refusal = "the stream token is invalid or expired; get a new one at /api/auth/stream-token"
+    # Revoked like access tokens: the id and version must still name an active user.
+    user = await reads.user_by_token(claims) if claims else None
+    if user is None:
+        raise Unauthorized(refusal)
+    return user
 
 
 StreamUser = Annotated[User, Depends(get_stream_user)]

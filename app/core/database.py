@@ -84,6 +84,29 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+def create_background_engine(settings: Settings, engine: AsyncEngine) -> AsyncEngine:
+    """The background workers' own small pool, so a burst of extractions never takes the routes' connections.
+
+    Each worker holds at most two connections at once (its work and its lease renewal). An in-memory
+    SQLite database lives in one connection, and behind a transaction pooler (DB_NULL_POOL) every
+    session opens its own: there the workers share the engine.
+    """
+    url = settings.database_url
+    if ":memory:" in url or "mode=memory" in url or settings.db_null_pool:
+        return engine
+    workers = settings.extraction_workers
+    return create_engine(
+        settings.model_copy(
+            update={
+                "db_pool_size": workers + 1,
+                "db_max_overflow": workers,
+                # Nobody is waiting on an answer: a worker may wait longer for a connection than a route.
+                "db_pool_timeout_seconds": settings.db_pool_timeout_seconds * 10,
+            }
+        )
+    )
+
+
 class IngestPool:
     """On PostgreSQL, the webhook's own small pool of asyncpg connections, handed out in order of asking.
 

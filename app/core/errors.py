@@ -1,11 +1,12 @@
 """Domain errors with their HTTP status, rendered by one handler as {"error", "detail"}."""
 
+import random
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
@@ -49,6 +50,22 @@ class ServiceUnavailable(AppError):
     status_code = 503
 
 
+class StreamUnavailable(AppError):
+    """A live stream could not open because the database did not answer.
+
+    Answered 200 with `retry:` and closed, never a 503: a browser's EventSource gives up for good on
+    any non-200, but reconnects by itself after a stream that closes. The delay is spread out, so the
+    tabs of a whole office do not all come back in the same second.
+    """
+
+    status_code = 200
+    RETRY_MILLISECONDS = (5000, 10000)
+
+    @classmethod
+    def retry_milliseconds(cls) -> int:
+        return random.randint(*cls.RETRY_MILLISECONDS)  # jitter, not a secret
+
+
 class UpstreamError(AppError):
     """An outside service (Retell, OpenAI) failed; its message is passed on."""
 
@@ -65,6 +82,17 @@ async def _app_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else exc.headers
     return JSONResponse(
         error_body(type(exc).__name__, exc.detail), status_code=exc.status_code, headers=headers
+    )
+
+
+async def _stream_unavailable_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StreamUnavailable)
+    retry = StreamUnavailable.retry_milliseconds()
+    logger.warning("stream told to come back in {} ms: {}", retry, exc.detail)
+    return Response(
+        f": {exc.detail}\nretry: {retry}\n\n",
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -112,6 +140,7 @@ async def _database_error_handler(_request: Request, exc: Exception) -> JSONResp
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error_handler)
+    app.add_exception_handler(StreamUnavailable, _stream_unavailable_handler)
     app.add_exception_handler(DBAPIError, _database_error_handler)
     # A refused connection surfaces from the driver as a plain OSError, a hung database as a TimeoutError
     # (statement or connect timeout) or SQLAlchemy's TimeoutError (no pooled connection freed in time).

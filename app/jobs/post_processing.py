@@ -40,6 +40,82 @@ T = TypeVar("T")
 Defer = Callable[..., None]
 
 
+class ExtractionQueue:
+    """Background work in its own lane: a bounded line in front of a fixed number of workers.
+
+    At most EXTRACTION_WORKERS extractions run at once per process, and at most EXTRACTION_QUEUE_SIZE
+    wait for a turn; a burst of ended calls (deliveries, reprocess requests, a sweep's batch) waits here
+    instead of each starting an extraction that takes a connection. Nothing is lost when the line is
+    full or the process dies: the call waits, `ended`, in the database, and the sweep (every process)
+    submits it again. The workers use the session maker they are given: the app gives them a pool of
+    their own, so the interactive routes keep theirs.
+    """
+
+    def __init__(
+        self,
+        *,
+        session_maker: SessionMaker,
+        extractor: Extractor | None,
+        settings: Settings,
+        ingest_pool: IngestPool | None = None,
+    ) -> None:
+        self.session_maker, self.extractor, self.settings = session_maker, extractor, settings
+        self.ingest_pool = ingest_pool
+        self._turns = asyncio.Semaphore(settings.extraction_workers)  # first come, first served
+        self._waiting: set[uuid.UUID] = set()  # in line or being worked on: each call once
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.refused = 0
+
+    def __contains__(self, call_id: uuid.UUID) -> bool:
+        return call_id in self._waiting
+
+    def admit(self, call_id: uuid.UUID) -> bool:
+        """Take the call into line; False if already in line, or if the line is full (left for the sweep)."""
+        if call_id in self._waiting:
+            return False
+        if len(self._waiting) >= self.settings.extraction_workers + self.settings.extraction_queue_size:
+            self.refused += 1
+            if self.refused == 1 or self.refused % 100 == 0:
+                logger.warning("extraction queue full: {} call(s) left for the sweep so far", self.refused)
+            return False
+        self._waiting.add(call_id)
+        return True
+
+    async def run(self, call_id: uuid.UUID) -> None:
+        """Extract an admitted call when a worker's turn comes (never raises)."""
+        try:
+            async with self._turns:
+                await run_extraction(
+                    call_id,
+                    session_maker=self.session_maker,
+                    extractor=self.extractor,
+                    settings=self.settings,
+                    ingest_pool=self.ingest_pool,
+                )
+        finally:
+            self._waiting.discard(call_id)
+
+    def submit(self, call_id: uuid.UUID) -> bool:
+        """Admit the call and run it in a task of this lane's own (the sweep); False if not admitted."""
+        if not self.admit(call_id):
+            return False
+        task = asyncio.create_task(self.run(call_id), name=f"extraction-{call_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def aclose_when_idle(self) -> None:
+        """Wait until the lane's own tasks are done (tests, and a sweep that wants its batch finished)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop the lane's own tasks; each running one hands its call back on the way out."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 @dataclass(frozen=True)
 class ExtractionScheduler:
     """Runs a call's extraction after the response is sent, in a session of its own (ids, not objects)."""
@@ -48,9 +124,15 @@ class ExtractionScheduler:
     extractor: Extractor | None
     settings: Settings
     ingest_pool: IngestPool | None = None  # PostgreSQL: notes "not configured" in one cheap statement
+    queue: ExtractionQueue | None = None  # the app's: bounded, a fixed number of workers
 
     def schedule(self, defer: Defer, call_id: uuid.UUID) -> None:
         """Hand the call's extraction to `defer` (the web framework's after-the-response tasks)."""
+        if self.queue is not None:
+            # After the response, in the request's own task, once a worker's turn comes.
+            if self.queue.admit(call_id):
+                defer(self.queue.run, call_id)
+            return
         defer(
             run_extraction,
             call_id,
@@ -339,9 +421,15 @@ class ExtractionSweeper:
     """
 
     def __init__(
-        self, *, session_maker: SessionMaker, extractor: Extractor | None, settings: Settings
+        self,
+        *,
+        session_maker: SessionMaker,
+        extractor: Extractor | None,
+        settings: Settings,
+        queue: ExtractionQueue | None = None,
     ) -> None:
         self.session_maker, self.extractor, self.settings = session_maker, extractor, settings
+        self.queue = queue  # the app's: found calls join the same bounded lane as deliveries
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
 
     async def run_forever(self) -> None:
@@ -371,6 +459,12 @@ class ExtractionSweeper:
                     .limit(SWEEP_BATCH)
                 )
             ).all()
+        if self.queue is not None:
+            queue = self.queue
+            submitted = [call_id for call_id in waiting if call_id not in queue and queue.submit(call_id)]
+            if submitted:
+                logger.info("sweep: {} call(s) waiting for extraction with no live claim", len(submitted))
+            return len(submitted)
         started = [call_id for call_id in waiting if call_id not in self._running]
         for call_id in started:
             task = asyncio.create_task(

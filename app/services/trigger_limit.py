@@ -18,7 +18,6 @@ from loguru import logger
 
 from app.config import Settings
 from app.core.errors import AppError
-from app.core.login_throttle import STORE_TIMEOUT_SECONDS
 
 
 class TooManyCallsTriggered(AppError):
@@ -38,14 +37,16 @@ class TriggerLimit:
         self._local_storage = MemoryStorage()
         self._local = Limiter(self._local_storage)
         self._shared: Limiter | None = None
+        # The same bound as the login throttle's: a store slower than this counts in-process instead.
+        self._timeout = settings.rate_limit_storage_timeout_seconds
         url = settings.rate_limit_storage_url
         if url:
             storage = storage_from_string(
                 url if url.startswith("async+") else f"async+{url}",
                 wrap_exceptions=True,
                 key_prefix="dispatch-trigger",
-                connect_timeout=STORE_TIMEOUT_SECONDS,
-                stream_timeout=STORE_TIMEOUT_SECONDS,
+                connect_timeout=self._timeout,
+                stream_timeout=self._timeout,
             )
             assert isinstance(storage, Storage)
             self._shared = Limiter(storage)
@@ -55,7 +56,7 @@ class TriggerLimit:
         key = f"user:{user_id}"
         if self._shared is not None:
             try:
-                async with asyncio.timeout(STORE_TIMEOUT_SECONDS * 2):
+                async with asyncio.timeout(self._timeout * 2):
                     return await self._hit(self._shared, key)
             except (StorageError, OSError, TimeoutError) as exc:
                 # Never no limit: while the shared store is down, this process counts on its own.

@@ -8,20 +8,24 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
+from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from app.changes.broadcast import Broadcaster, PostgresListener, register_local
 from app.changes.publisher import CHANNEL, Notice, moment_of, version_of
 from app.config import Settings
-from app.core.database import SessionMaker
-from app.models import Call, CallStatus
+from app.core.database import SessionMaker, is_database_unavailable
+from app.core.errors import StreamUnavailable
+from app.core.security import TokenClaims
+from app.core.single_flight import SharedReadFailed, SingleFlight
+from app.models import Call, CallStatus, User
 from app.models import call_lifecycle as lifecycle
 from app.schemas.call import CallSummary
 from app.schemas.call_events import CallLive
@@ -37,6 +41,7 @@ SNAPSHOT_SIZE = 25
 # timestamp order across processes); a call sent twice just replaces itself on the dashboard.
 RESUME_MARGIN = timedelta(seconds=5)
 REMEMBERED_CALLS = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class StreamEvent:
     event: str | None = None
     id: str | None = None
     retry: int | None = None
+    # A comment line (`: ...`): seen by no event listener, for people reading the raw stream.
+    comment: str | None = None
 
 
 E = TypeVar("E")
@@ -74,6 +81,99 @@ class CallChange:
             live_json=live.model_dump_json(),
             summary_json=summary.model_dump_json(),
         )
+
+
+@dataclass(frozen=True)
+class CallRow:
+    """A call's list row as the snapshot read it: what `/api/events` sends, serialised once."""
+
+    call_id: uuid.UUID
+    version: int
+    summary_json: str
+
+
+_SNAPSHOT_COLUMNS = (*calls.SUMMARY_COLUMNS, col(Call.updated_at))
+SnapshotKey = tuple[uuid.UUID | None, int | None]  # (agent config, resume from this second)
+
+
+class StreamReads:
+    """The reads a stream makes when it opens, each shared by the opens that arrive together.
+
+    A reconnect storm (every tab after a deploy) then costs one snapshot query and one user lookup,
+    on one pooled connection, however many streams open: the REST routes keep their connections.
+    """
+
+    def __init__(self, session_maker: SessionMaker) -> None:
+        self._session_maker = session_maker
+        self.snapshots: SingleFlight[SnapshotKey, list[CallRow]] = SingleFlight(self._read_snapshot)
+        self.calls: SingleFlight[uuid.UUID, CallChange | None] = SingleFlight(self._read_call)
+        self.users: SingleFlight[uuid.UUID, User | None] = SingleFlight(self._read_user)
+
+    async def user_by_token(self, claims: TokenClaims) -> User | None:
+        """The active user a token names, as `users.get_by_token` finds it (or StreamUnavailable)."""
+        user = await _unless_unavailable(self.users.get(claims.user_id))
+        if user is None or not user.is_active or user.token_version != claims.version:
+            return None
+        return user
+
+    async def call(self, call_id: uuid.UUID) -> CallChange:
+        """The call's current state (CallNotFound; StreamUnavailable if the database is away)."""
+        change = await _unless_unavailable(self.calls.get(call_id))
+        if change is None:
+            raise calls.CallNotFound(f"call {call_id} does not exist")
+        return change
+
+    async def snapshot(self, agent_config_id: uuid.UUID | None, since_version: int | None) -> list[CallRow]:
+        """What a subscriber gets first (oldest first); StreamUnavailable if the database is away."""
+        if since_version is not None:
+            # Resume from the whole second: the reconnects of one storm then share one read (a row
+            # sent twice just replaces itself on the dashboard).
+            since_version -= since_version % 1_000_000
+        return await _unless_unavailable(self.snapshots.get((agent_config_id, since_version)))
+
+    async def aclose(self) -> None:
+        for flight in (self.snapshots, self.calls, self.users):
+            await flight.aclose()
+
+    async def _read_user(self, user_id: uuid.UUID) -> User | None:
+        async with self._session_maker() as session:
+            return await session.get(User, user_id)
+
+    async def _read_call(self, call_id: uuid.UUID) -> CallChange | None:
+        try:
+            return await read_change(self._session_maker, call_id)
+        except calls.CallNotFound:
+            return None
+
+    async def _read_snapshot(self, key: SnapshotKey) -> list[CallRow]:
+        agent_config_id, since_version = key
+        query = select(*_SNAPSHOT_COLUMNS).order_by(col(Call.updated_at).desc()).limit(SNAPSHOT_SIZE)
+        if agent_config_id is not None:
+            query = query.where(col(Call.agent_config_id) == agent_config_id)
+        if since_version is not None:
+            margin = RESUME_MARGIN // timedelta(microseconds=1)
+            since = moment_of(since_version - margin)
+            query = query.where(col(Call.updated_at) > since).limit(calls.MAX_PAGE_SIZE)
+        async with self._session_maker() as session:
+            rows = (await session.exec(query)).all()
+        return [  # oldest first, as if they had just happened
+            CallRow(
+                call_id=row.id,
+                version=version_of(row.updated_at),
+                summary_json=CallSummary.model_validate(row, from_attributes=True).model_dump_json(),
+            )
+            for row in reversed(rows)
+        ]
+
+
+async def _unless_unavailable(read: Awaitable[T]) -> T:
+    try:
+        return await read
+    except SharedReadFailed as exc:
+        cause = exc.__cause__
+        if cause is not None and is_database_unavailable(cause):
+            raise StreamUnavailable(f"the database did not answer ({type(cause).__name__})") from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -148,13 +248,17 @@ async def stream_call(
     call_id: uuid.UUID,
     *,
     broadcaster: Broadcaster[CallChange],
-    session_maker: SessionMaker,
+    reads: StreamReads,
     summary_grace: float = SUMMARY_GRACE_SECONDS,
 ) -> AsyncGenerator[StreamEvent, None]:
     """`status` now, then on every status change; `end` (the final state) once the call is final."""
     async with broadcaster.subscribe(lambda change: change.call_id == call_id) as subscription:
         # Subscribed before reading: a change committed meanwhile is queued, never lost.
-        current = await read_change(session_maker, call_id)
+        try:
+            current = await reads.call(call_id)
+        except StreamUnavailable as exc:
+            yield _come_back_later(exc)
+            return
         yield _event("status", current, retry=RETRY_MILLISECONDS)
         sent_key, version = _status_key(current.live), current.version
         loop = asyncio.get_running_loop()
@@ -171,7 +275,8 @@ async def stream_call(
                     yield _event("end", current)
                     return
                 try:
-                    change = await asyncio.wait_for(subscription.get(), remaining)
+                    async with asyncio.timeout(remaining):  # in this task: nothing else runs the generator
+                        change = await subscription.get()
                 except TimeoutError:
                     continue
             else:
@@ -190,13 +295,18 @@ async def stream_call(
 
 async def ending_after(stream: AsyncGenerator[E, None], seconds: float) -> AsyncGenerator[E, None]:
     """The stream, closed after `seconds`: connections do not live forever (proxies, deploys, load
-    balancing), and the browser's EventSource reconnects with `Last-Event-ID` to the current state."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
+    balancing), and the browser's EventSource reconnects with `Last-Event-ID` to the current state.
+
+    The inner stream only ever runs in the task that iterates this one: the deadline cancels the
+    `anext()` in place (no helper task, as `asyncio.wait_for` would start), so when a client leaves
+    mid-read, closing the stream never finds it still running in another task.
+    """
+    deadline = asyncio.get_running_loop().time() + seconds
     try:
-        while (remaining := deadline - loop.time()) > 0:
+        while True:
             try:
-                event = await asyncio.wait_for(anext(stream), remaining)
+                async with asyncio.timeout_at(deadline):
+                    event = await anext(stream)
             except (StopAsyncIteration, TimeoutError):
                 return
             yield event
@@ -207,7 +317,7 @@ async def ending_after(stream: AsyncGenerator[E, None], seconds: float) -> Async
 async def stream_calls(
     *,
     broadcaster: Broadcaster[CallChange],
-    session_maker: SessionMaker,
+    reads: StreamReads,
     agent_config_id: uuid.UUID | None = None,
     last_event_id: str | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
@@ -223,9 +333,15 @@ async def stream_calls(
     async with broadcaster.subscribe(wanted) as subscription:
         yield StreamEvent(retry=RETRY_MILLISECONDS)
         sent: OrderedDict[uuid.UUID, int] = OrderedDict()
-        for recent in await _recent_changes(session_maker, agent_config_id, _resume_from(last_event_id)):
-            sent[recent.call_id] = recent.version
-            yield _event("call", recent)
+        try:
+            # Subscribed before reading (and the read starts after this open): nothing is lost between.
+            recent = await reads.snapshot(agent_config_id, _resume_from(last_event_id))
+        except StreamUnavailable as exc:
+            yield _come_back_later(exc)
+            return
+        for row in recent:
+            sent[row.call_id] = row.version
+            yield _event("call", row)
         while True:
             change = await subscription.get()
             if change is None:
@@ -239,34 +355,27 @@ async def stream_calls(
             yield _event("call", change)
 
 
+# Event ids are versions (microseconds since 1970): anything past year 9999 is not one of ours.
+_LARGEST_VERSION = 253_402_300_800 * 1_000_000
+
+
 def _resume_from(last_event_id: str | None) -> int | None:
     try:
-        return int(last_event_id) if last_event_id else None
+        version = int(last_event_id) if last_event_id else None
     except ValueError:
         return None
+    return version if version is not None and 0 <= version < _LARGEST_VERSION else None
 
 
-async def _recent_changes(
-    session_maker: SessionMaker, agent_config_id: uuid.UUID | None, since_version: int | None
-) -> list[CallChange]:
-    query = select(Call.id).order_by(col(Call.updated_at).desc()).limit(SNAPSHOT_SIZE)
-    if agent_config_id is not None:
-        query = query.where(col(Call.agent_config_id) == agent_config_id)
-    if since_version is not None:
-        margin = RESUME_MARGIN // timedelta(microseconds=1)
-        since = moment_of(since_version - margin)
-        query = query.where(col(Call.updated_at) > since).limit(calls.MAX_PAGE_SIZE)
-    async with session_maker() as session:
-        ids = list((await session.exec(query)).all())
-    changes = []
-    for call_id in reversed(ids):  # oldest first, as if they had just happened
-        try:
-            changes.append(await read_change(session_maker, call_id))
-        except calls.CallNotFound:
-            continue
-    return changes
+def _come_back_later(exc: StreamUnavailable) -> StreamEvent:
+    retry = StreamUnavailable.retry_milliseconds()
+    logger.warning("stream told to come back in {} ms: {}", retry, exc.detail)
+    return StreamEvent(comment=exc.detail, retry=retry)
 
 
-def _event(name: str, change: CallChange, *, retry: int | None = None) -> StreamEvent:
-    data = change.summary_json if name == "call" else change.live_json
+def _event(name: str, change: CallChange | CallRow, *, retry: int | None = None) -> StreamEvent:
+    if isinstance(change, CallRow):
+        data = change.summary_json
+    else:
+        data = change.summary_json if name == "call" else change.live_json
     return StreamEvent(data=data, event=name, id=str(change.version), retry=retry)

@@ -36,6 +36,14 @@ async def app_from(settings: Settings, address: str = "127.0.0.1") -> AsyncItera
             yield client
 
 
+def from_address(client: httpx.AsyncClient, address: str) -> httpx.AsyncClient:
+    """Another client of the same app (the same process's counts) whose requests come from `address`."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://testserver"
+    )
+
+
 async def attempt(client: httpx.AsyncClient, email: str, password: str = "wrong") -> httpx.Response:
     return await client.post("/api/auth/token", data={"username": email, "password": password})
 
@@ -121,3 +129,47 @@ async def test_an_unreachable_store_still_throttles_in_process(
 def test_a_malformed_limit_is_refused_at_start(make_settings: Callable[..., Settings], value: str) -> None:
     with pytest.raises(ValueError, match="rate limit"):
         make_settings(login_limit_per_account=value)
+
+
+async def test_an_account_attacked_from_one_address_still_lets_its_owner_in_from_another(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(login_limit_per_account="5 per 15 minutes")
+    async with app_from(settings, address="203.0.113.66") as attacker:
+        codes = [(await attempt(attacker, ADMIN_EMAIL)).status_code for _ in range(7)]
+        assert codes == [401] * 5 + [429] * 2
+        # Locked out from there, even with the right password: the attacker learns nothing more.
+        assert (await attempt(attacker, ADMIN_EMAIL, ADMIN_PASSWORD)).status_code == 429
+        async with from_address(attacker, "198.51.100.20") as owner:  # the same process: the same counts
+            assert (await attempt(owner, ADMIN_EMAIL, ADMIN_PASSWORD)).status_code == 200
+
+
+async def test_correct_logins_never_use_up_the_address_budget(make_settings: Callable[..., Settings]) -> None:
+    # One office behind one NAT: everyone logs in from the same address, all day.
+    settings = make_settings(login_limit_per_address="3 per minute", login_limit_per_account="3 per minute")
+    async with app_from(settings, address="192.0.2.50") as office:
+        codes = [(await attempt(office, ADMIN_EMAIL, ADMIN_PASSWORD)).status_code for _ in range(10)]
+        assert codes == [200] * 10
+        # Failures still count: three wrong ones fill the address's window.
+        codes = [(await attempt(office, f"typo-{n}@example.com")).status_code for n in range(4)]
+        assert codes == [401, 401, 401, 429]
+
+
+async def test_an_account_guessed_from_many_addresses_refuses_them_but_not_a_new_address_with_the_password(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(login_limit_per_account_all_addresses="3 per hour")
+    async with app_from(settings) as base:
+
+        def client_from(address: str) -> httpx.AsyncClient:
+            return from_address(base, address)
+
+        for n in range(3):  # a distributed guesser fills the account's window
+            async with client_from(f"203.0.113.{n}") as guesser:
+                assert (await attempt(guesser, ADMIN_EMAIL)).status_code == 401
+        async with client_from("203.0.113.0") as guesser:  # one that failed before: refused now
+            assert (await attempt(guesser, ADMIN_EMAIL)).status_code == 429
+        async with client_from("198.51.100.9") as owner:  # the owner, from an address with no failure
+            assert (await attempt(owner, ADMIN_EMAIL, ADMIN_PASSWORD)).status_code == 200
+        async with client_from("203.0.113.77") as newcomer:  # a new guesser gets one try, then no more
+            assert [(await attempt(newcomer, ADMIN_EMAIL)).status_code for _ in range(2)] == [401, 429]

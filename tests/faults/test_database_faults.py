@@ -64,7 +64,9 @@ def every_route(auth: dict[str, str], config_id: str, call_id: str) -> list[Prob
         Probe("POST", "/api/call/trigger", 503, {"headers": auth, "json": call}),
         Probe("GET", "/api/call", 503, {"headers": auth}),
         Probe("GET", f"/api/call/{call_id}", 503, {"headers": auth}),
-        Probe("GET", f"/api/call/{call_id}/events", 503, {"headers": auth}),
+        # EventSource gives up for good on any non-200: a stream says `retry:` and closes instead.
+        Probe("GET", f"/api/call/{call_id}/events", 200, {"headers": auth}),
+        Probe("GET", "/api/events", 200, {"headers": auth}),
         Probe("POST", f"/api/call/{call_id}/reprocess", 503, {"headers": auth}),
         Probe("POST", "/webhook/retell", 503, {"content": webhook_body, "headers": webhook_headers}),
         Probe("GET", "/docs", 200, {}),
@@ -121,6 +123,12 @@ async def assert_bounded_answers(client: httpx.AsyncClient, probes: list[Probe])
         )
         if response.status_code == 503 and unexplained:
             problems.append(f"{probe.method} {probe.path}: 503 without Retry-After or JSON body")
+        if (
+            probe.path.endswith(("/events", "/api/events"))
+            and probe.expected == 200
+            and "\nretry: " not in "\n" + response.text
+        ):
+            problems.append(f"{probe.method} {probe.path}: no `retry:` to come back: {response.text[:200]!r}")
     assert not problems, problems
     return max(seconds for _, _, seconds in answers)
 

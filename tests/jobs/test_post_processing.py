@@ -23,11 +23,17 @@ from app.core.database import (
     create_session_maker,
     session_scope,
 )
-from app.jobs.post_processing import NOT_CONFIGURED, SWEEP_BATCH, ExtractionSweeper, run_extraction
+from app.jobs.post_processing import (
+    NOT_CONFIGURED,
+    SWEEP_BATCH,
+    ExtractionQueue,
+    ExtractionSweeper,
+    run_extraction,
+)
 from app.models import Call, CallResult, CallStatus
 from app.schemas.extraction import CallExtraction, CheckInResult
 from app.services.calls import ExtractionRunning, reset_for_reprocessing
-from app.streams.call_events import CallChange, start_fan_out, stream_call
+from app.streams.call_events import CallChange, StreamReads, start_fan_out, stream_call
 from tests.support.app import login, running_app
 from tests.support.database import lapse_lease, table_held
 
@@ -336,7 +342,7 @@ async def test_a_dashboard_following_an_ended_call_sees_the_not_configured_note_
     ingest_pool = await create_ingest_pool(settings)
     call_id = await add_call(maker, CallStatus.ENDED)
     async with fan_out_of(settings, maker) as broadcaster:
-        stream = stream_call(call_id, broadcaster=broadcaster, session_maker=maker)
+        stream = stream_call(call_id, broadcaster=broadcaster, reads=StreamReads(maker))
         opened = await anext(stream)  # the call's page is open while its extraction is scheduled
         await run_extraction(
             call_id, session_maker=maker, extractor=None, settings=settings, ingest_pool=ingest_pool
@@ -712,3 +718,47 @@ async def test_a_worker_stops_retrying_a_save_once_the_database_has_been_away_fo
     call, results = await load(maker, call_id)
     await engine.dispose()
     assert (call.status, results) == ("processing", [])  # not failed: a sweep finishes it after the lease
+
+
+async def status_of(maker: SessionMaker, call_id: uuid.UUID) -> CallStatus:
+    async with maker() as session:
+        call = await session.get(Call, call_id)
+        assert call is not None
+        return CallStatus(call.status)
+
+
+class CountingExtractor(FixedExtractor):
+    """Records how many extractions ran at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.1)
+        self.running = self.most = 0
+
+    async def extract(self, transcript: str) -> CallExtraction:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            return await super().extract(transcript)
+        finally:
+            self.running -= 1
+
+
+async def test_a_burst_runs_on_a_fixed_number_of_workers_and_what_does_not_fit_waits_for_the_sweep(
+    make_settings: Callable[..., Settings], maker: SessionMaker
+) -> None:
+    settings = make_settings(extraction_workers=2, extraction_queue_size=3)
+    extractor = CountingExtractor()
+    lane = ExtractionQueue(session_maker=maker, extractor=extractor, settings=settings)
+    call_ids = [await add_call(maker, CallStatus.ENDED) for _ in range(8)]
+    admitted = [lane.submit(call_id) for call_id in call_ids]
+    assert admitted == [True] * 5 + [False] * 3  # 2 at work + 3 in line; the rest stay `ended`
+    assert not lane.submit(call_ids[0])  # already in line: once
+    await asyncio.wait_for(lane.aclose_when_idle(), 10)
+    assert extractor.most == 2
+    statuses = [await status_of(maker, call_id) for call_id in call_ids]
+    assert statuses == [CallStatus.COMPLETED] * 5 + [CallStatus.ENDED] * 3
+    # The sweep finds what did not fit and puts it through the same lane.
+    sweeper = ExtractionSweeper(session_maker=maker, extractor=extractor, settings=settings, queue=lane)
+    assert await sweeper.sweep() == 3
+    await asyncio.wait_for(lane.aclose_when_idle(), 10)
+    assert [await status_of(maker, call_id) for call_id in call_ids] == [CallStatus.COMPLETED] * 8

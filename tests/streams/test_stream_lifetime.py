@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncGenerator
 
+import anyio
 from sse_starlette import ServerSentEvent
 
 from app.streams.call_events import ending_after
@@ -33,3 +34,31 @@ async def test_a_stream_that_finishes_first_is_passed_through_whole() -> None:
         yield ServerSentEvent(data="end", event="end")
 
     assert [event.event for event in [e async for e in ending_after(two(), 5)]] == ["status", "end"]
+
+
+async def test_a_client_leaving_while_the_first_read_runs_closes_the_stream_without_a_crash() -> None:
+    """sse-starlette cancels the sending task when the client leaves, and anyio keeps cancelling it until
+    it is gone: the stream must never be closed while it is still running somewhere else."""
+    reading, released = asyncio.Event(), asyncio.Event()
+
+    async def slow_first_read() -> AsyncGenerator[ServerSentEvent, None]:
+        try:
+            reading.set()
+            await asyncio.sleep(10)  # the snapshot query
+            yield ServerSentEvent(data="never")
+        finally:
+            try:
+                await asyncio.sleep(0.05)  # giving the connection back takes a moment too
+            finally:
+                released.set()
+
+    async def send_everything() -> None:
+        async for _ in ending_after(slow_first_read(), 30):
+            pass
+
+    async with asyncio.timeout(5):
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(send_everything)
+            await reading.wait()
+            task_group.cancel_scope.cancel()  # the client left
+    assert released.is_set()

@@ -28,13 +28,13 @@ async def login(
     settings: SettingsDep,
     throttle: LoginThrottleDep,
 ) -> Token:
-    """Exchange an email (as `username`) and password for a bearer token (429 after repeated attempts)."""
+    """Exchange an email (as `username`) and password for a bearer token (429 after repeated failures)."""
     address = request.client.host if request.client else "unknown"
-    await throttle.attempt(email=form.username, address=address)
-    user = await users.authenticate(session, email=form.username, password=form.password)
+    async with throttle.attempt(email=form.username, address=address) as attempt:
+        user = await users.authenticate(session, email=form.username, password=form.password)
+        attempt.succeeded = user is not None
     if user is None:
         raise Unauthorized("wrong email or password")
-    await throttle.succeeded(email=form.username)
     return _token_for(user, settings)
 
 

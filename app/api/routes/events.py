@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.dependencies import BroadcasterDep, SessionDep, SessionMakerDep, SettingsDep
+from app.api.dependencies import BroadcasterDep, SessionMakerDep, SettingsDep, StreamReadsDep
 from app.api.roles import StreamViewer
 from app.config import Settings
 from app.core.database import SessionMaker
 from app.core.errors import json_error_responses
 from app.models import Role, User
 from app.schemas.call_events import CallEvent, CallListEvent
-from app.services import calls, stream_access
+from app.services import stream_access
 from app.streams import call_events
 
 router = APIRouter(tags=["live_updates"])
@@ -31,7 +31,9 @@ async def _as_sse(
 ) -> AsyncGenerator[ServerSentEvent, None]:
     try:
         async for item in stream:
-            yield ServerSentEvent(data=item.data, event=item.event, id=item.id, retry=item.retry)
+            yield ServerSentEvent(
+                data=item.data, event=item.event, id=item.id, retry=item.retry, comment=item.comment
+            )
     finally:
         await stream.aclose()  # the stream's subscription ends with the response
 
@@ -69,11 +71,12 @@ def _stream_doc(model: Any, events: str, *errors: int) -> dict[int | str, dict[s
 @router.get(
     "/api/events",
     response_class=EventStream,
-    responses=_stream_doc(CallListEvent, "`call` events", 401, 403, 422, 503),
+    responses=_stream_doc(CallListEvent, "`call` events", 401, 403, 422),
     openapi_extra=EVENT_ITEM,
 )
 async def all_call_events(
     broadcaster: BroadcasterDep,
+    reads: StreamReadsDep,
     session_maker: SessionMakerDep,
     settings: SettingsDep,
     user: StreamViewer,
@@ -83,7 +86,7 @@ async def all_call_events(
     """Every call's changes: the recent calls first (on reconnect: those changed since), then each change."""
     stream = call_events.stream_calls(
         broadcaster=broadcaster,
-        session_maker=session_maker,
+        reads=reads,
         agent_config_id=agent_config_id,
         last_event_id=last_event_id,
     )
@@ -97,20 +100,20 @@ async def all_call_events(
 @router.get(
     "/api/call/{call_id}/events",
     response_class=EventStream,
-    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 403, 404, 422, 503),
+    responses=_stream_doc(CallEvent, "`status` events, then one `end`", 401, 403, 404, 422),
     openapi_extra=EVENT_ITEM,
 )
 async def call_status_events(
     call_id: uuid.UUID,
-    session: SessionDep,
     broadcaster: BroadcasterDep,
+    reads: StreamReadsDep,
     session_maker: SessionMakerDep,
     settings: SettingsDep,
     user: StreamViewer,
 ) -> EventStream:
     """One call live: its current `status`, each status it passes through, then `end` with its final state."""
-    await calls.get_call(session, call_id)  # 404 before the stream starts
-    stream = call_events.stream_call(call_id, broadcaster=broadcaster, session_maker=session_maker)
+    await reads.call(call_id)  # 404 before the stream starts
+    stream = call_events.stream_call(call_id, broadcaster=broadcaster, reads=reads)
     stream = _while_permitted(stream, user, session_maker, settings)
     stream = call_events.ending_after(stream, settings.stream_max_seconds)
     return EventStream(

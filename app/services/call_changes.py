@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+from loguru import logger
 from sqlalchemy import event, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +30,21 @@ _NOTIFY = text(
     "'id', id, 'status', status, 'version', (extract(epoch FROM updated_at) * 1000000)::bigint)::text) "
     "FROM calls WHERE id = :id"
 )
+
+
+# A transaction that NOTIFYs holds a database-wide lock from its commit until the commit is on disk, so
+# such commits run one at a time: inside each delivery's durable commit, ingest ran at one delivery per
+# disk flush (docs/BENCHMARKS.md). The ingest pool's paths commit the change first, then announce it here
+# in a transaction of its own that does not wait for the disk (it holds nothing durable).
+_ANNOUNCE = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)"
+
+
+async def announce_committed(connection: asyncpg.Connection, payload: str) -> None:
+    """Announce an already committed change; a failure here loses the announcement, never the change."""
+    try:
+        await connection.execute(_ANNOUNCE, CHANNEL, payload)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        logger.warning("a committed call change was not announced ({})", type(exc).__name__)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,7 @@ from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
 from app.models.base import utcnow
 from app.schemas.extraction import CallExtraction
-from app.services.call_changes import CHANNEL as CALL_CHANGES_CHANNEL
-from app.services.call_changes import publish_change
+from app.services.call_changes import announce_committed, publish_change
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
 # Calls one sweep starts at most, per process; the next sweep (or another process) takes the rest.
@@ -140,13 +139,15 @@ WITH noted AS (
     UPDATE calls SET status_detail = $2, updated_at = $3 WHERE id = $1 AND status = '{CallStatus.ENDED}'
     RETURNING id, status, updated_at
 )
-SELECT pg_notify('{CALL_CHANGES_CHANNEL}', json_build_object('id', id, 'status', status,
-    'version', (extract(epoch FROM updated_at) * 1000000)::bigint)::text) FROM noted"""
+SELECT json_build_object('id', id, 'status', status,
+    'version', (extract(epoch FROM updated_at) * 1000000)::bigint)::text FROM noted"""
 
 
 async def _note_not_configured_on(pool: IngestPool, call_id: uuid.UUID) -> None:
     async with pool.acquire() as connection:
-        await connection.execute(_NOTE_ON_POSTGRES, call_id, NOT_CONFIGURED, utcnow())
+        announced = await connection.fetchval(_NOTE_ON_POSTGRES, call_id, NOT_CONFIGURED, utcnow())
+        if announced is not None:  # committed: announced outside the durable commit (call_changes.py)
+            await announce_committed(connection, announced)
 
 
 async def _note_not_configured(session_maker: SessionMaker, call_id: uuid.UUID) -> None:

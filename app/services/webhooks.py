@@ -2,7 +2,8 @@
 
 PostgreSQL does it all in one statement: a data-modifying CTE inserts the delivery (unique on Retell call
 id + event, so a replay changes nothing), then either creates the call it names or applies it to the call
-it finds. SQLite, which has no data-modifying CTEs, uses three statements in the request's transaction.
+it finds; on the ingest pool the change is announced just after that commit (`announce_committed`). SQLite,
+which has no data-modifying CTEs, uses three statements in the request's transaction.
 
 The statements are plain SQL built once per process, on first use; nothing is constructed per request.
 Every decision that depends on the call's current state (does the status move forward? is there a
@@ -31,7 +32,7 @@ from app.models import CallStatus
 from app.models.call import statuses_before
 from app.retell.webhook import Delivery, storable
 from app.services.call_changes import CHANNEL as CALL_CHANGES_CHANNEL
-from app.services.call_changes import publish_change
+from app.services.call_changes import announce_committed, publish_change
 
 # Retell's disconnection reasons for a dial that never reached anyone.
 DIAL_FAILURES = {"dial_failed", "dial_no_answer", "dial_busy", "invalid_destination", "no_valid_payment"}
@@ -247,7 +248,7 @@ _RETURNED = "id, status, transcript IS NOT NULL AS has_transcript, retell_call_i
 _RETURNED_SQLITE = "id, status, typeof(transcript) <> 'null' AS has_transcript, retell_call_id"
 
 
-def _postgres_statement(event: str) -> tuple[str, list[str]]:
+def _postgres_statement(event: str, announce: bool = True) -> tuple[str, list[str]]:
     p = _Placeholders(postgres=True)
     from_row = (
         f"CASE WHEN {p('ended_at')} >= calls.started_at"
@@ -283,7 +284,7 @@ applied AS (
     RETURNING calls.id, calls.status, calls.transcript IS NOT NULL AS has_transcript, calls.retell_call_id,
               FALSE AS created, found.status AS previous_status, found.had_transcript
 )
-SELECT changed.*, pg_notify({_lit(CALL_CHANGES_CHANNEL)}, json_build_object(
+SELECT changed.*, {f"pg_notify({_lit(CALL_CHANGES_CHANNEL)}, " if announce else "("}json_build_object(
     'id', changed.id, 'status', changed.status,
     'version', (extract(epoch FROM {p("now")}) * 1000000)::bigint)::text) AS announced
 FROM (SELECT * FROM applied UNION ALL SELECT * FROM created) AS changed"""
@@ -365,9 +366,12 @@ async def record_delivery_pooled(pool: IngestPool, delivery: Delivery) -> Delive
 
     async def on_a_pooled_connection() -> Any:
         async with pool.acquire() as raw:
-            return await _with_retries(
-                lambda params: _record_on_postgres(raw, kind, params, savepoint=False), params
+            row = await _with_retries(
+                lambda params: _record_on_postgres(raw, kind, params, savepoint=False, announce=False), params
             )
+            if row is not None:  # committed: now announced, outside the durable commit (call_changes.py)
+                await announce_committed(raw, row["announced"])
+            return row
 
     try:
         row = await on_a_pooled_connection()
@@ -469,12 +473,13 @@ async def _record_on_postgres(
     *,
     savepoint: bool,
     invalidate: Callable[[], Awaitable[None]] | None = None,
+    announce: bool = True,
 ) -> Any:
     """One round trip on the driver's own connection, with asyncpg's cached prepared statement.
 
     Outside a transaction the single statement is its own: atomic, and committed when it returns.
     """
-    sql, order = _postgres_for(kind)
+    sql, order = _postgres_for(kind, announce)
     args = [params[name] for name in order]
     try:
         if savepoint:

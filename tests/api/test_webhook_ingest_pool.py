@@ -6,21 +6,26 @@ On SQLite, and on PostgreSQL with DB_INGEST_POOL_SIZE=0, a delivery goes through
 
 import asyncio
 import itertools
+import json
 import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 import respx
 from asgi_lifespan import LifespanManager
+from loguru import logger
 
 from app.api.dependencies import AppContext
 from app.config import Settings
 from app.core.database import INGEST_APPLICATION_NAME, IngestPool, create_ingest_pool
 from app.main import create_app
+from app.services import webhooks
+from app.services.call_changes import CHANNEL, announce_committed
 from tests.support import count_rows, execute_sql, retell_event, signed_delivery, wait_until_final
 from tests.support.webhooks import FIXTURE
 
@@ -298,3 +303,63 @@ async def test_a_burst_of_whole_lifecycles_in_any_order_creates_each_call_once_a
         final = await wait_until_final(client, auth, listed["id"])
         assert final["status"] == "completed", final
     assert llm.call_count == 8  # one extraction a call, however the deliveries raced
+
+
+@asynccontextmanager
+async def listening(database_url: str) -> AsyncIterator[list[dict[str, Any]]]:
+    """What another process's LISTEN on the call changes channel hears, decoded."""
+    heard: list[dict[str, Any]] = []
+    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    await connection.add_listener(CHANNEL, lambda *args: heard.append(json.loads(args[-1])))
+    try:
+        yield heard
+    finally:
+        await connection.close()
+
+
+async def test_a_pooled_delivery_is_announced_once_after_its_commit_not_inside_it(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """NOTIFY in a durable commit serialises every such commit behind the disk (docs/BENCHMARKS.md): the
+    pooled path's statement announces nothing itself, and the change is announced once, afterwards."""
+    settings = make_settings(extractor="rules")
+    postgres_only(settings)
+    asked: list[tuple[str, bool]] = []
+    real = webhooks._postgres_for
+
+    def spy(kind: str, announce: bool = True) -> tuple[str, list[str]]:
+        asked.append((kind, announce))
+        return real(kind, announce)
+
+    async for app in started(settings):
+        async with listening(settings.database_url) as heard:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(webhooks, "_postgres_for", spy)
+                assert (await post(app.client, "call_announced")).status_code == 204
+                assert (await post(app.client, "call_announced")).status_code == 204  # a replay: no change
+            for _ in range(100):
+                if heard:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)  # a second announcement would have arrived by now
+        call_id = await execute_sql(
+            settings.database_url, "SELECT id FROM calls WHERE retell_call_id = 'call_announced'"
+        )
+    assert asked == [("call_started", False), ("call_started", False)]
+    assert "pg_notify" not in real("call_started", False)[0]
+    assert [(notice["id"], notice["status"]) for notice in heard] == [(str(call_id), "ongoing")]
+    assert isinstance(heard[0]["version"], int)
+
+
+async def test_an_announcement_that_fails_is_logged_and_does_not_fail_the_delivery() -> None:
+    class Lost:
+        async def execute(self, *args: Any) -> None:
+            raise asyncpg.InterfaceError("connection is closed")
+
+    warnings: list[str] = []
+    sink = logger.add(lambda message: warnings.append(str(message)), level="WARNING")
+    try:
+        await announce_committed(Lost(), '{"id": "x"}')  # type: ignore[arg-type]  # returns: no raise
+    finally:
+        logger.remove(sink)
+    assert len(warnings) == 1 and "not announced (InterfaceError)" in warnings[0]

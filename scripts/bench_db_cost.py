@@ -1,22 +1,28 @@
 # ruff: noqa: E501  (Markdown table rows and prose are long lines)
 """Where the database's share of a delivery goes: the app's one-statement ingest taken apart.
 
-One connection, deliveries one after another (no HTTP, no concurrency), so the backend's own CPU time
-(/proc/<backend pid>/stat) over the loop is the statement's cost and nothing else's. Each variant runs
-the same lifecycle mix on fresh calls, against the scratch database as the other phases left it (100k
-calls after the reads phase):
+Each variant runs the same lifecycle mix on fresh calls, over asyncpg with no HTTP and no app, against
+the scratch database as the other phases left it (100k calls after the reads phase), twice:
 
+- sequential: one connection, deliveries one after another, so the backend's own CPU time
+  (/proc/<backend pid>/stat) over the loop is the statement's cost and nothing else's, and its wall time
+  is mostly the commit's flush to disk;
+- concurrent: CONCURRENT connections at once (the app's ingest pool size), each taking a call's three
+  deliveries in order: deliveries per second of the statement alone, i.e. how many commits can overlap.
+
+The variants:
 - reference: the reference receiver's statement (`INSERT … ON CONFLICT DO NOTHING`, a primary key only);
-- app: the app's statement exactly as the webhook runs it (the CTE from the ingest module, generic plan);
-- app, no NOTIFY: the same with `pg_notify(…)` replaced by the text it would send;
-- app, no trigram index: the same after `DROP INDEX ix_calls_driver_name_trgm` (recreated afterwards);
+- app: the webhook's statement as the ingest pool runs it (the CTE from the ingest module, generic plan),
+  then its announcement in a transaction of its own (`announce_committed`);
+- app, NOTIFY inside the commit (before): `pg_notify(…)` back inside the statement, as it was;
+- app, no NOTIFY at all: the payload built, never sent;
+- app, no trigram index: after `DROP INDEX ix_calls_driver_name_trgm` (recreated afterwards);
 - app, no list indexes: after dropping every secondary index of `calls` (all recreated afterwards);
 - delivery row only: the CTE's `INSERT INTO webhook_events` alone.
 
-Each also gets `EXPLAIN (ANALYZE, BUFFERS, WAL)` on a sample, for the WAL bytes a delivery writes
-(its commit flushes them; that is disk and the WAL writer, not this CPU).
+Each also gets `EXPLAIN (ANALYZE, BUFFERS, WAL)` on a sample, for the WAL bytes a delivery writes.
 
-    .venv/bin/python scripts/bench_db_cost.py DATABASE_URL   # a migrated scratch database
+    .venv/bin/python scripts/bench_db_cost.py DATABASE_URL   # a migrated scratch database; adds calls
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +55,7 @@ try:  # the ingest module is being moved into a package of its own (issue 17)
 except ImportError:  # pragma: no cover - after the move
     from app.ingest.statements import _parameters, _postgres_for  # type: ignore[no-redef,unused-ignore]
 from app.retell.webhook import parse_delivery
+from app.services.call_changes import announce_committed
 
 REFERENCE_TABLE = "bench_reference_events"
 REFERENCE_INSERT = (
@@ -56,15 +64,13 @@ REFERENCE_INSERT = (
 )
 TRIGRAM = "ix_calls_driver_name_trgm"
 EXPLAINED = 30  # deliveries per variant run under EXPLAIN, for WAL bytes
+CONCURRENT = 10  # connections of the concurrent measure: the app's ingest pool size
 
 
-def app_statement(kind: str, *, notify: bool = True) -> tuple[str, list[str]]:
-    sql, order = _postgres_for(kind)
-    if not notify:
-        # The payload is still built, only not queued: what is left is the cost of the NOTIFY itself.
-        sql = sql.replace("pg_notify('", "concat('")
-        assert "pg_notify" not in sql
-    return sql, order
+def app_statement(kind: str, *, notify: str = "after") -> tuple[str, list[str]]:
+    """The webhook's statement. `notify`: "after" as the ingest pool runs it (the announcement follows in a
+    transaction of its own), "inside" as it was (pg_notify in the statement), "none" (built, not sent)."""
+    return _postgres_for(kind, notify == "inside")
 
 
 def stored_only(kind: str) -> tuple[str, list[str]]:
@@ -86,13 +92,17 @@ def parameters(body: bytes) -> tuple[str, dict[str, Any]]:
     return delivery.event, _parameters(delivery)
 
 
-def statement_runner(build: Callable[[str], tuple[str, list[str]]]) -> Runner:
+def statement_runner(
+    build: Callable[[str], tuple[str, list[str]]], *, announce_after: bool = False
+) -> Runner:
     async def run(connection: asyncpg.Connection, event: str, body: bytes, explain: bool) -> dict[str, int]:
         kind, params = parameters(body)
         sql, order = build(kind)
         args = [params[name] for name in order]
         if not explain:
-            await connection.fetch(sql, *args)
+            row = await connection.fetchrow(sql, *args)
+            if announce_after and row is not None:
+                await announce_committed(connection, row["announced"])
             return {}
         return wal_of(await connection.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, WAL, FORMAT JSON) {sql}", *args))
 
@@ -117,7 +127,9 @@ def wal_of(plan_json: str | list[Any]) -> dict[str, int]:
     return {"wal_bytes": int(plan.get("WAL Bytes", 0)), "wal_records": int(plan.get("WAL Records", 0))}
 
 
-async def measure(connection: asyncpg.Connection, runner: Runner, calls: int) -> dict[str, Any]:
+async def measure(connection: asyncpg.Connection, pool: Pool, runner: Runner, calls: int) -> dict[str, Any]:
+    """Sequential on one connection (the backend's CPU per delivery), then CONCURRENT connections at once
+    (deliveries per second of the statement alone: what commits can overlap)."""
     pid = await connection.fetchval("SELECT pg_backend_pid()")
     for event, body in lifecycle_bodies(10):  # warm-up: plans, caches
         await runner(connection, event, body, False)
@@ -127,12 +139,41 @@ async def measure(connection: asyncpg.Connection, runner: Runner, calls: int) ->
         await runner(connection, event, body, False)
     cpu, wall = cpu_seconds_of([pid]) - cpu_before, time.perf_counter() - wall_before
     wal = [await runner(connection, event, body, True) for event, body in lifecycle_bodies(EXPLAINED // 3)]
+    concurrent = await measure_concurrent(pool, runner, calls)
     return {
         "deliveries": len(bodies),
         "backend_cpu_ms_per_delivery": round(cpu * 1000 / len(bodies), 3),
         "wall_ms_per_delivery": round(wall * 1000 / len(bodies), 3),
         "wal_bytes_per_delivery": round(sum(w["wal_bytes"] for w in wal) / len(wal)),
         "wal_records_per_delivery": round(sum(w["wal_records"] for w in wal) / len(wal), 1),
+        **concurrent,
+    }
+
+
+@dataclass
+class Pool:
+    """CONCURRENT plain connections, and their backends' pids (whose CPU is counted)."""
+
+    connections: list[asyncpg.Connection]
+    pids: list[int]
+
+
+async def measure_concurrent(pool: Pool, runner: Runner, calls: int) -> dict[str, Any]:
+    bodies = lifecycle_bodies(calls)
+    lifecycles = iter([bodies[index : index + 3] for index in range(0, len(bodies), 3)])
+
+    async def worker(connection: asyncpg.Connection) -> None:
+        for lifecycle in lifecycles:  # a call's deliveries in order, calls side by side
+            for event, body in lifecycle:
+                await runner(connection, event, body, False)
+
+    cpu_before, started = cpu_seconds_of(pool.pids), time.perf_counter()
+    await asyncio.gather(*(worker(connection) for connection in pool.connections))
+    elapsed = time.perf_counter() - started
+    cpu = cpu_seconds_of(pool.pids) - cpu_before
+    return {
+        "concurrent_per_second": round(len(bodies) / elapsed, 1),
+        "concurrent_backend_cpu_ms_per_delivery": round(cpu * 1000 / len(bodies), 3),
     }
 
 
@@ -144,44 +185,52 @@ async def secondary_indexes(connection: asyncpg.Connection) -> list[tuple[str, s
 
 
 async def without_indexes(
-    connection: asyncpg.Connection, names: set[str], runner: Runner, calls: int
+    connection: asyncpg.Connection, pool: Pool, names: set[str], runner: Runner, calls: int
 ) -> dict[str, Any]:
     dropped = [(name, ddl) for name, ddl in await secondary_indexes(connection) if name in names]
     for name, _ in dropped:
         await connection.execute(f'DROP INDEX "{name}"')
     try:
-        return await measure(connection, runner, calls)
+        return await measure(connection, pool, runner, calls)
     finally:
         for _, ddl in dropped:
             await connection.execute(ddl)
 
 
 async def profile(url: str, calls: int) -> dict[str, Any]:
-    connection = await asyncpg.connect(
-        plain_url(url), server_settings={"plan_cache_mode": "force_generic_plan"}
-    )
+    settings = {"plan_cache_mode": "force_generic_plan"}  # as the ingest pool's connections
+    connection = await asyncpg.connect(plain_url(url), server_settings=settings)
+    connections = [await asyncpg.connect(plain_url(url), server_settings=settings) for _ in range(CONCURRENT)]
+    pool = Pool(connections, [await c.fetchval("SELECT pg_backend_pid()") for c in connections])
     try:
         await connection.execute(
             f"CREATE TABLE IF NOT EXISTS {REFERENCE_TABLE} (retell_call_id VARCHAR(120) NOT NULL, "
             "event VARCHAR(60) NOT NULL, payload JSON NOT NULL, PRIMARY KEY (retell_call_id, event))"
         )
-        app = statement_runner(app_statement)
+        app = statement_runner(app_statement, announce_after=True)
         list_indexes = {name for name, _ in await secondary_indexes(connection)}
         variants: dict[str, Any] = {
-            "calls_in_database": await connection.fetchval("SELECT count(*) FROM calls")
+            "calls_in_database": await connection.fetchval("SELECT count(*) FROM calls"),
+            "concurrent_connections": CONCURRENT,
         }
         steps: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
-            ("reference", lambda: measure(connection, reference_runner, calls)),
-            ("app", lambda: measure(connection, app, calls)),
+            ("reference", lambda: measure(connection, pool, reference_runner, calls)),
+            ("app", lambda: measure(connection, pool, app, calls)),
             (
-                "app, no NOTIFY",
+                "app, NOTIFY inside the commit (before)",
                 lambda: measure(
-                    connection, statement_runner(lambda k: app_statement(k, notify=False)), calls
+                    connection, pool, statement_runner(lambda k: app_statement(k, notify="inside")), calls
                 ),
             ),
-            ("app, no trigram index", lambda: without_indexes(connection, {TRIGRAM}, app, calls)),
-            ("app, no list indexes", lambda: without_indexes(connection, list_indexes, app, calls)),
-            ("delivery row only", lambda: measure(connection, statement_runner(stored_only), calls)),
+            (
+                "app, no NOTIFY at all",
+                lambda: measure(
+                    connection, pool, statement_runner(lambda k: app_statement(k, notify="none")), calls
+                ),
+            ),
+            ("app, no trigram index", lambda: without_indexes(connection, pool, {TRIGRAM}, app, calls)),
+            ("app, no list indexes", lambda: without_indexes(connection, pool, list_indexes, app, calls)),
+            ("delivery row only", lambda: measure(connection, pool, statement_runner(stored_only), calls)),
         ]
         for name, step in steps:
             variants[name] = await step()
@@ -189,11 +238,12 @@ async def profile(url: str, calls: int) -> dict[str, Any]:
         variants["list_indexes"] = sorted(list_indexes)
         return variants
     finally:
-        await connection.close()
+        for each in [connection, *connections]:
+            await each.close()
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    progress("database cost per delivery, one connection, sequential")
+    progress("database cost per delivery: the statements alone, sequential then concurrent")
     return asyncio.run(profile(ctx.url, ctx.args.db_cost_calls))
 
 
@@ -201,33 +251,42 @@ def render(report: dict[str, Any]) -> list[str]:
     cost = report["db_cost"]
     names = [name for name in cost if isinstance(cost[name], dict)]
     app_cpu = cost["app"]["backend_cpu_ms_per_delivery"]
+
+    def versus(name: str) -> str:
+        return "" if name == "app" else f"{cost[name]['backend_cpu_ms_per_delivery'] - app_cpu:+.3f}"
+
     rows = [
         [
-            name, cost[name]["backend_cpu_ms_per_delivery"],
-            "" if name == "app" else f"{app_cpu - cost[name]['backend_cpu_ms_per_delivery']:+.3f}".replace("+", "−", 1).replace("−-", "+"),
-            cost[name]["wall_ms_per_delivery"], cost[name]["wal_bytes_per_delivery"], cost[name]["wal_records_per_delivery"],
+            name, cost[name]["backend_cpu_ms_per_delivery"], versus(name), cost[name]["wall_ms_per_delivery"],
+            cost[name]["wal_bytes_per_delivery"], cost[name]["wal_records_per_delivery"],
+            cost[name]["concurrent_per_second"], cost[name]["concurrent_backend_cpu_ms_per_delivery"],
         ]
         for name in names
     ]  # fmt: skip
     return [
         "## Where the database's share goes",
         "",
-        "`scripts/bench_db_cost.py`: each statement run directly on one connection, deliveries one after another",
-        f"({cost['app']['deliveries']} per variant, the same lifecycle mix, fresh calls, {cost['calls_in_database']:,} calls",
-        "already in the table), so the backend process's CPU time over the loop is that statement's cost alone.",
-        "*app* is the webhook's statement exactly as it runs (built by the ingest module, generic plan); the other",
-        "rows take one part away (the NOTIFY, the trigram index, every list index of `calls`) or keep only the",
-        "delivery's own row. WAL is from `EXPLAIN (ANALYZE, WAL)` on a sample; each autocommit delivery flushes",
-        "its WAL at commit (disk time and the WAL writer, not this CPU).",
+        "`scripts/bench_db_cost.py`: each statement run directly over asyncpg (no HTTP, no app), the same lifecycle",
+        f"mix on fresh calls ({cost['app']['deliveries']} deliveries per variant, {cost['calls_in_database']:,} calls already in",
+        "the table). *Sequential*: one connection, one delivery after another, so the backend process's CPU time",
+        "over the loop is that statement's cost alone, and its wall time is mostly the commit's flush to disk.",
+        f"*Concurrent*: {cost['concurrent_connections']} connections at once, each taking a call's three deliveries in order: how",
+        "many commits can overlap (group commit). *app* is the webhook's statement as the ingest pool runs it",
+        "(built by the ingest module, generic plan, then the announcement in a transaction of its own); the",
+        "other rows put the NOTIFY back inside the commit (as before this change), take a part away (the NOTIFY,",
+        "the trigram index, every list index of `calls`), or keep only the delivery's own row. WAL bytes are from",
+        "`EXPLAIN (ANALYZE, WAL)` on a sample (the data statement only).",
         "",
         *table(
             [
                 "statement",
-                "backend CPU ms/delivery",
+                "sequential: backend CPU ms/delivery",
                 "vs app",
-                "wall ms/delivery",
+                "sequential: wall ms/delivery",
                 "WAL bytes/delivery",
                 "WAL records/delivery",
+                "concurrent: deliveries/s",
+                "concurrent: backend CPU ms/delivery",
             ],
             rows,
         ),

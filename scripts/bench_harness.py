@@ -195,7 +195,7 @@ def running(
     server = Server(name, process, port, workers)
     probe = probe or ("/health/ready" if target == APP_TARGET else "/docs")
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts workers slowly
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise SystemExit(f"{name} exited with {process.returncode}; see {log}")

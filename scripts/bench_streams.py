@@ -39,13 +39,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # runnable as `python scripts/bench_streams.py` from the repo root
 
 from app.retell.signature import sign_retell_body  # noqa: E402
+from scripts.bench_harness import HOST, cpu_seconds_of, free_port  # noqa: E402  (HOST: the only host contacted)
 from tests.support.fixtures import RETELL_DIR  # noqa: E402
 
-HOST = "127.0.0.1"  # the only host this script sends anything to
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ADMIN_EMAIL = "bench@example.com"
 RETELL_KEY = "bench-retell-key-" + secrets.token_hex(8)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------
@@ -88,9 +87,7 @@ def running_server(database_url: str, workers: int, password: str) -> Iterator[t
     }
     venv = REPO_ROOT / ".venv" / "bin"
     subprocess.run([str(venv / "alembic"), "upgrade", "head"], cwd=REPO_ROOT, env=env, check=True)
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     command = [str(venv / "uvicorn"), "app.main:create_app", "--factory", "--host", HOST, "--port", str(port)]
     command += ["--workers", str(workers), "--no-access-log"]
     log = tempfile.NamedTemporaryFile(prefix="bench-streams-", suffix=".log", delete=False)  # noqa: SIM115
@@ -120,14 +117,6 @@ def server_pids(parent: int) -> list[int]:
     children = [int(pid) for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()]
     workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     return [parent, *workers]
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / CLK_TCK
 
 
 def sockets_of(pid: int) -> int:
@@ -210,15 +199,15 @@ async def stream_token(client: httpx.AsyncClient, password: str) -> str:
 async def idle_phase(
     client: httpx.AsyncClient, port: int, pids: list[int], count: int, seconds: float, password: str
 ) -> dict[str, Any]:
-    before = cpu_seconds(pids)
+    before = cpu_seconds_of(pids)
     await asyncio.sleep(seconds)
-    baseline = (cpu_seconds(pids) - before) / seconds
+    baseline = (cpu_seconds_of(pids) - before) / seconds
     token = await stream_token(client, password)
     subscribers = await open_subscribers(count, port, f"/api/events?token={token}")
     await asyncio.sleep(2)  # connections settled, first events sent
-    before = cpu_seconds(pids)
+    before = cpu_seconds_of(pids)
     await asyncio.sleep(seconds)
-    loaded = (cpu_seconds(pids) - before) / seconds
+    loaded = (cpu_seconds_of(pids) - before) / seconds
     alive = sum(1 for s in subscribers if s.task is not None and not s.task.done())
     await close_subscribers(subscribers)
     return {

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from app.core.login_throttle import LoginThrottle, TooManyLoginAttempts
 
 from app.config import Settings
+from app.core.login_throttle import LoginThrottle, TooManyLoginAttempts
 
 
 @pytest.fixture

@@ -29,7 +29,15 @@ class ServerProcess:
         env |= {"PYTHONPATH": str(REPO_ROOT), "PUBLIC_BASE_URL": self.url, "LOG_LEVEL": "INFO"}
         env |= {key.upper(): str(value) for key, value in settings.items()}
         self.log = self.workdir / "server.log"
-        command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--log-level",
+            "warning",
+        ]
         if guarded:
             command = [sys.executable, "-m", "app.serve"]
         with self.log.open("wb") as log:

@@ -60,6 +60,9 @@ async def test_list_filters_by_creation_window_and_configuration(
         ("/api/call/stats", {"status": "completed"}, "query.status"),
         ("/api/call/stats", {"created_after": "2020-01-01", "created_before": "2026-01-01"}, "query"),
         ("/api/call/stats", {"created_after": "9999-12-31T23:59:59-05:00"}, "query.created_after"),
+        # The default 30-day window would begin before year 1: refused, not an OverflowError (500).
+        ("/api/call/stats", {"created_before": "0001-01-02"}, "query"),
+        ("/api/call/export", {"created_before": "0001-01-02"}, "query"),
         ("/api/call/export", {"format": "xlsx"}, "query.format"),
         ("/api/call/export", {"created_after": "2020-01-01"}, "query"),  # to now: years
         ("/api/agent-config", {"sort": "name"}, "query.sort"),

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.models import CallStatus
 from tests.support.seed import CHECK_IN, EMERGENCY, seed_call
@@ -222,3 +225,39 @@ async def test_agent_configs_are_paged_like_calls(client: httpx.AsyncClient, aut
 async def test_dashboard_reads_need_a_login(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 401 and response.json()["error"] == "Unauthorized"
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+async def test_no_csv_cell_starts_a_formula_whatever_its_column(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, start: str
+) -> None:
+    payload = f'{start}HYPERLINK("http://evil.example")'
+    call_id = await seed_call(
+        clean_database,
+        created_at=NOW - timedelta(days=1),
+        result={**CHECK_IN, "eta": payload, "current_location": payload},
+        driver_name=payload,
+    )
+    # Columns the webhook writes, which no form validates: set as a delivery could leave them.
+    engine = create_async_engine(clean_database, poolclass=NullPool)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE calls SET phone_number = :v, disconnection_reason = :v, call_type = :v WHERE id = :id"
+            ),
+            {"v": payload, "id": call_id.hex if clean_database.startswith("sqlite") else call_id},
+        )
+    await engine.dispose()
+    response = await client.get("/api/call/export", headers=auth)
+    assert response.status_code == 200
+    [row] = list(csv.DictReader(io.StringIO(response.text)))
+    for column in (
+        "driver_name",
+        "phone_number",
+        "disconnection_reason",
+        "call_type",
+        "eta",
+        "current_location",
+    ):
+        assert row[column] == "'" + payload, column
+    assert not [name for name, cell in row.items() if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]

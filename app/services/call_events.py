@@ -231,7 +231,11 @@ async def stream_calls(
 def _resume_from(last_event_id: str | None) -> int | None:
     """The version to resume after, or None (start from the current state) for an id this service
     never sent: not digits (`1e20`, `-5`), or a moment no date can hold (`99999999999999999999`)."""
-    if not last_event_id or len(last_event_id) > 20 or not (last_event_id.isascii() and last_event_id.isdigit()):
+    if (
+        not last_event_id
+        or len(last_event_id) > 20
+        or not (last_event_id.isascii() and last_event_id.isdigit())
+    ):
         return None
     version = int(last_event_id)
     try:

@@ -197,7 +197,9 @@ async def test_a_chunked_oversized_upload_is_cut_off(client: httpx.AsyncClient) 
 
     # Well-formed and current, so only the body can refuse it: the cap cuts it while it is read.
     plausible = f"v={int(time.time() * 1000)},d={'0' * 64}"
-    response = await client.post("/webhook/retell", content=chunks(), headers={"x-retell-signature": plausible})
+    response = await client.post(
+        "/webhook/retell", content=chunks(), headers={"x-retell-signature": plausible}
+    )
     assert response.status_code == 413
 
 

@@ -46,6 +46,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         process.stop()
 
 
+def megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
 def rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -124,7 +128,7 @@ def test_a_flood_of_unsigned_19_mb_webhooks_is_refused_from_the_headers_alone(se
         answers = asyncio.run(flood(server.port, []))
     growth = memory.peak - baseline
     print(
-        f"unsigned flood: RSS {baseline / 1e6:.0f} MB -> peak {memory.peak / 1e6:.0f} MB (+{growth / 1e6:.1f} MB)"
+        f"unsigned flood: RSS {megabytes(baseline)} -> peak {megabytes(memory.peak)} (+{megabytes(growth)})"
     )
     assert len(answered(server, (401, 413))) - before == FLOOD_CONNECTIONS, server.output()
     # Answered before the body was there: far less than the body was ever sent.
@@ -144,9 +148,7 @@ def test_a_flood_with_plausible_but_forged_signatures_is_bounded_by_the_body_bud
     with PeakRss(pid) as memory:
         answers = asyncio.run(flood(server.port, [forged]))
     growth = memory.peak - baseline
-    print(
-        f"forged flood: RSS {baseline / 1e6:.0f} MB -> peak {memory.peak / 1e6:.0f} MB (+{growth / 1e6:.1f} MB)"
-    )
+    print(f"forged flood: RSS {megabytes(baseline)} -> peak {megabytes(memory.peak)} (+{megabytes(growth)})")
     # Every one answered (the server's access log: a client still sending may see a reset instead).
     statuses = answered(server, (401, 503))[len(before) :]
     assert len(statuses) == FLOOD_CONNECTIONS and 503 in statuses, (statuses, [line for line, _ in answers])

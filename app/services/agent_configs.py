@@ -145,7 +145,7 @@ DEFAULT_LOCK_KEY = 0x41474346  # "AGCF"
 async def _clear_default(session: AsyncSession, keep: uuid.UUID | None = None) -> None:
     assert session.bind is not None
     if session.bind.dialect.name == "postgresql":
-        await session.exec(sa_text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=DEFAULT_LOCK_KEY))
+        await session.execute(sa_text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEFAULT_LOCK_KEY})
     statement = update(AgentConfig).where(col(AgentConfig.is_default)).values(is_default=False)
     if keep is not None:
         statement = statement.where(col(AgentConfig.id) != keep)

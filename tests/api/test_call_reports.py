@@ -232,6 +232,7 @@ async def test_no_csv_cell_starts_a_formula_whatever_its_column(
     client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, start: str
 ) -> None:
     payload = f'{start}HYPERLINK("http://evil.example")'
+    short = f"{start}1+1"  # call_type and phone_number hold 10 and 20 characters
     call_id = await seed_call(
         clean_database,
         created_at=NOW - timedelta(days=1),
@@ -243,9 +244,14 @@ async def test_no_csv_cell_starts_a_formula_whatever_its_column(
     async with engine.begin() as connection:
         await connection.execute(
             text(
-                "UPDATE calls SET phone_number = :v, disconnection_reason = :v, call_type = :v WHERE id = :id"
+                "UPDATE calls SET phone_number = :short, disconnection_reason = :v, call_type = :short"
+                " WHERE id = :id"
             ),
-            {"v": payload, "id": call_id.hex if clean_database.startswith("sqlite") else call_id},
+            {
+                "v": payload,
+                "short": short,
+                "id": call_id.hex if clean_database.startswith("sqlite") else call_id,
+            },
         )
     await engine.dispose()
     response = await client.get("/api/call/export", headers=auth)
@@ -253,11 +259,10 @@ async def test_no_csv_cell_starts_a_formula_whatever_its_column(
     [row] = list(csv.DictReader(io.StringIO(response.text)))
     for column in (
         "driver_name",
-        "phone_number",
         "disconnection_reason",
-        "call_type",
         "eta",
         "current_location",
     ):
         assert row[column] == "'" + payload, column
+    assert row["call_type"] == row["phone_number"] == "'" + short
     assert not [name for name, cell in row.items() if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]

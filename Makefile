@@ -21,17 +21,35 @@ MUTATION_K_DB := $(if $(filter both,$(MUTATION_DATABASES)),,not postgresql)
 MUTATION_K := $(strip $(MUTATION_K_DB) $(if $(and $(MUTATION_K_DB),$(MUTATION_TESTS)),and) $(if $(MUTATION_TESTS),($(MUTATION_TESTS))))
 MUTATION_PYTEST_ADDOPTS := $(if $(MUTATION_K),-k "$(MUTATION_K)")
 
-.PHONY: run test demo converse lint format migrate bench clean browser-deps mutation mutation-report
+.PHONY: run test demo converse lint format migrate bench clean browser-deps mutation mutation-report lock upgrade
 
-$(BIN)/.runtime: requirements.txt
+# Installs come from the lock files: exact versions, each file checked against its hash. requirements*.txt
+# hold the ranges we accept (edit those); `make lock` re-pins after an edit, `make upgrade` moves every pin
+# to the newest release in range and runs the suite (README "Dependencies").
+$(BIN)/.runtime: requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-$(BIN)/.dev: requirements.txt requirements-dev.txt $(BIN)/.runtime
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(BIN)/.dev: requirements-dev.lock $(BIN)/.runtime
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
+
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+$(BIN)/pip-compile:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet pip-tools
+
+lock: $(BIN)/pip-compile ## Re-pin requirements*.lock after editing requirements*.txt (keeps other pins)
+	$(PIP_COMPILE) -o requirements.lock requirements.txt
+	$(PIP_COMPILE) -c requirements.lock -o requirements-dev.lock requirements-dev.txt
+
+upgrade: $(BIN)/pip-compile ## Re-lock every dependency to its newest release in range, install, run the suite
+	$(PIP_COMPILE) --upgrade -o requirements.lock requirements.txt
+	$(PIP_COMPILE) --upgrade -c requirements.lock -o requirements-dev.lock requirements-dev.txt
+	$(MAKE) --no-print-directory test
 
 # openapi-typescript and tsc for the TypeScript contract test, in a git-ignored folder. Without npm the
 # test skips itself (with a message); .ci/run installs Node.js so CI always runs it.
@@ -46,8 +64,9 @@ $(CONTRACT)/node_modules/.installed: $(CONTRACT)/package.json $(CONTRACT)/packag
 migrate: $(BIN)/.runtime
 	$(BIN)/alembic upgrade head
 
+# app.serve: uvicorn with this service's connection, header and read-time limits (app/core/server.py).
 run: migrate ## Start the API on http://localhost:$(PORT) (SQLite and simulated Retell unless configured)
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --timeout-keep-alive 75
+	$(BIN)/python -m app.serve --host $(HOST) --port $(PORT)
 
 # The browser test drives the system Chromium (apt's `chromium`) through playwright-core from npm, installed
 # into tests/browser/node_modules; nothing downloads a browser. Without Chromium or npm the test is skipped.

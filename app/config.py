@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     llm_websocket_secret: str | None = None
     # Every request body is capped while it is read (413 beyond); the webhook has its own larger cap.
     max_request_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    # Request bodies being read at once, in bytes, per process. A body that does not fit waits up to
+    # BODY_BUDGET_WAIT_SECONDS for room, then gets 503 + Retry-After. At least the webhook's 20 MB cap.
+    max_body_bytes_in_flight: int = Field(default=24_000_000, ge=20_000_000)
+    body_budget_wait_seconds: float = Field(default=2.0, ge=0)
+    # Enforced by `python -m app.serve` (app/core/server.py), per process: open connections (a new one
+    # beyond is closed at once), request line + headers (431 beyond), and the time a request may take
+    # to arrive whole from its first byte (the connection is closed after it).
+    max_connections: int = Field(default=2048, ge=1)
+    max_request_header_bytes: int = Field(default=32_768, ge=4_096)
+    request_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Swagger UI at /docs and the schema at /openapi.json; switch off in production if they must not show.
+    docs_enabled: bool = True
 
     retell_mode: Literal["live", "simulated"] | None = None
     retell_api_key: str | None = None
@@ -163,6 +175,18 @@ class Settings(BaseSettings):
         # Unset means "this machine, on the port `make run` serves": the simulator then reaches us.
         if not self.public_base_url:
             self.public_base_url = f"http://localhost:{self.port}"
+        return self
+
+    @model_validator(mode="after")
+    def _one_process_on_sqlite(self) -> "Settings":
+        # Live updates travel between processes through PostgreSQL's LISTEN/NOTIFY; SQLite has none, so a
+        # second worker would silently miss half of them. Refused rather than half-working.
+        if self.is_sqlite and self.web_concurrency > 1:
+            raise ValueError(
+                f"WEB_CONCURRENCY={self.web_concurrency} needs PostgreSQL: with SQLite the workers cannot"
+                " share live updates (each would see only its own). Use WEB_CONCURRENCY=1, or a"
+                " postgresql+asyncpg DATABASE_URL"
+            )
         return self
 
     @model_validator(mode="after")

@@ -31,7 +31,7 @@ from app.changes.broadcast import register_local
 from app.config import Settings, get_settings
 from app.conversation import policy as policy_module
 from app.conversation.session import Policy
-from app.core.body_limit import BodyLimitMiddleware
+from app.core.body_limit import BodyBudget, BodyLimitMiddleware
 from app.core.database import (
     create_background_engine,
     create_engine,
@@ -44,6 +44,7 @@ from app.core.logging import configure_logging
 from app.core.login_throttle import LoginThrottle
 from app.core.migrations import upgrade_to_head
 from app.core.request_id import RequestIdMiddleware
+from app.core.security_headers import SecurityHeadersMiddleware
 from app.extraction.factory import build_extractor
 from app.ingest import deliveries
 from app.jobs import post_processing
@@ -171,12 +172,17 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # Off in production when the schema must not be public (DOCS_ENABLED=false): both are 404s.
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
-    # Innermost of the three: a 413 still gets CORS headers and a request id.
+    # Innermost of the four: a 413 or 503 still gets CORS headers, a request id and security headers.
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,
         overrides={"/webhook/": WEBHOOK_MAX_BODY_BYTES},  # a long call's transcript runs to megabytes
+        budget=BodyBudget(settings.max_body_bytes_in_flight, wait_seconds=settings.body_budget_wait_seconds),
     )
     app.add_middleware(
         CORSMiddleware,
@@ -187,6 +193,7 @@ def create_app(
         expose_headers=["X-Request-ID"],
     )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     # The webhook first: routes are matched in order, and it is the route hit most.
     # call_reports before calls: `/api/call/stats` must not be read as `/api/call/{call_id}`.

@@ -7,7 +7,9 @@ import asyncio
 import atexit
 import os
 import shutil
+import signal
 import socket
+import threading
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -38,6 +40,35 @@ from tests.support import (
 from tests.support.app import login, running_app, servers_in_threads
 from tests.support.database import alembic_config, run_in_thread
 from tests.support.webhooks import FIXTURE
+
+# Every test is bounded, whatever it waits on: past this, it fails with the traceback of the wait that
+# never returned (not a suite hung for minutes). Waits inside tests have their own, shorter bounds.
+TEST_TIME_LIMIT_SECONDS = float(os.environ.get("TEST_TIME_LIMIT_SECONDS", "300"))
+
+
+class TestTimeLimitExceeded(Exception):
+    pass
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread() or TEST_TIME_LIMIT_SECONDS <= 0:
+        yield
+        return
+
+    def expired(_signum: int, _frame: object) -> None:
+        raise TestTimeLimitExceeded(
+            f"{item.nodeid} ran past {TEST_TIME_LIMIT_SECONDS:.0f} s: something it waits for never arrived"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, TEST_TIME_LIMIT_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -110,7 +110,10 @@ def test_without_secret_key_every_process_uses_the_same_kept_key(environment: st
     # Not a random key per process: two workers (two Settings) must sign alike, in any environment.
     key_file = tmp_path / "keys" / ".secret_key"
     key_file.parent.mkdir()
-    first = settings(environment=environment, dev_secret_key_file=key_file, web_concurrency=2)
+    postgres = "postgresql+asyncpg://postgres@127.0.0.1:5432/app"  # several workers need PostgreSQL
+    first = settings(
+        environment=environment, dev_secret_key_file=key_file, web_concurrency=2, database_url=postgres
+    )
     second = settings(environment=environment, dev_secret_key_file=key_file)
     assert first.secret_key == second.secret_key == key_file.read_text().strip()
     assert len(first.secret_key or "") >= 32
@@ -172,3 +175,12 @@ def test_production_has_no_llm_websocket_secret_unless_set_and_refuses_a_weak_on
     with pytest.raises(ValidationError, match="LLM_WEBSOCKET_SECRET"):
         settings(**production, llm_websocket_secret="short")
     assert settings(**production, llm_websocket_secret="s" * 40).llm_websocket_secret == "s" * 40
+
+
+def test_several_workers_on_sqlite_are_refused_with_the_reason() -> None:
+    # Live updates cross processes through PostgreSQL only: a second SQLite worker would miss half.
+    with pytest.raises(ValueError, match="WEB_CONCURRENCY=2 needs PostgreSQL"):
+        settings(web_concurrency=2, database_url="sqlite+aiosqlite:///./x.db")
+    assert settings(web_concurrency=1, database_url="sqlite+aiosqlite:///./x.db").web_concurrency == 1
+    postgres = settings(web_concurrency=4, database_url="postgresql+asyncpg://postgres@127.0.0.1:5432/app")
+    assert postgres.web_concurrency == 4

@@ -50,7 +50,10 @@ def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
 
 
 def test_several_workers_are_fine_in_development(tmp_path: Path) -> None:
-    assert development(tmp_path / ".secret_key", web_concurrency=2).secret_key_from_file
+    postgres = "postgresql+asyncpg://postgres@127.0.0.1:5432/app"  # several workers need PostgreSQL
+    assert development(
+        tmp_path / ".secret_key", web_concurrency=2, database_url=postgres
+    ).secret_key_from_file
 
 
 def test_a_set_secret_key_wins_and_no_file_is_made(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from app.core.database import is_database_unavailable
 
@@ -138,7 +139,15 @@ async def _database_error_handler(_request: Request, exc: Exception) -> JSONResp
     return JSONResponse(error_body("InternalError", "an unexpected database error occurred"), status_code=500)
 
 
+async def _client_disconnect_handler(request: Request, _exc: Exception) -> Response:
+    # The client left (or was cut off for being too slow) while its body was read: nobody is there to
+    # answer, and no traceback helps. One line; the status only reaches the access log.
+    logger.warning("client left before its request body was read: {} {}", request.method, request.url.path)
+    return Response(status_code=499)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_disconnect_handler)
     app.add_exception_handler(AppError, _app_error_handler)
     app.add_exception_handler(StreamUnavailable, _stream_unavailable_handler)
     app.add_exception_handler(DBAPIError, _database_error_handler)

@@ -62,6 +62,25 @@ def _bind_request_id(record: Any) -> None:
     record["extra"].setdefault("request_id", request_id.get() or "-")
 
 
+LINE_FORMAT = (
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
+    "[{extra[request_id]}] <cyan>{name}</cyan> {message}"
+)
+
+
+def sink_options(settings: Settings) -> dict[str, Any]:
+    """How each line is written. Tracebacks show local variables (loguru's `diagnose`) only in
+    development: elsewhere a frame's locals can hold a request's headers, a token or a password."""
+    options: dict[str, Any] = {
+        "level": settings.log_level.upper(),
+        "diagnose": settings.environment == "development",
+        "backtrace": False,
+    }
+    if settings.log_json:
+        return options | {"serialize": True}
+    return options | {"format": LINE_FORMAT}
+
+
 def configure_logging(settings: Settings) -> None:
     global _configured
     access = logging.getLogger("uvicorn.access")
@@ -72,15 +91,7 @@ def configure_logging(settings: Settings) -> None:
     _configured = True
     logger.remove()
     logger.configure(patcher=_bind_request_id)
-    if settings.log_json:
-        logger.add(sys.stderr, level=settings.log_level.upper(), serialize=True)
-    else:
-        logger.add(
-            sys.stderr,
-            level=settings.log_level.upper(),
-            format="<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
-            "[{extra[request_id]}] <cyan>{name}</cyan> {message}",
-        )
+    logger.add(sys.stderr, **sink_options(settings))
     logging.basicConfig(handlers=[_InterceptHandler()], level=settings.log_level.upper(), force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "sqlalchemy.engine"):
         std = logging.getLogger(name)

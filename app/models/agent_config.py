@@ -78,6 +78,16 @@ class AgentConfigBase(SQLModel):
 
 class AgentConfig(AgentConfigBase, IdMixin, TimestampMixin, table=True):
     __tablename__ = "agent_configurations"
+    # At most one default, whatever requests race (the service retries the one that loses).
+    __table_args__ = (
+        sa.Index(
+            "uq_agent_configurations_one_default",
+            "is_default",
+            unique=True,
+            postgresql_where=sa.text("is_default"),
+            sqlite_where=sa.text("is_default"),
+        ),
+    )
 
     name: str = Field(max_length=120, unique=True, index=True)
     general_prompt: str = Field(sa_type=sa.Text)

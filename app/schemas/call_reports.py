@@ -80,7 +80,10 @@ class ReportWindow(CreatedRange):
     @model_validator(mode="after")
     def _bounded(self) -> Self:
         before = self.created_before or datetime.now(UTC)
-        after = self.created_after or before - timedelta(days=DEFAULT_REPORT_DAYS)
+        try:
+            after = self.created_after or before - timedelta(days=DEFAULT_REPORT_DAYS)
+        except OverflowError:  # `created_before=0001-01-02`: the default window would start before year 1
+            raise ValueError("date is out of range") from None
         if after >= before:
             raise ValueError("created_after must be earlier than created_before")
         if before - after > timedelta(days=MAX_REPORT_DAYS):

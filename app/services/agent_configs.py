@@ -3,6 +3,7 @@
 import uuid
 
 from loguru import logger
+from sqlalchemy import text as sa_text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -72,10 +73,7 @@ async def create_config(
 ) -> AgentConfig:
     config = AgentConfig.model_validate(data)
     require_engine_url(config.response_engine, llm_websocket_url)
-    if config.is_default:
-        await _clear_default(session)
-    session.add(config)
-    await _flush_unique_name(session, config.name)
+    await _save(session, config, make_default=config.is_default)
     return config
 
 
@@ -89,11 +87,7 @@ async def update_config(
     config = await get_config(session, config_id)
     changes = data.model_dump(exclude_unset=True)
     require_engine_url(changes.get("response_engine"), llm_websocket_url)
-    if changes.get("is_default"):
-        await _clear_default(session, keep=config.id)
-    config.sqlmodel_update(changes)
-    session.add(config)
-    await _flush_unique_name(session, config.name)
+    await _save(session, config, make_default=bool(changes.get("is_default")), changes=changes)
     return config
 
 
@@ -163,20 +157,60 @@ async def seed_default_config(session: AsyncSession) -> None:
         logger.info("seeded the default agent configuration {!r}", DEFAULT_AGENT_NAME)
 
 
+# PostgreSQL: requests that make a configuration the default take this transaction lock first, so they
+# follow each other instead of colliding on the index (SQLite serializes writers by itself).
+DEFAULT_LOCK_KEY = 0x41474346  # "AGCF"
+
+
 async def _clear_default(session: AsyncSession, keep: uuid.UUID | None = None) -> None:
+    assert session.bind is not None
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(sa_text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEFAULT_LOCK_KEY})
     statement = update(AgentConfig).where(col(AgentConfig.is_default)).values(is_default=False)
     if keep is not None:
         statement = statement.where(col(AgentConfig.id) != keep)
     await session.exec(statement)
 
 
-async def _flush_unique_name(session: AsyncSession, name: str) -> None:
-    try:
-        # A savepoint keeps the request's transaction usable after a duplicate name.
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        # Only the name is unique; any other integrity failure is a bug and must surface as one.
-        if "name" not in str(exc.orig):
-            raise
-        raise AgentConfigNameTaken(f"an agent configuration named {name!r} already exists") from None
+class DefaultContended(Conflict):
+    pass
+
+
+DEFAULT_INDEX = "uq_agent_configurations_one_default"
+# Rounds a request that races others to become the default retries; each round it clears whatever
+# default committed meanwhile, so losing them all takes that many concurrent winners in a row.
+DEFAULT_RACE_ROUNDS = 5
+
+
+async def _save(
+    session: AsyncSession,
+    config: AgentConfig,
+    *,
+    make_default: bool,
+    changes: dict[str, object] | None = None,
+) -> None:
+    """Flush the configuration in a savepoint: a duplicate name is a 409; losing a race to become the
+    default (the partial unique index refuses a second one) is retried, so the latest request wins."""
+    name = str((changes or {}).get("name", config.name))  # read now: a refused flush expires the object
+    for round_ in range(DEFAULT_RACE_ROUNDS):
+        try:
+            # All in a savepoint: a refused flush undoes only this round, and the request goes on.
+            async with session.begin_nested():
+                if make_default:
+                    await _clear_default(session, keep=config.id)
+                if changes is not None:
+                    if round_:  # a rolled-back round expired the stored row's attributes: reload them
+                        await session.refresh(config)
+                    config.sqlmodel_update(changes)
+                session.add(config)
+                await session.flush()
+            return
+        except IntegrityError as exc:
+            message = str(exc.orig)
+            if DEFAULT_INDEX in message or "is_default" in message:
+                continue  # another request became the default meanwhile: clear it, and try again
+            # Only the name is otherwise unique; any other integrity failure is a bug and must surface.
+            if "name" not in message:
+                raise
+            raise AgentConfigNameTaken(f"an agent configuration named {name!r} already exists") from None
+    raise DefaultContended("other requests kept making another configuration the default; try again")

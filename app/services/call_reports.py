@@ -50,20 +50,9 @@ RESULT_COLUMNS = ["scenario"] + [
     name for name in [*CheckInResult.model_fields, *EmergencyResult.model_fields] if name != "call_outcome"
 ]
 EXPORT_COLUMNS = CALL_COLUMNS + list(dict.fromkeys(RESULT_COLUMNS))
-# Free text a spreadsheet would run as a formula if it started with one of these.
+# A cell a spreadsheet would run as a formula if it started with one of these (OWASP's list). Every text
+# cell is checked, whatever its column: the webhook writes some (phone_number, disconnection_reason).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-FREE_TEXT = {
-    "driver_name",
-    "load_number",
-    "current_location",
-    "eta",
-    "delay_reason",
-    "unloading_status",
-    "safety_status",
-    "injury_status",
-    "emergency_location",
-    "escalation_status",
-}
 
 
 async def call_stats(
@@ -172,7 +161,7 @@ def _csv_row(row: Any) -> dict[str, object]:
             value = value.isoformat()
         elif isinstance(value, CallStatus):
             value = value.value
-        elif isinstance(value, str) and name in FREE_TEXT and value.startswith(FORMULA_START):
+        elif isinstance(value, str) and value.startswith(FORMULA_START):
             value = "'" + value
         cells[name] = value
     return cells

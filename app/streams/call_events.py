@@ -360,11 +360,20 @@ _LARGEST_VERSION = 253_402_300_800 * 1_000_000
 
 
 def _resume_from(last_event_id: str | None) -> int | None:
-    try:
-        version = int(last_event_id) if last_event_id else None
-    except ValueError:
+    """The version to resume after, or None (start from the current state) for an id this service
+    never sent: not digits (`1e20`, `-5`), or a moment no date can hold (`99999999999999999999`)."""
+    if (
+        not last_event_id
+        or len(last_event_id) > 20
+        or not (last_event_id.isascii() and last_event_id.isdigit())
+    ):
         return None
-    return version if version is not None and 0 <= version < _LARGEST_VERSION else None
+    version = int(last_event_id)
+    try:
+        moment_of(version - RESUME_MARGIN // timedelta(microseconds=1))
+    except (OverflowError, ValueError, OSError):
+        return None
+    return version
 
 
 def _come_back_later(exc: StreamUnavailable) -> StreamEvent:

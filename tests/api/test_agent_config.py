@@ -1,5 +1,6 @@
 """Agent configurations: CRUD with validation, the seeded default, and sync to Retell."""
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -156,6 +157,26 @@ async def test_only_one_configuration_is_default(client: httpx.AsyncClient, auth
     new = await create(client, auth, is_default=True)
     configs = (await client.get("/api/agent-config", headers=auth)).json()["items"]
     assert [c["id"] for c in configs if c["is_default"]] == [new["id"]]
+
+
+async def test_concurrent_creates_and_updates_leave_exactly_one_default(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    others = [await create(client, auth, name=f"Existing {n}") for n in range(3)]
+    creates = [
+        client.post(
+            "/api/agent-config", json={**NEW_CONFIG, "name": f"Racer {n}", "is_default": True}, headers=auth
+        )
+        for n in range(10)
+    ]
+    updates = [
+        client.patch(f"/api/agent-config/{other['id']}", json={"is_default": True}, headers=auth)
+        for other in others
+    ]
+    responses = await asyncio.gather(*creates, *updates)
+    assert [r.status_code for r in responses] == [201] * 10 + [200] * 3, [r.text for r in responses]
+    configs = (await client.get("/api/agent-config", params={"limit": 100}, headers=auth)).json()["items"]
+    assert len([c for c in configs if c["is_default"]]) == 1, [c["name"] for c in configs if c["is_default"]]
 
 
 async def test_delete_then_404(client: httpx.AsyncClient, auth: dict[str, str]) -> None:

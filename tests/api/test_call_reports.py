@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.models import CallStatus
 from tests.support.seed import CHECK_IN, EMERGENCY, seed_call
@@ -61,6 +64,9 @@ async def test_list_filters_by_creation_window_and_configuration(
         ("/api/call/stats", {"status": "completed"}, "query.status"),
         ("/api/call/stats", {"created_after": "2020-01-01", "created_before": "2026-01-01"}, "query"),
         ("/api/call/stats", {"created_after": "9999-12-31T23:59:59-05:00"}, "query.created_after"),
+        # The default 30-day window would begin before year 1: refused, not an OverflowError (500).
+        ("/api/call/stats", {"created_before": "0001-01-02"}, "query"),
+        ("/api/call/export", {"created_before": "0001-01-02"}, "query"),
         ("/api/call/export", {"format": "xlsx"}, "query.format"),
         ("/api/call/export", {"created_after": "2020-01-01"}, "query"),  # to now: years
         ("/api/agent-config", {"sort": "name"}, "query.sort"),
@@ -243,3 +249,44 @@ async def test_stats_show_retells_measured_latency_kept_from_the_webhooks(
         {"metric": "llm", "calls": 3, "p50": 500.0, "p90": 1200.0},
         {"metric": "llm_websocket_network_rtt", "calls": 3, "p50": 50.0, "p90": 150.0},
     ]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+async def test_no_csv_cell_starts_a_formula_whatever_its_column(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, start: str
+) -> None:
+    payload = f'{start}HYPERLINK("http://evil.example")'
+    short = f"{start}1+1"  # call_type and phone_number hold 10 and 20 characters
+    call_id = await seed_call(
+        clean_database,
+        created_at=NOW - timedelta(days=1),
+        result={**CHECK_IN, "eta": payload, "current_location": payload},
+        driver_name=payload,
+    )
+    # Columns the webhook writes, which no form validates: set as a delivery could leave them.
+    engine = create_async_engine(clean_database, poolclass=NullPool)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE calls SET phone_number = :short, disconnection_reason = :v, call_type = :short"
+                " WHERE id = :id"
+            ),
+            {
+                "v": payload,
+                "short": short,
+                "id": call_id.hex if clean_database.startswith("sqlite") else call_id,
+            },
+        )
+    await engine.dispose()
+    response = await client.get("/api/call/export", headers=auth)
+    assert response.status_code == 200
+    [row] = list(csv.DictReader(io.StringIO(response.text)))
+    for column in (
+        "driver_name",
+        "disconnection_reason",
+        "eta",
+        "current_location",
+    ):
+        assert row[column] == "'" + payload, column
+    assert row["call_type"] == row["phone_number"] == "'" + short
+    assert not [name for name, cell in row.items() if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]

@@ -155,6 +155,25 @@ async def test_reconnecting_with_last_event_id_gets_the_current_state_first(
     assert [(e.name, e.data["status"]) for e in again] == [("status", "completed"), ("end", "completed")]
 
 
+@pytest.mark.parametrize("last_id", ["1e20", "99999999999999999999", "-5", "9" * 400])
+async def test_a_last_event_id_this_service_never_sent_is_ignored_not_a_500(
+    live_server: Callable[..., str], last_id: str
+) -> None:
+    base_url = live_server(**OFFLINE, simulated_call_seconds=0.3)
+    async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
+        auth = await login(client)
+        token = await stream_token(client, auth)
+        call_id = (await client.post("/api/call/trigger", json=TRIGGER, headers=auth)).json()["id"]
+        # The stream starts from the current state, as it would with no Last-Event-ID at all.
+        seen = await collect(
+            client,
+            f"/api/events?token={token}",
+            headers={"Last-Event-ID": last_id},
+            until=lambda events: any(e.data["id"] == call_id for e in events),
+        )
+    assert seen[-1].data["id"] == call_id
+
+
 @pytest.mark.skipif(POSTGRES_URL is None, reason="needs PostgreSQL")
 async def test_a_change_through_one_instance_reaches_a_subscriber_of_another(
     live_server: Callable[..., str], database_url: str

@@ -192,14 +192,18 @@ async def test_live_status_updates_stream_until_the_call_is_final(live_server: C
         )
         call_id = response.json()["id"]
         events: list[tuple[str, dict[str, Any]]] = []
-        async with client.stream("GET", f"/api/call/{call_id}/events", headers=auth) as stream:
-            assert stream.headers["content-type"].startswith("text/event-stream")
-            name = None
-            async for line in stream.aiter_lines():
-                if line.startswith("event: "):
-                    name = line.removeprefix("event: ")
-                elif line.startswith("data: ") and name:
-                    events.append((name, json.loads(line.removeprefix("data: "))))
+        try:
+            async with asyncio.timeout(30):  # pings would keep an unended stream open for ever
+                async with client.stream("GET", f"/api/call/{call_id}/events", headers=auth) as stream:
+                    assert stream.headers["content-type"].startswith("text/event-stream")
+                    name = None
+                    async for line in stream.aiter_lines():
+                        if line.startswith("event: "):
+                            name = line.removeprefix("event: ")
+                        elif line.startswith("data: ") and name:
+                            events.append((name, json.loads(line.removeprefix("data: "))))
+        except TimeoutError:
+            raise AssertionError(f"the call's stream sent no `end` within 30 s; got {events}") from None
         missing = await client.get(f"/api/call/{uuid.uuid4()}/events", headers=auth)
     assert missing.status_code == 404
     name, final = events[-1]

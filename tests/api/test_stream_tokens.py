@@ -1,5 +1,6 @@
 """Stream tokens: what the browser's EventSource may carry, and everything else refused."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -74,7 +75,12 @@ async def test_the_streams_refuse_anything_but_a_valid_stream_token(
         (await app_client.post("/api/auth/stream-token", headers=await login(app_client))).json()["token"],
         options={"verify_signature": False},
     )["ver"]
-    response = await app_client.get(path, params={"token": forged_token(kind, uuid.UUID(me["id"]), version)})
+    token = forged_token(kind, uuid.UUID(me["id"]), version)
+    try:
+        # Bounded: were the token accepted, the stream would open and this would never return.
+        response = await asyncio.wait_for(app_client.get(path, params={"token": token}), timeout=10)
+    except TimeoutError:
+        raise AssertionError(f"a {kind} token opened the stream: no 401 within 10 s") from None
     assert response.status_code == 401
     assert response.json()["error"] == "Unauthorized"
     assert response.headers["www-authenticate"] == "Bearer"

@@ -44,7 +44,7 @@ INVALID = "the signature is invalid or older than five minutes"
         pytest.param(
             b'{"event": "call_ended\xff"}',
             {"x-retell-signature": sign(ended_body())},
-            "the body is not UTF-8, so it cannot carry a valid signature",
+            INVALID,  # the HMAC is checked on the bytes first: they are not what was signed
             id="not-utf-8",
         ),
     ],
@@ -195,8 +195,10 @@ async def test_a_chunked_oversized_upload_is_cut_off(client: httpx.AsyncClient) 
         for _ in range(25):
             yield b"a" * 1_000_000
 
+    # Well-formed and current, so only the body can refuse it: the cap cuts it while it is read.
+    plausible = f"v={int(time.time() * 1000)},d={'0' * 64}"
     response = await client.post(
-        "/webhook/retell", content=chunks(), headers={"x-retell-signature": "v=1,d=0"}
+        "/webhook/retell", content=chunks(), headers={"x-retell-signature": plausible}
     )
     assert response.status_code == 413
 

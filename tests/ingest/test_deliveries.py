@@ -162,6 +162,34 @@ async def test_a_failed_dial_ends_not_connected_without_llm_work(
     assert llm.call_count == 0
 
 
+async def test_a_never_connected_calls_own_stream_sends_its_state_then_end(
+    client: httpx.AsyncClient, auth: dict[str, str], llm: respx.Route
+) -> None:
+    # Without `end` the dashboard would show a spinner until the stream's 30-minute limit.
+    call_id = await trigger(client, auth)
+    payload = retell_event("call_ended", retell_call_id="call_abc", our_call_id=call_id)
+    for key in (
+        "transcript",
+        "transcript_object",
+        "transcript_with_tool_calls",
+        "start_timestamp",
+        "duration_ms",
+    ):
+        payload["call"].pop(key)
+    payload["call"]["disconnection_reason"] = "dial_no_answer"
+    body, headers = signed_delivery(payload)
+    assert (await client.post("/webhook/retell", content=body, headers=headers)).status_code == 204
+    try:
+        # The in-process client returns once the stream ends: only `end` ends it.
+        stream = await asyncio.wait_for(client.get(f"/api/call/{call_id}/events", headers=auth), timeout=10)
+    except TimeoutError:
+        raise AssertionError("the not_connected call's stream sent no `end` within 10 s") from None
+    names = [line.removeprefix("event: ") for line in stream.text.splitlines() if line.startswith("event: ")]
+    assert names == ["status", "end"], stream.text
+    final = json.loads([line for line in stream.text.splitlines() if line.startswith("data: ")][-1][6:])
+    assert final["status"] == "not_connected"
+
+
 async def test_llm_failure_is_retried_then_succeeds(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     call_id = await trigger(client, auth)
     with respx.mock() as router:

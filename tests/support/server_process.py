@@ -20,7 +20,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class ServerProcess:
     """`uvicorn app.main:create_app` with settings from its environment, in a directory with no .env."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, *, guarded: bool = False, **settings: Any) -> None:
+        """`guarded`: start it as production does, `python -m app.serve` (app/core/server.py's limits)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = Path(tempfile.mkdtemp(prefix="server-process-"))
@@ -28,10 +29,20 @@ class ServerProcess:
         env |= {"PYTHONPATH": str(REPO_ROOT), "PUBLIC_BASE_URL": self.url, "LOG_LEVEL": "INFO"}
         env |= {key.upper(): str(value) for key, value in settings.items()}
         self.log = self.workdir / "server.log"
-        command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--log-level",
+            "warning",
+        ]
+        if guarded:
+            command = [sys.executable, "-m", "app.serve"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [*command, "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+                [*command, "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=self.workdir,
                 env=env,
                 stdout=log,

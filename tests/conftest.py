@@ -9,8 +9,8 @@ import os
 import shutil
 import signal
 import socket
-import threading
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path

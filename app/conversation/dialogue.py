@@ -67,10 +67,11 @@ def _asked_text(transcript: list[Utterance], index: int, asked: str | None) -> s
 
 
 def _weaker_eta(new: Any, old: Any) -> bool:
-    """True when `new` only names a part of the same day `old` already gives a clock time for.
+    """True when `new` only names a part of today, or of the day `old` already gives a clock time for.
 
-    "Dense fog this morning" reads as "Today morning"; it must not undo "Today, 6:30 PM". A new day
-    ("tomorrow morning") is a real revision and still replaces it.
+    "Dense fog this morning" reads as "Today morning"; it must not undo "Tomorrow, 9:00 AM" or
+    "Today, 6:30 PM". Another day without a time ("tomorrow morning" after "Today, 6:30 PM") is a real
+    revision and still replaces it.
     """
 
     def day(eta: str) -> str:
@@ -80,7 +81,8 @@ def _weaker_eta(new: Any, old: Any) -> bool:
     new_s, old_s = str(new), str(old)
     exact_old = any(ch.isdigit() for ch in old_s)
     exact_new = any(ch.isdigit() for ch in new_s)
-    return exact_old and not exact_new and day(new_s) == day(old_s)
+    # "This morning" is mostly when something happened ("dense fog this morning"), not a new arrival time.
+    return exact_old and not exact_new and day(new_s) in (day(old_s), "Today")
 
 
 def _merge(slots: dict[str, Any], new: Mapping[str, Any]) -> bool:

@@ -333,6 +333,15 @@ def test_a_part_of_the_day_said_later_does_not_undo_a_clock_eta() -> None:
     assert call.state.slots["delay_reason"] == "Weather"
 
 
+def test_fog_this_morning_does_not_undo_an_eta_for_tomorrow() -> None:
+    call = Call()
+    call.driver("Still driving, but I'm running a couple of hours behind.")
+    call.driver("I'm on I-70 eastbound near Salina, KS.")
+    call.driver("Should be there tomorrow around 9 AM.")
+    call.driver("Dense fog this morning, visibility's next to nothing. I'm a couple of hours behind.")
+    assert call.state.slots["eta"] == "Tomorrow, 9:00 AM"
+
+
 def test_a_new_day_still_revises_a_clock_eta() -> None:
     call = Call()
     call.driver("Running late, I'm on I-10 near Tucson.")

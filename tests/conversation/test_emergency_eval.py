@@ -36,7 +36,7 @@ def test_generalisation_set_switch_recall_and_precision_hold() -> None:
     # mode, coupling failures, falls and broken bones, stroke signs, shootings, tornadoes, shifted loads,
     # and hard negatives such as "my cab's a wreck" or a closure caused by someone else's crash.
     scores = evaluate(GENERALISATION)
-    assert scores.total >= 200
+    assert scores.total >= 250
     assert scores.switch_recall >= 1.0
     assert scores.switch_precision >= 1.0
     assert scores.hard_negative_switches == 0

@@ -193,7 +193,8 @@ _TIRE = r"(?:tires?|tyres?|drives?|steers?|treads?|recaps?|gators?|duals?)"
 _WHEEL = r"(?:wheels?|hubs?|lug ?nuts?|lugs|studs|(?:wheel )?bearings?|rims?|wheel ends?)"
 _FLUID = r"(?:fuel|diesel|oil|coolant|antifreeze|hydraulic fluid|trans(?:mission)? fluid|radiator)"
 _SPILLING = (
-    r"(?:spray\w*|spew\w*|gush\w*|pour\w*|leak\w*|dump\w*|squirt\w*|pissing|running out|everywhere|all over)"
+    r"(?:dripp\w*|spray\w*|spew\w*|gush\w*|pour\w*|leak\w*|dump\w*|squirt\w*|pissing|running out|everywhere|"
+    r"all over)"
 )
 _BODY = (
     r"(?:ankle|wrist|arm|leg|hip|back|neck|knee|shoulder|foot|feet|hand|fingers?|ribs?|head|collar ?bone|"
@@ -207,7 +208,11 @@ _FAMILY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"light|gate|canopy|pump)|wrecked (?:the|my) (?:truck|rig|trailer|tractor|unit)|"
             r"(?:ran|went|got pushed|slid) (?:off|into) the (?:shoulder|median|ditch)|"
             r"(?:got|was|been) (?:hit|rear[- ]ended|side-?swiped|t[- ]?boned) (?:by|from)|"
-            r"(?:truck|rig|trailer|tractor|we|I)(?:'s| is| was| just| got)* (?:rolled|tipped) (?:over|on)\b)",
+            r"(?:truck|rig|trailer|tractor|we|I)(?:'s| is| was| just| got)* (?:rolled|tipped) (?:over|on)|"
+            r"(?:ran|went|slid|drove|veered|got pushed|ended up) off the (?:side of the )?(?:road|highway|"
+            r"interstate|ramp|pavement)|(?:it's|it is|she's|we're|I'm|we are|truck's) (?:laying |lying )?on "
+            r"(?:its|her|our|my|it's) side|(?:came|went|flew|crashed) (?:through|into) (?:my|the) "
+            r"(?:windshield|window|cab|door)\b)",
             re.I,
         ),
     ),
@@ -235,7 +240,12 @@ _FAMILY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"heat exhaustion|burning up|not doing (?:good|well|so good|too good)|"
             r"(?:co-?driver|partner|teammate|he|she|him|her)(?:'s| is)? (?:not responding|unresponsive|"
             r"not breathing|won't wake up|turning blue)|won't wake up|"
-            r"threw out (?:my|his|her) back|asthma attack|panic attack|anaphyla\w*|allergic|"
+            r"threw out (?:my|his|her) back|asthma attack|"
+            r"(?:trouble|hard time|struggling|hard|can't|cannot) (?:to )?(?:breath\w*|catch (?:my|his|her) "
+            r"breath)|"
+            rf"(?:gash|cut|wound|hole|puncture|gouge)\w* (?:in|on|across) (?:my|his|her) (?:\w+ )?{_BODY}|"
+            rf"(?:twisted|sprained|wrenched|jammed|tore|torn|pulled|broke) (?:my|his|her) (?:\w+ )?{_BODY}|"
+            r"can't put (?:any )?weight on|can't see (?:out|outta|outa)|panic attack|anaphyla\w*|allergic|"
             r"heart(?:'s| is)? (?:\w+ )?(?:beating out of|racing|pounding|skipping|fluttering|going crazy)|"
             r"(?:horrible|terrible|awful|sharp|severe|crushing|excruciating|killer|unbearable) "
             r"(?:pain|headache|cramps?)|"
@@ -281,7 +291,17 @@ _FAMILY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"(?:fifth wheel|kingpin|king pin|jaws|trailer|pin)\b[^.!?,]{0,25}\b(?:unlatched|unhooked|"
             r"popped out|came (?:loose|undone|off|out|unhooked|unlatched|apart)|released|let go)|"
             r"(?:came|popped|pulled|slipped) out of the fifth wheel|"
-            r"(?:something|it)(?: under the hood)? (?:just )?(?:exploded|blew up)|(?:snapped|sheared)\b)",
+            r"(?:something|it)(?: under the hood)? (?:just )?(?:exploded|blew up)|(?:snapped|sheared)|"
+            rf"{_TIRE}{_BE}\s+(?:went pop|popped|flopping|flapping)|"
+            r"(?:shaking|vibrating|wobbling|shimmying) (?:real |really |so |super )?(?:bad|violently|"
+            r"like crazy)|"
+            r"(?:loud|horrible|terrible|awful|nasty|big) (?:\w+ )?(?:bang\w*|grind\w*|knock\w*|clunk\w*)|"
+            rf"{_FLUID}(?: (?:tank|line|hose|pan|cooler|filter))?{_BE}\s+"
+            r"(?:cracked|split|busted|broke|ruptured)|"
+            r"(?:reefer|spring|hanger|leaf spring|shocks?|u-?bolts?|crossmember|frame|exhaust|dpf|mud ?flap|"
+            r"landing gear|tandems?|slider)(?: \w+)?(?:'s| is| are| just| has| have)*\s+(?:broke|broken|"
+            r"cracked|"
+            r"snapped|quit|died|seized|gave out|let go|busted|dragging|fell off|came off)\b)",
             re.I,
         ),
     ),
@@ -310,7 +330,20 @@ _FAMILY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"in (?:my|the) (?:sleeper|cab|truck|trailer)|"
             r"wind\w*(?:'s| is)? (?:pushing|blowing|rocking|tipping|lifting|shoving) (?:the |my )?"
             r"(?:trailer|truck|rig|tractor)|hail the size of|"
-            r"water(?:'s| is)? (?:coming up|rising|up to|over the|coming in|getting deeper))\b",
+            r"water(?:'s| is)? (?:coming up|rising|up to|over the|coming in|getting deeper)|"
+            r"(?:boxed|blocked|hemmed) (?:me|us) in|(?:yelling|screaming|cussing|shouting|"
+            r"swinging) at (?:me|us)|"
+            r"harass\w* (?:me|us)|(?:cornered|surrounded|punched|jumped|grabbed) (?:me|us)|mugged|"
+            r"fire (?:under|in|on|inside|behind|coming (?:from|out of)) (?:the |my )?(?:\w+ )?(?:cab|engine|"
+            r"trailer|truck|reefer|sleeper|brakes|tires?|wheels?|load|hood|axle|tractor|rig)|"
+            r"siphon\w*|(?:stealing|taking|draining|cutting) (?:my|the|our) (?:fuel|diesel|load|cargo|"
+            r"batteries|"
+            r"catalytic|lock|seal)|"
+            r"wind\w*(?:'s| is)?(?: about to| gonna| going to| trying to)? (?:tip|push|blow|flip|roll|"
+            r"lift)\w* "
+            r"(?:me|us|the trailer|my trailer|the truck|my truck|the rig)|"
+            r"with (?:a |an )?(?:bat|crowbar|machete|tire iron|pipe|club|hammer|gun|knife)|"
+            r"(?:it's|it is|everything's|everything is|she's) (?:\w+ )?(?:burning|in flames|ablaze))\b",
             re.I,
         ),
     ),
@@ -319,30 +352,28 @@ _EMERGENCY_PATTERNS += _FAMILY_PATTERNS
 # Substrings at least one of which every match of a family pattern contains (lowercase). Checking them with
 # `in` costs a few microseconds; the family patterns themselves are tried only on a turn that has one.
 _FAMILY_GATES: list[tuple[str, ...]] = [
-    tuple(words.split("|"))
+    tuple(word.strip() for word in words.split("|"))
     for words in (
-        "took out|wreck|shoulder|median|ditch|hit|rear|side|bone|rolled|tipped",
-        "ankle|wrist|arm|leg|hip|back|neck|knee|shoulder|foot|feet|hand|finger|rib|head|collar|elbow|face|"
-        "eye|"
-        "nose|jaw|side|fell|fallen|slipped|tripped|came down|get up|stand|sit up|walk|blood|bleed|deep|"
-        "confused|"
-        "disoriented|out of it|know where|droop|crooked|numb|sagging|jumbled|mixed up|garbled|coming out|"
-        "double|"
-        "vision|heat|burning up|doing|respon|breathing|wake up|turning blue|threw out|asthma|panic|anaphyla|"
-        "allergic|heart|pain|headache|cramp|low|shock|shaking|pass|black|faint",
-        "blew|tire|tyre|drive|steer|tread|recap|gator|dual|cap|wheel|hub|lug|stud|bearing|rim|brake|air|"
-        "pedal|"
-        "glad|pressure|fuel|diesel|oil|coolant|antifreeze|hydraulic|fluid|radiator|smok|steam|glow|red hot|"
-        "light|christmas|derat|code|temp|gauge|shut|cut out|conked|crapped|petered|died out|stalled|won't|"
-        "gear|"
-        "dead in|unlatch|unhook|popped out|came |released|let go|fifth wheel|exploded|blew up|snapped|"
-        "sheared",
-        "burning|flame|ablaze|on fire|shoot|shot|smashed|broke|busted|shattered|kicked in|robbed|mugged|"
-        "carjacked|jumped|tornado|twister|funnel|path|stuck in|white|visibility|can't see|hazmat|smell|"
-        "leaking|"
-        "spilling|venting|shift|slid|loose|through|fell over|falling over|tipped|moved|leaning|listing|man|"
-        "guy|"
-        "someone|somebody|person|people|dude|wind|hail|water",
+        """took out|wreck|shoulder|median|ditch|hit|rear|side|bone|rolled|tipped|off the|through|into""",
+        """ankle|wrist|arm|leg|hip|back|neck|knee|shoulder|foot|feet|hand|finger|rib|head|collar|elbow|face|eye|
+        nose|jaw|side|fell|fallen|slipped|tripped|came down|get up|stand|sit up|walk|blood|bleed|deep|
+        confused|disoriented|out of it|know where|droop|crooked|numb|sagging|jumbled|mixed up|garbled|
+        coming out|double|vision|heat|burning up|doing|respon|breathing|wake up|turning blue|threw out|
+        asthma|panic|anaphyla|
+        allergic|heart|pain|headache|cramp|low|shock|shaking|pass|black|faint|breath|gash|cut|wound|hole|
+        puncture|gouge|twisted|sprained|wrenched|jammed|tore|torn|pulled|weight|can't see""",
+        """blew|tire|tyre|drive|steer|tread|recap|gator|dual|cap|wheel|hub|lug|stud|bearing|rim|brake|air|pedal|
+        glad|pressure|fuel|diesel|oil|coolant|antifreeze|hydraulic|fluid|radiator|smok|steam|glow|red hot|
+        light|christmas|derat|code|temp|gauge|shut|cut out|conked|crapped|petered|died out|stalled|won't|gear|
+        dead in|unlatch|unhook|popped out|came|released|let go|fifth wheel|exploded|blew up|snapped|sheared|
+        pop|flop|flap|shak|vibrat|wobbl|shimmy|bang|grind|knock|clunk|line|broke|crack|split|quit|died|seiz|
+        gave out|fell off|dragging""",
+        """burning|flame|ablaze|on fire|shoot|shot|smashed|broke|busted|shattered|kicked in|robbed|mugged|
+        carjacked|jumped|tornado|twister|funnel|path|stuck in|white|visibility|can't see|hazmat|smell|leaking|
+        spilling|venting|shift|slid|loose|through|fell over|falling over|tipped|moved|leaning|listing|man|guy|
+        someone|somebody|person|people|dude|wind|hail|water|boxed|blocked|hemmed|yelling|screaming|cussing|
+        shouting|swinging|harass|cornered|surrounded|punched|grabbed|fire|siphon|stealing|taking|draining|
+        cutting|with a|with an""",
     )
 ]
 # Every pattern with its gate; the base patterns have none (an empty tuple).
@@ -376,7 +407,7 @@ _SOMEONE_ELSE_RE = re.compile(
     r"\b(?:backed up|traffic|slowing|saw|seen|passed|passing|behind (?:a|an|the|some|this|that)|"
     r"in front of (?:me|us)|somebody|someone|guy|cars?|(?:a|an|some|this|that|another) (?:\w+ )?(?:truck|car|"
     r"semi|rig|vehicle|van|pickup|bus|driver|trucker)s?|"
-    r"(?:other|another|that) truck|trucks|folks|people|buddy|up by)\b",
+    r"(?:other|another|that) truck|trucks|folks|people|buddy|up by|lightning|wind|hail|storm|tornado)\b",
     re.I,
 )
 # The driver as the subject just before what happened: "I just slid", "we're", "my truck".
@@ -418,8 +449,11 @@ def _happens_to_driver(clause: str, match: re.Match[str]) -> bool:
         return True  # "got hit by a car merging": the driver is the one hit
     # The match may start with the vehicle itself: "some truck broke down".
     head = before + match.group(0).split(" ")[0]
-    other = _SOMEONE_ELSE_RE.search(head) or _SOMEONE_ELSE_RE.search(clause, match.end())
-    if other is None or _DRIVER_SUBJECT_RE.search(before):
+    others = list(_SOMEONE_ELSE_RE.finditer(head))
+    other = others[-1] if others else _SOMEONE_ELSE_RE.search(clause, match.end())
+    subject = _DRIVER_SUBJECT_RE.search(before)
+    # "I saw a guy hit a deer": the other party comes after the driver, so it is the subject of what happened.
+    if other is None or (subject and not (others and others[-1].start() > subject.start())):
         return True
     return bool(_DRIVER_OBJECT_RE.search(clause, match.start(), match.end() + 8))
 

@@ -352,21 +352,23 @@ _EMERGENCY_PATTERNS += _FAMILY_PATTERNS
 # Substrings at least one of which every match of a family pattern contains (lowercase). Checking them with
 # `in` costs a few microseconds; the family patterns themselves are tried only on a turn that has one.
 _FAMILY_GATES: list[tuple[str, ...]] = [
-    tuple(word.strip() for word in words.split("|"))
+    # "@" marks the start of a word: "@hip" is not in "shipper", nor "@low" in "slow".
+    tuple(word.strip().replace("@", " ") for word in words.split("|"))
     for words in (
         """took out|wreck|shoulder|median|ditch|hit|rear|side|bone|rolled|tipped|off the|through|into""",
-        """ankle|wrist|arm|leg|hip|back|neck|knee|shoulder|foot|feet|hand|finger|rib|head|collar|elbow|face|eye|
+        """ankle|wrist|arm|leg|@hip|back|neck|knee|shoulder|foot|feet|hand|finger|rib|head|collar|elbow|face|eye|
         nose|jaw|side|fell|fallen|slipped|tripped|came down|get up|stand|sit up|walk|blood|bleed|deep|
         confused|disoriented|out of it|know where|droop|crooked|numb|sagging|jumbled|mixed up|garbled|
         coming out|double|vision|heat|burning up|doing|respon|breathing|wake up|turning blue|threw out|
         asthma|panic|anaphyla|
-        allergic|heart|pain|headache|cramp|low|shock|shaking|pass|black|faint|breath|gash|cut|wound|hole|
+        allergic|heart|pain|headache|cramp|@low|shock|shaking|pass|black|faint|breath|gash|cut|wound|hole|
         puncture|gouge|twisted|sprained|wrenched|jammed|tore|torn|pulled|weight|can't see""",
         """blew|tire|tyre|drive|steer|tread|recap|gator|dual|cap|wheel|hub|lug|stud|bearing|rim|brake|air|pedal|
         glad|pressure|fuel|diesel|oil|coolant|antifreeze|hydraulic|fluid|radiator|smok|steam|glow|red hot|
-        light|christmas|derat|code|temp|gauge|shut|cut out|conked|crapped|petered|died out|stalled|won't|gear|
+        engine|warning|dash|abs|christmas|derat|code|temp|gauge|shut|cut out|conked|crapped|petered|
+        died out|stalled|won't|gear|
         dead in|unlatch|unhook|popped out|came|released|let go|fifth wheel|exploded|blew up|snapped|sheared|
-        pop|flop|flap|shak|vibrat|wobbl|shimmy|bang|grind|knock|clunk|line|broke|crack|split|quit|died|seiz|
+        pop|flop|flap|shak|vibrat|wobbl|shimmy|bang|grind|knock|clunk|@line|broke|crack|split|quit|died|seiz|
         gave out|fell off|dragging""",
         """burning|flame|ablaze|on fire|shoot|shot|smashed|broke|busted|shattered|kicked in|robbed|mugged|
         carjacked|jumped|tornado|twister|funnel|path|stuck in|white|visibility|can't see|hazmat|smell|leaking|
@@ -499,7 +501,7 @@ def _detect_emergency(turns: list[Turn]) -> tuple[str, int] | None:
     found: dict[str, int] = {}
     for index, turn in _user_turns(turns):
         # Most turns match no pattern at all: one search over the whole turn spares one per clause.
-        lowered = turn.text.lower()
+        lowered = " " + turn.text.lower()
         live = [
             (kind, pattern)
             for kind, pattern, gate in _GATED_PATTERNS

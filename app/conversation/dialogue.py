@@ -66,6 +66,25 @@ def _asked_text(transcript: list[Utterance], index: int, asked: str | None) -> s
     return _CANONICAL_QUESTION.get(asked or "")
 
 
+def _weaker_eta(new: Any, old: Any) -> bool:
+    """True when `new` only names a part of today, or of the day `old` already gives a clock time for.
+
+    "Dense fog this morning" reads as "Today morning"; it must not undo "Tomorrow, 9:00 AM" or
+    "Today, 6:30 PM". Another day without a time ("tomorrow morning" after "Today, 6:30 PM") is a real
+    revision and still replaces it.
+    """
+
+    def day(eta: str) -> str:
+        first = eta.replace(",", " ").split()[0] if eta.strip() else ""
+        return "Today" if first == "Tonight" else first
+
+    new_s, old_s = str(new), str(old)
+    exact_old = any(ch.isdigit() for ch in old_s)
+    exact_new = any(ch.isdigit() for ch in new_s)
+    # "This morning" is mostly when something happened ("dense fog this morning"), not a new arrival time.
+    return exact_old and not exact_new and day(new_s) in (day(old_s), "Today")
+
+
 def _merge(slots: dict[str, Any], new: Mapping[str, Any]) -> bool:
     """Adds what an utterance said to the slots; True when anything changed."""
     changed = False
@@ -77,6 +96,8 @@ def _merge(slots: dict[str, Any], new: Mapping[str, Any]) -> bool:
             continue  # "no other problems" keeps the cause already named
         if key == "injury_status" and str(old).startswith("Injuries reported") and value != old:
             continue  # an injury once reported stays reported
+        if key == "eta" and old and _weaker_eta(value, old):
+            continue  # "dense fog this morning" does not undo "around 6:30 PM"
         if old != value:
             slots[key] = value
             changed = True

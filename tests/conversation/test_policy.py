@@ -318,3 +318,41 @@ def _cpu_ms_per_step(state: DialogueState, event: DriverTurn, *, runs: int) -> f
     for _ in range(runs):
         step(state, facts(), event)
     return (time.process_time() - started) / runs * 1000
+
+
+# --- Slots already filled, and door waits in the driver's words ------------------------------------------
+
+
+def test_a_part_of_the_day_said_later_does_not_undo_a_clock_eta() -> None:
+    call = Call()
+    call.driver("Running late, I'm on I-10 near Tucson.")
+    call.driver("Should be there around 6:30 pm.")
+    assert call.state.slots["eta"] == "Today, 6:30 PM"
+    call.driver("Dense fog this morning.")
+    assert call.state.slots["eta"] == "Today, 6:30 PM"
+    assert call.state.slots["delay_reason"] == "Weather"
+
+
+def test_fog_this_morning_does_not_undo_an_eta_for_tomorrow() -> None:
+    call = Call()
+    call.driver("Still driving, but I'm running a couple of hours behind.")
+    call.driver("I'm on I-70 eastbound near Salina, KS.")
+    call.driver("Should be there tomorrow around 9 AM.")
+    call.driver("Dense fog this morning, visibility's next to nothing. I'm a couple of hours behind.")
+    assert call.state.slots["eta"] == "Tomorrow, 9:00 AM"
+
+
+def test_a_new_day_still_revises_a_clock_eta() -> None:
+    call = Call()
+    call.driver("Running late, I'm on I-10 near Tucson.")
+    call.driver("Should be there around 6:30 pm.")
+    call.driver("Actually it'll be tomorrow morning now.")
+    assert call.state.slots["eta"].startswith("Tomorrow")
+
+
+def test_sitting_in_the_lot_until_a_door_opens_is_waiting_for_a_door_and_asked_once() -> None:
+    call = Call()
+    assert _asks(call.driver("Just pulled in at the receiver.").content, "ask.unloading_status")
+    reply = call.driver("They told me to sit in the lot until a door opens up.")
+    assert call.state.slots["unloading_status"] == "Waiting for Door"
+    assert _asks(reply.content, "ask.pod_reminder_acknowledged")

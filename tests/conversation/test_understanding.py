@@ -135,3 +135,21 @@ def test_one_word_answers_that_say_nothing(text: str, empty: bool) -> None:
 
 def test_a_bare_duration_answers_the_eta_question() -> None:
     assert understand("about 3 hours", "What's your ETA?").slots["eta"] == "In about 3 hours"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "They told me to sit in the lot until a door opens up",
+        "no doors open yet",
+        "all the doors are full so I'm parked",
+        "gotta wait till a door frees up",
+    ],
+)
+def test_a_wait_for_a_free_door_in_many_words_is_waiting_for_door(text: str) -> None:
+    heard = understand(text, "Have they given you a door yet?", arrived_before=True)
+    assert heard.slots["unloading_status"] == "Waiting for Door"
+
+
+def test_smoke_pouring_out_from_under_the_hood_is_a_breakdown() -> None:
+    assert detect_emergency("smoke pouring out from under the hood, I'm pulling over") == "Breakdown"

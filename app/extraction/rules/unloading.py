@@ -75,7 +75,13 @@ _DOOR_WAIT_RE = re.compile(
     r"\b(?:wait\w* (?:for|on) (?:a |the |my )?door|no door|don't have a door|"
     r"(?:haven't|hasn't|didn't|won't) (?:\w+ )?(?:got|get|gotten|given|give|assigned|assign) (?:me |us )?"
     r"a door|door (?:isn't|is not|not) (?:ready|open)|"
-    r"wait\w* to (?:get )?(?:in|back in|unload(?:ed)?|be unloaded))\b",
+    r"wait\w* to (?:get )?(?:in|back in|unload(?:ed)?|be unloaded)|"
+    # "sit in the lot until a door opens up", "no doors open yet", "all the doors are full".
+    r"(?:until|till|til|when|once|for) (?:a |the |my |one |some )?doors? "
+    r"(?:opens?|frees?|clears?|comes? (?:open|free)|is (?:ready|open|free|available))|"
+    r"doors? (?:to )?(?:open|free|clear)s? up|"
+    r"no (?:open |free |empty )?doors?(?: (?:open|free|available|yet|right now))?|"
+    r"(?:all )?(?:the )?doors (?:are )?(?:all )?(?:full|taken|busy|occupied|backed up))\b",
     re.I,
 )
 

@@ -62,3 +62,18 @@ def test_every_family_match_passes_its_cheap_gate() -> None:
         for pattern, gate in gated:
             if pattern.search(text):
                 assert any(word in " " + text.lower() for word in gate), (text, pattern.pattern[:40])
+
+
+HELD_OUT = Path(__file__).parent / "data" / "emergency_utterances_heldout.jsonl"
+
+
+def test_held_out_set_keeps_what_it_scored_when_it_was_opened() -> None:
+    # The third kept aside (95 utterances) and scored only at the end, never tuned on (data/README.md):
+    # switch recall 94.9 %, precision 96.6 %, 2 hard negatives switched. Held here so no later change
+    # loses ground on the one set nobody fitted the rules to.
+    scores = evaluate(HELD_OUT)
+    assert scores.total == 95
+    assert scores.switch_recall >= 56 / 59  # 94.9 %
+    assert scores.switch_precision >= 56 / 58  # 96.6 %
+    assert scores.hard_negative_switches <= 2
+    assert scores.type_accuracy >= 1.0

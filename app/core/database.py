@@ -89,10 +89,11 @@ def create_background_engine(settings: Settings, engine: AsyncEngine) -> AsyncEn
 
     Each worker holds at most two connections at once (its work and its lease renewal). An in-memory
     SQLite database lives in one connection, and behind a transaction pooler (DB_NULL_POOL) every
-    session opens its own: there the workers share the engine.
+    session opens its own: there the workers share the engine. So they do on any SQLite file: it has one
+    writer at a time whatever the pools, and a second pool only adds a second queue for its lock (a burst
+    of deliveries then timed out behind the workers' writes).
     """
-    url = settings.database_url
-    if ":memory:" in url or "mode=memory" in url or settings.db_null_pool:
+    if settings.is_sqlite or settings.db_null_pool:
         return engine
     workers = settings.extraction_workers
     return create_engine(

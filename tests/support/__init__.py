@@ -27,6 +27,20 @@ def load_transcript_fixture(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+# Result fields added after the shared fixtures were labelled (which are read-only): their defaults, which
+# a fixture's call gets since nothing in it asks for a follow-up or contradicts a GPS position.
+NEW_RESULT_FIELD_DEFAULTS: dict[str, Any] = {
+    "follow_up_reason": None,
+    "gps_location": None,
+    "location_conflict": False,
+}
+
+
+def expected_result(fixture: dict[str, Any]) -> dict[str, Any]:
+    """A fixture's labelled `expected`, completed with the defaults of the fields it predates."""
+    return NEW_RESULT_FIELD_DEFAULTS | fixture["expected"]
+
+
 def load_retell_fixture(event: str) -> dict[str, Any]:
     return json.loads((RETELL_DIR / f"{event}.json").read_text())
 

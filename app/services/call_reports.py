@@ -51,6 +51,11 @@ RESULT_COLUMNS = ["scenario"] + [
     name for name in [*CheckInResult.model_fields, *EmergencyResult.model_fields] if name != "call_outcome"
 ]
 EXPORT_COLUMNS = CALL_COLUMNS + list(dict.fromkeys(RESULT_COLUMNS))
+# What the detail shows for a field a stored result lacks (stored before the field existed): the same here.
+RESULT_DEFAULTS = {
+    scenario: {name: field.default for name, field in model.model_fields.items() if not field.is_required()}
+    for scenario, model in (("check_in", CheckInResult), ("emergency", EmergencyResult))
+}
 # A cell a spreadsheet would run as a formula if it started with one of these (OWASP's list). Every text
 # cell is checked, whatever its column: the webhook writes some (phone_number, disconnection_reason).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -172,7 +177,8 @@ async def export_csv(session_maker: SessionMaker, *, filters: CallFilters) -> As
 def _csv_row(row: Any) -> dict[str, object]:
     values: dict[str, object] = {name: row[name] for name in CALL_COLUMNS}
     if row["status"] == CallStatus.COMPLETED and row["scenario"] is not None:
-        values.update({"scenario": row["scenario"], **(row["data"] or {})})
+        defaults = RESULT_DEFAULTS.get(row["scenario"], {})
+        values.update({"scenario": row["scenario"], **defaults, **(row["data"] or {})})
     cells: dict[str, object] = {}
     for name, value in values.items():
         if isinstance(value, datetime):

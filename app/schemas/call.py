@@ -128,7 +128,6 @@ class CallSummary(BaseModel):
     call_type: CallType = Field(description="`web` (browser) or `phone`.")
     call_outcome: CallOutcome | None = Field(description="The result's outcome, once the call is completed.")
     follow_up_reason: FollowUpReason | None = Field(
-        default=None,
         description="The result's `follow_up_reason`: why a dispatcher must follow up (`uncooperative`, "
         "`noisy_line`, `escalation_pending`), null when no follow-up is needed. Filter with `follow_up`.",
     )

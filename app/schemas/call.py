@@ -114,7 +114,8 @@ class CallTriggered(BaseModel):
 class CallSummary(BaseModel):
     """One row of the dashboard's call list."""
 
-    model_config = ConfigDict(from_attributes=True)
+    # Fields that default to null stay required in the response schema: every key is always sent.
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
 
     id: uuid.UUID = Field(description="Our id for the call.")
     retell_call_id: str | None = Field(description="Retell's id; null until Retell accepted the call.")
@@ -128,6 +129,7 @@ class CallSummary(BaseModel):
     call_type: CallType = Field(description="`web` (browser) or `phone`.")
     call_outcome: CallOutcome | None = Field(description="The result's outcome, once the call is completed.")
     follow_up_reason: FollowUpReason | None = Field(
+        default=None,
         description="The result's `follow_up_reason`: why a dispatcher must follow up (`uncooperative`, "
         "`noisy_line`, `escalation_pending`), null when no follow-up is needed. Filter with `follow_up`.",
     )

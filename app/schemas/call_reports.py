@@ -137,7 +137,12 @@ class OutcomeCount(BaseModel):
 class FollowUpCount(BaseModel):
     """How many calls need a follow-up for one reason (null: no follow-up needed)."""
 
-    follow_up_reason: FollowUpReason | None = Field(description="The reason; null for calls that need none.")
+    # OpenAPI output drops nulls from examples: the reason defaults to null and stays required.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    follow_up_reason: FollowUpReason | None = Field(
+        default=None, description="The reason; null for calls that need none."
+    )
     count: int = Field(description="Calls with that reason.")
 
 

@@ -373,6 +373,8 @@ async def _save(lease: Lease, extraction: CallExtraction | str, *, extractor_nam
                 .values(
                     status=status.value,
                     call_outcome=extraction.result.call_outcome,
+                    follow_up_reason=extraction.result.follow_up_reason,
+                    location_conflict=extraction.result.location_conflict,
                     status_detail=None,
                     lease_expires_at=None,
                 )
@@ -385,7 +387,12 @@ async def _save(lease: Lease, extraction: CallExtraction | str, *, extractor_nam
                 update(Call)
                 .where(*lease.still_ours())
                 .values(
-                    status=status.value, status_detail=extraction, call_outcome=None, lease_expires_at=None
+                    status=status.value,
+                    status_detail=extraction,
+                    call_outcome=None,
+                    follow_up_reason=None,
+                    location_conflict=False,
+                    lease_expires_at=None,
                 )
             )
             if done.rowcount == 1:

@@ -34,6 +34,23 @@ class Call(IdMixin, TimestampMixin, table=True):
         sa.Index("ix_calls_load_number_created_at_id", "load_number", "created_at", "id"),
         sa.Index("ix_calls_agent_config_id_created_at_id", "agent_config_id", "created_at", "id"),
         sa.Index("ix_calls_triggered_by_created_at_id", "triggered_by", "created_at", "id"),
+        # The follow-up filters: few calls need one, so both indexes hold only those (partial indexes).
+        # `follow_up=true` reads the first newest first; `follow_up_reason=x` reads the second.
+        sa.Index(
+            "ix_calls_follow_up_created_at_id",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("follow_up_reason IS NOT NULL"),
+            sqlite_where=sa.text("follow_up_reason IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_calls_follow_up_reason_created_at_id",
+            "follow_up_reason",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("follow_up_reason IS NOT NULL"),
+            sqlite_where=sa.text("follow_up_reason IS NOT NULL"),
+        ),
         sa.Index(
             "ix_calls_driver_name_trgm",
             "driver_name",
@@ -69,6 +86,10 @@ class Call(IdMixin, TimestampMixin, table=True):
     call_analysis: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
     call_outcome: str | None = Field(default=None, max_length=40)
+    # Copied from the result where `call_outcome` is (the engine's live one, then the extraction's), so
+    # the list filters and the stats count them without reading any result JSON.
+    follow_up_reason: str | None = Field(default=None, max_length=20)
+    location_conflict: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # Why the call is where it is: the Retell or LLM error, or "extraction not configured".
     status_detail: str | None = Field(default=None, sa_type=sa.Text)
     extraction_attempts: int = Field(default=0)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.core.phone import E164Phone
 from app.core.text import refuse_nul_anywhere
 from app.models import CallStatus
-from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult
+from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult, FollowUpReason
 
 MAX_CONTEXT_ITEMS = 20
 MAX_CONTEXT_VALUE = 500
@@ -114,7 +114,8 @@ class CallTriggered(BaseModel):
 class CallSummary(BaseModel):
     """One row of the dashboard's call list."""
 
-    model_config = ConfigDict(from_attributes=True)
+    # Fields that default to null stay required in the response schema: every key is always sent.
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
 
     id: uuid.UUID = Field(description="Our id for the call.")
     retell_call_id: str | None = Field(description="Retell's id; null until Retell accepted the call.")
@@ -127,6 +128,11 @@ class CallSummary(BaseModel):
     load_number: str = Field(description="The load the call is about.")
     call_type: CallType = Field(description="`web` (browser) or `phone`.")
     call_outcome: CallOutcome | None = Field(description="The result's outcome, once the call is completed.")
+    follow_up_reason: FollowUpReason | None = Field(
+        default=None,
+        description="The result's `follow_up_reason`: why a dispatcher must follow up (`uncooperative`, "
+        "`noisy_line`, `escalation_pending`), null when no follow-up is needed. Filter with `follow_up`.",
+    )
     created_at: datetime = Field(description="When the call was triggered (UTC).")
     started_at: datetime | None = Field(description="When the driver picked up (UTC).")
     ended_at: datetime | None = Field(description="When the call ended (UTC).")
@@ -145,6 +151,7 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
     "load_number": "7891-B",
     "call_type": "web",
     "call_outcome": "In-Transit Update",
+    "follow_up_reason": None,
     "created_at": "2026-11-20T15:04:05Z",
     "started_at": "2026-11-20T15:04:07Z",
     "ended_at": "2026-11-20T15:05:19Z",
@@ -260,6 +267,9 @@ class CallDetail(CallLive):
                         "delay_reason": "Heavy Traffic",
                         "unloading_status": "N/A",
                         "pod_reminder_acknowledged": False,
+                        "follow_up_reason": None,
+                        "location_conflict": False,
+                        "gps_location": None,
                     },
                 }
             ]

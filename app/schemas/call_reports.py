@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.core.text import NulFreeStr
 from app.models import CallStatus
-from app.schemas.extraction import CallOutcome
+from app.schemas.extraction import CallOutcome, FollowUpReason
 
 MAX_PAGE_SIZE = 100
 # Reports read every call in their window: a window this long is the most one request may scan.
@@ -63,6 +63,20 @@ class CallFilterQuery(CreatedRange):
     )
     driver: NulFreeStr | None = Field(default=None, max_length=200, description="Part of the driver's name.")
     triggered_by: uuid.UUID | None = Field(default=None, description="Only calls this user triggered.")
+    follow_up: bool | None = Field(
+        default=None,
+        description="`true`: only calls a dispatcher must follow up (any `follow_up_reason`); `false`: only "
+        "calls that need none.",
+    )
+    follow_up_reason: FollowUpReason | None = Field(
+        default=None, description="Only calls that need a follow-up for this reason."
+    )
+
+    @model_validator(mode="after")
+    def _consistent_follow_up(self) -> Self:
+        if self.follow_up is False and self.follow_up_reason is not None:
+            raise ValueError("follow_up=false and a follow_up_reason select nothing; drop one")
+        return self
 
 
 class CallListQuery(CallFilterQuery):
@@ -120,6 +134,18 @@ class OutcomeCount(BaseModel):
     count: int = Field(description="Calls with that outcome.")
 
 
+class FollowUpCount(BaseModel):
+    """How many calls need a follow-up for one reason (null: no follow-up needed)."""
+
+    # OpenAPI output drops nulls from examples: the reason defaults to null and stays required.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    follow_up_reason: FollowUpReason | None = Field(
+        default=None, description="The reason; null for calls that need none."
+    )
+    count: int = Field(description="Calls with that reason.")
+
+
 class LatencyFigure(BaseModel):
     """One of Retell's latency measures over the window's calls, in milliseconds."""
 
@@ -154,6 +180,13 @@ class CallStats(BaseModel):
                         {"call_outcome": "Arrival Confirmation", "count": 8},
                         {"call_outcome": "Emergency Escalation", "count": 3},
                     ],
+                    "by_follow_up_reason": [
+                        {"follow_up_reason": "uncooperative", "count": 2},
+                        {"follow_up_reason": "noisy_line", "count": 1},
+                        {"follow_up_reason": "escalation_pending", "count": 1},
+                        {"follow_up_reason": None, "count": 38},
+                    ],
+                    "location_conflicts": 4,
                 }
             ]
         }
@@ -164,6 +197,14 @@ class CallStats(BaseModel):
     total: int = Field(description="Calls created in the window.")
     by_status: StatusCounts = Field(description="Calls per status.")
     by_outcome: list[OutcomeCount] = Field(description="Calls per outcome, every outcome listed.")
+    by_follow_up_reason: list[FollowUpCount] = Field(
+        description="Calls per `follow_up_reason`, every reason listed, and last the calls that need no "
+        "follow-up (`follow_up_reason: null`); the counts add up to `total`."
+    )
+    location_conflicts: int = Field(
+        description="Calls where the driver's stated location was clearly elsewhere than the GPS position "
+        "(`location_conflict: true`)."
+    )
     latency: list[LatencyFigure] = Field(
         default_factory=list,
         description="How fast the agent answered on real calls, as Retell measured it (`latency` of "
@@ -202,6 +243,7 @@ EXPORT_COLUMNS_DESCRIPTION = (
     "CSV with a header row; one row per call: id, created_at, status, driver_name, phone_number, "
     "load_number, call_type, agent_config_id, triggered_by (the user's id), started_at, ended_at, "
     "duration_ms, disconnection_reason, "
-    "call_outcome, scenario, then every result field (empty when the call has no result or the other "
-    "scenario). Free text starting with = + - @ is prefixed with ' so spreadsheets do not run it."
+    "call_outcome, scenario, then every result field, follow_up_reason, location_conflict and "
+    "gps_location included (empty when the call has no result or the other scenario). "
+    "Free text starting with = + - @ is prefixed with ' so spreadsheets do not run it."
 )

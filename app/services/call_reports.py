@@ -6,7 +6,7 @@ import math
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import sqlalchemy as sa
 from sqlmodel import col, func, select
@@ -17,13 +17,14 @@ from app.core.database import SessionMaker
 from app.models import Call, CallResult, CallStatus, WebhookEvent
 from app.schemas.call_reports import (
     CallStats,
+    FollowUpCount,
     LatencyFigure,
     OutcomeCount,
     StatusCounts,
     WebhookDeliveries,
     WebhookDelivery,
 )
-from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult
+from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult, FollowUpReason
 from app.services.calls import NEWEST_FIRST, CallFilters, get_call
 
 EXPORT_BATCH = 500
@@ -50,6 +51,11 @@ RESULT_COLUMNS = ["scenario"] + [
     name for name in [*CheckInResult.model_fields, *EmergencyResult.model_fields] if name != "call_outcome"
 ]
 EXPORT_COLUMNS = CALL_COLUMNS + list(dict.fromkeys(RESULT_COLUMNS))
+# What the detail shows for a field a stored result lacks (stored before the field existed): the same here.
+RESULT_DEFAULTS = {
+    scenario: {name: field.default for name, field in model.model_fields.items() if not field.is_required()}
+    for scenario, model in (("check_in", CheckInResult), ("emergency", EmergencyResult))
+}
 # A cell a spreadsheet would run as a formula if it started with one of these (OWASP's list). Every text
 # cell is checked, whatever its column: the webhook writes some (phone_number, disconnection_reason).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -62,21 +68,34 @@ async def call_stats(
     created_before: datetime,
     agent_config_id: uuid.UUID | None,
 ) -> CallStats:
-    """Counts by status and by outcome over one window, in one grouped query."""
+    """Counts by status, outcome and follow-up reason, and location conflicts, over one window, in one
+    grouped query."""
     filters = CallFilters(
         created_after=created_after, created_before=created_before, agent_config_id=agent_config_id
     )
+    conflict = sa.case((col(Call.location_conflict), 1), else_=0)
     query = (
-        select(col(Call.status), col(Call.call_outcome), func.count())
+        sa.select(
+            col(Call.status),
+            col(Call.call_outcome),
+            col(Call.follow_up_reason),
+            func.count(),
+            func.coalesce(func.sum(conflict), 0),
+        )
         .where(*filters.conditions())
-        .group_by(col(Call.status), col(Call.call_outcome))
+        .group_by(col(Call.status), col(Call.call_outcome), col(Call.follow_up_reason))
     )
     by_status = dict.fromkeys(CallStatus, 0)
     by_outcome = dict.fromkeys(CallOutcome, 0)
-    for status, outcome, count in (await session.exec(query)).all():
+    by_follow_up: dict[str | None, int] = dict.fromkeys([*get_args(FollowUpReason), None], 0)
+    location_conflicts = 0
+    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    for status, outcome, reason, count, conflicts in rows:
         by_status[CallStatus(status)] += count
         if outcome in by_outcome:
             by_outcome[CallOutcome(outcome)] += count
+        by_follow_up[reason if reason in by_follow_up else None] += count
+        location_conflicts += int(conflicts)
     latency_query = select(col(Call.latency)).where(*filters.conditions(), col(Call.latency).is_not(None))
     latencies = (await session.exec(latency_query)).all()
     return CallStats(
@@ -85,6 +104,10 @@ async def call_stats(
         total=sum(by_status.values()),
         by_status=StatusCounts(**{status.value: count for status, count in by_status.items()}),
         by_outcome=[OutcomeCount(call_outcome=outcome, count=count) for outcome, count in by_outcome.items()],
+        by_follow_up_reason=[
+            FollowUpCount(follow_up_reason=reason, count=count) for reason, count in by_follow_up.items()
+        ],
+        location_conflicts=location_conflicts,
         latency=latency_figures(latencies),
     )
 
@@ -154,7 +177,8 @@ async def export_csv(session_maker: SessionMaker, *, filters: CallFilters) -> As
 def _csv_row(row: Any) -> dict[str, object]:
     values: dict[str, object] = {name: row[name] for name in CALL_COLUMNS}
     if row["status"] == CallStatus.COMPLETED and row["scenario"] is not None:
-        values.update({"scenario": row["scenario"], **(row["data"] or {})})
+        defaults = RESULT_DEFAULTS.get(row["scenario"], {})
+        values.update({"scenario": row["scenario"], **defaults, **(row["data"] or {})})
     cells: dict[str, object] = {}
     for name, value in values.items():
         if isinstance(value, datetime):

@@ -201,6 +201,8 @@ class CallFilters:
     created_before: datetime | None = None
     agent_config_id: uuid.UUID | None = None
     triggered_by: uuid.UUID | None = None
+    follow_up: bool | None = None
+    follow_up_reason: str | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """The WHERE clauses these filters stand for (list, export, stats), each index-served newest first."""
@@ -222,6 +224,13 @@ class CallFilters:
             conditions.append(col(Call.agent_config_id) == self.agent_config_id)
         if self.triggered_by is not None:
             conditions.append(col(Call.triggered_by) == self.triggered_by)
+        # Written as the partial follow-up indexes' own predicate, so the planner can use them.
+        if self.follow_up_reason:
+            conditions.append(col(Call.follow_up_reason) == self.follow_up_reason)
+        elif self.follow_up is True:
+            conditions.append(col(Call.follow_up_reason).is_not(None))
+        if self.follow_up is False:
+            conditions.append(col(Call.follow_up_reason).is_(None))
         return conditions
 
 
@@ -265,7 +274,14 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
             # (the next claim bumps the claim number, so that worker's late writes are refused).
             reprocessable(utcnow()),
         )
-        .values(status=CallStatus.ENDED.value, status_detail=None, call_outcome=None, lease_expires_at=None)
+        .values(
+            status=CallStatus.ENDED.value,
+            status_detail=None,
+            call_outcome=None,
+            follow_up_reason=None,
+            location_conflict=False,
+            lease_expires_at=None,
+        )
     )
     if claimed.rowcount != 1:
         raise ExtractionRunning("an extraction started for this call just now")

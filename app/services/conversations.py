@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import bindparam, case, update
+from sqlalchemy import Boolean, bindparam, case, update
 from sqlmodel import col, select
 
 from app.changes.publisher import publish_change
@@ -28,8 +28,10 @@ from app.schemas.extraction import CheckInResult, EmergencyResult
 from app.services import agent_configs
 
 SOCKET_EVENT = "llm_websocket_opened"
-# Post-call extraction owns `call_outcome` once it has started: a late turn never overwrites its result.
+# Post-call extraction owns `call_outcome` (and the follow-up columns beside it) once it has started: a
+# late turn never overwrites its result.
 _EXTRACTION_STATUSES = [CallStatus.PROCESSING.value, CallStatus.COMPLETED.value, CallStatus.FAILED.value]
+_EXTRACTION_OWNS = col(Call.status).in_(_EXTRACTION_STATUSES)
 
 _SAVE_TURN = (
     update(Call)
@@ -38,9 +40,13 @@ _SAVE_TURN = (
         dialogue_state=bindparam("dialogue_state"),
         last_response_id=bindparam("last_response_id"),
         live_result=bindparam("live_result"),
-        call_outcome=case(
-            (col(Call.status).in_(_EXTRACTION_STATUSES), col(Call.call_outcome)),
-            else_=bindparam("live_outcome"),
+        call_outcome=case((_EXTRACTION_OWNS, col(Call.call_outcome)), else_=bindparam("live_outcome")),
+        follow_up_reason=case(
+            (_EXTRACTION_OWNS, col(Call.follow_up_reason)), else_=bindparam("live_follow_up_reason")
+        ),
+        location_conflict=case(
+            (_EXTRACTION_OWNS, col(Call.location_conflict)),
+            else_=bindparam("live_location_conflict", type_=Boolean()),
         ),
         updated_at=bindparam("now"),
     )
@@ -109,7 +115,9 @@ class DatabaseCallStore:
                     "dialogue_state": state.model_dump(mode="json"),
                     "last_response_id": response_id,
                     "live_result": live_result_json(live_result),
-                    "live_outcome": live_result.call_outcome if live_result is not None else None,
+                    "live_outcome": live_result.call_outcome if live_result else None,
+                    "live_follow_up_reason": live_result.follow_up_reason if live_result else None,
+                    "live_location_conflict": bool(live_result and live_result.location_conflict),
                     "now": utcnow(),
                 },
             )

@@ -230,7 +230,13 @@ async def resolve_change(payload: str, *, session_maker: SessionMaker) -> CallCh
     if current.live.status == notice.status:
         return replace(current, version=notice.version)
     passed = current.live.model_copy(
-        update={"status": notice.status, "status_detail": None, "call_outcome": None, "result": None}
+        update={
+            "status": notice.status,
+            "status_detail": None,
+            "call_outcome": None,
+            "follow_up_reason": None,
+            "result": None,
+        }
     )
     return CallChange.of(passed, notice.version)
 

@@ -4,6 +4,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -260,7 +261,7 @@ async def test_no_csv_cell_starts_a_formula_whatever_its_column(
     call_id = await seed_call(
         clean_database,
         created_at=NOW - timedelta(days=1),
-        result={**CHECK_IN, "eta": payload, "current_location": payload},
+        result={**CHECK_IN, "eta": payload, "current_location": payload, "gps_location": payload},
         driver_name=payload,
     )
     # Columns the webhook writes, which no form validates: set as a delivery could leave them.
@@ -286,7 +287,107 @@ async def test_no_csv_cell_starts_a_formula_whatever_its_column(
         "disconnection_reason",
         "eta",
         "current_location",
+        "gps_location",
     ):
         assert row[column] == "'" + payload, column
     assert row["call_type"] == row["phone_number"] == "'" + short
     assert not [name for name, cell in row.items() if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+
+UNCOOPERATIVE = {**CHECK_IN, "follow_up_reason": "uncooperative"}
+NOISY = {**CHECK_IN, "follow_up_reason": "noisy_line"}
+CONFLICT = {**CHECK_IN, "location_conflict": True, "gps_location": "I-10 near Tucson, AZ"}
+PENDING = {
+    **EMERGENCY,
+    "follow_up_reason": "escalation_pending",
+    "escalation_status": "Dispatcher will call back",
+}
+
+
+async def test_the_follow_up_filter_picks_out_the_calls_a_dispatcher_must_call_back(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    uncooperative = await seed_call(clean_database, created_at=NOW - timedelta(hours=4), result=UNCOOPERATIVE)
+    fine = await seed_call(clean_database, created_at=NOW - timedelta(hours=3), result=CONFLICT)
+    noisy = await seed_call(clean_database, created_at=NOW - timedelta(hours=2), result=NOISY)
+    pending = await seed_call(clean_database, created_at=NOW - timedelta(hours=1), result=PENDING)
+
+    def listed(**params: str) -> Any:
+        return client.get("/api/call", params=params, headers=auth)
+
+    assert ids(await listed(follow_up="true")) == [str(pending), str(noisy), str(uncooperative)]
+    assert ids(await listed(follow_up="false")) == [str(fine)]
+    assert ids(await listed(follow_up_reason="noisy_line")) == [str(noisy)]
+    assert ids(await listed(follow_up="true", follow_up_reason="escalation_pending")) == [str(pending)]
+    page = (await listed(follow_up="true", limit="2")).json()
+    assert [item["follow_up_reason"] for item in page["items"]] == ["escalation_pending", "noisy_line"]
+    rest = await listed(follow_up="true", cursor=page["next_cursor"])
+    assert ids(rest) == [str(uncooperative)]
+    for bad in ({"follow_up_reason": "grumpy"}, {"follow_up": "false", "follow_up_reason": "noisy_line"}):
+        assert (await listed(**bad)).status_code == 422, bad
+    exported = await client.get("/api/call/export", params={"follow_up": "true"}, headers=auth)
+    assert [row["id"] for row in csv.DictReader(io.StringIO(exported.text))] == [
+        str(pending),
+        str(noisy),
+        str(uncooperative),
+    ]
+
+
+async def test_stats_count_every_follow_up_reason_and_the_location_conflicts_over_the_window(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    config = await default_config_id(client, auth)
+    await seed_call(clean_database, created_at=NOW - timedelta(days=40), result=NOISY)  # outside 30 days
+    await seed_call(clean_database, created_at=NOW - timedelta(days=40), result=CONFLICT)  # outside too
+    await seed_call(clean_database, created_at=NOW - timedelta(days=3), result=UNCOOPERATIVE)
+    await seed_call(clean_database, created_at=NOW - timedelta(days=2), result=UNCOOPERATIVE)
+    await seed_call(
+        clean_database, created_at=NOW - timedelta(days=2), result=CONFLICT, agent_config_id=config
+    )
+    await seed_call(
+        clean_database,
+        created_at=NOW - timedelta(days=1),
+        result={**PENDING, "location_conflict": True, "gps_location": "I-15 near Barstow, CA"},
+    )
+    await seed_call(clean_database, created_at=NOW - timedelta(hours=2), status=CallStatus.NOT_CONNECTED)
+
+    stats = (await client.get("/api/call/stats", headers=auth)).json()
+    assert stats["by_follow_up_reason"] == [
+        {"follow_up_reason": "uncooperative", "count": 2},
+        {"follow_up_reason": "noisy_line", "count": 0},
+        {"follow_up_reason": "escalation_pending", "count": 1},
+        {"follow_up_reason": None, "count": 2},
+    ]
+    assert sum(entry["count"] for entry in stats["by_follow_up_reason"]) == stats["total"] == 5
+    assert stats["location_conflicts"] == 2
+
+    wide = {"created_after": (NOW - timedelta(days=60)).isoformat()}
+    stats = (await client.get("/api/call/stats", params=wide, headers=auth)).json()
+    assert stats["by_follow_up_reason"][1] == {"follow_up_reason": "noisy_line", "count": 1}
+    assert stats["location_conflicts"] == 3
+    narrow = {**wide, "agent_config_id": str(config)}
+    stats = (await client.get("/api/call/stats", params=narrow, headers=auth)).json()
+    assert stats["location_conflicts"] == 1 and stats["by_follow_up_reason"][3]["count"] == 1
+
+
+async def test_export_has_the_follow_up_columns_of_either_scenario(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    conflict = await seed_call(clean_database, created_at=NOW - timedelta(hours=2), result=CONFLICT)
+    pending = await seed_call(clean_database, created_at=NOW - timedelta(hours=1), result=PENDING)
+    plain = await seed_call(clean_database, created_at=NOW - timedelta(hours=3), result=CHECK_IN)
+    response = await client.get("/api/call/export", headers=auth)
+    reader = csv.DictReader(io.StringIO(response.text))
+    assert reader.fieldnames is not None
+    assert {"follow_up_reason", "location_conflict", "gps_location"} <= set(reader.fieldnames)
+    rows = {row["id"]: row for row in reader}
+    follow_up = {
+        call: (row["follow_up_reason"], row["location_conflict"], row["gps_location"])
+        for call, row in rows.items()
+    }
+    assert follow_up == {
+        str(pending): ("escalation_pending", "False", ""),
+        str(conflict): ("", "True", "I-10 near Tucson, AZ"),
+        # Results stored before the fields existed read as the detail shows them: no follow-up, no conflict.
+        str(plain): ("", "False", ""),
+    }

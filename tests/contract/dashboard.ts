@@ -23,6 +23,8 @@ export const lastWeek: ListQuery = {
   agent_config_id: "0b5d3c2a-1e4f-4a6b-8c7d-9e0f1a2b3c4d",
   status: "completed",
   call_outcome: "Emergency Escalation",
+  follow_up: true,
+  follow_up_reason: "noisy_line",
   limit: 25,
 };
 
@@ -74,7 +76,22 @@ const BADGE: Record<Schemas["CallStatus"], string> = {
 
 function row(call: CallPage["items"][number]): string[] {
   const outcome: "In-Transit Update" | "Arrival Confirmation" | "Emergency Escalation" | null = call.call_outcome;
-  return [call.driver_name, call.load_number, BADGE[call.status], outcome ?? "-", call.created_at];
+  const followUp: "uncooperative" | "noisy_line" | "escalation_pending" | null = call.follow_up_reason;
+  return [call.driver_name, call.load_number, BADGE[call.status], outcome ?? "-", followUp ?? "", call.created_at];
+}
+
+// The follow-up flags every result carries, whichever its scenario, live or final.
+export function followUpFlags(call: CallDetail): string[] {
+  const flags: string[] = [];
+  for (const result of [call.result, call.live_result]) {
+    if (result === null) continue;
+    const reason: "uncooperative" | "noisy_line" | "escalation_pending" | null = result.follow_up_reason;
+    if (reason !== null) flags.push(`follow up: ${reason}`);
+    const conflict: boolean = result.location_conflict;
+    const gps: string | null = result.gps_location;
+    if (conflict) flags.push(`driver not at GPS position ${gps ?? "unknown"}`);
+  }
+  return flags;
 }
 
 // The result panel: each scenario's own fields, told apart by `scenario`.
@@ -111,7 +128,13 @@ export function resultPanel(call: CallDetail): string[] {
 
 export function header(stats: Schemas["CallStats"]): string {
   const emergencies = stats.by_outcome.find((o) => o.call_outcome === "Emergency Escalation")?.count ?? 0;
-  return `${stats.total} calls, ${stats.by_status.completed} completed, ${emergencies} emergencies`;
+  const needFollowUp = stats.by_follow_up_reason
+    .filter((entry) => entry.follow_up_reason !== null)
+    .reduce((sum, entry) => sum + entry.count, 0);
+  return (
+    `${stats.total} calls, ${stats.by_status.completed} completed, ${emergencies} emergencies, ` +
+    `${needFollowUp} to follow up, ${stats.location_conflicts} location conflicts`
+  );
 }
 
 // Team accounts: the admin's users page, an invitation, and what every role-checked route may answer.

@@ -51,6 +51,9 @@ async def seed_call(
         agent_config_id=agent_config_id,
         retell_call_id=f"call_{uuid.uuid4().hex[:12]}",
         call_outcome=result["call_outcome"] if result else None,
+        # Copied from the result as the extraction's save does.
+        follow_up_reason=result.get("follow_up_reason") if result else None,
+        location_conflict=bool(result and result.get("location_conflict")),
         transcript="Agent: Hi.\nUser: Hello." if status == CallStatus.COMPLETED else None,
     )
     async with AsyncSession(engine) as session:

@@ -29,7 +29,8 @@ router = APIRouter(prefix="/api/call", tags=["calls"])
 async def call_stats(
     query: Annotated[CallStatsQuery, Query()], session: SessionDep, _user: ViewerUser
 ) -> CallStats:
-    """Calls per status and per outcome created in a window (default: the last 30 days; at most 366)."""
+    """Calls per status, outcome and follow-up reason, and location conflicts, created in a window
+    (default: the last 30 days; at most 366)."""
     assert query.created_after is not None and query.created_before is not None
     return await call_reports.call_stats(
         session,

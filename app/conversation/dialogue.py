@@ -10,7 +10,7 @@ from app.conversation.understanding import CHECK_IN_SLOTS, EMERGENCY_SLOTS, clea
 from app.extraction.rules.gps import gps_short_name, locations_disagree, parse_location
 
 if TYPE_CHECKING:
-    from app.conversation.policy import CallFacts, DialogueState, Event, Reply, Utterance
+    from app.conversation.state import CallFacts, DialogueState, Event, Reply, Utterance
 
 MAX_AGENT_TURNS = 12  # a check-in never runs longer, the greeting included
 MAX_REASKS = 2  # narrower follow-ups per slot after a non-answer

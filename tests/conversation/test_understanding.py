@@ -29,7 +29,9 @@ def streamed(content: str, pieces: int = 3) -> httpx.Response:
     deltas = [{"role": "assistant", "content": ""}]
     deltas += [{"content": content[i : i + size]} for i in range(0, len(content), size)]
     events = [f"data: {json.dumps(_chunk(delta))}\n\n" for delta in deltas] + ["data: [DONE]\n\n"]
-    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content="".join(events).encode())
+    return httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, content="".join(events).encode()
+    )
 
 
 @pytest.fixture

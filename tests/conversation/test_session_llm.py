@@ -151,3 +151,24 @@ async def test_the_app_builds_its_reader_once_from_the_key(
         assert (reader is None) == (key is None)
     if reader is not None:
         assert reader.client.is_closed()
+
+
+async def test_the_store_gives_the_session_the_configs_general_prompt(
+    make_settings: Callable[..., Settings],
+) -> None:
+    from app.core.database import create_engine, create_session_maker, session_scope
+    from app.services import agent_configs
+    from app.services.conversations import DatabaseCallStore
+
+    settings = make_settings()
+    engine = create_engine(settings)
+    try:
+        maker = create_session_maker(engine)
+        async with session_scope(maker) as session:
+            await agent_configs.seed_default_config(session)
+        async with session_scope(maker) as session:
+            prompt = (await agent_configs.get_default_config(session)).general_prompt
+        opened = await DatabaseCallStore(maker, settings).open("call_prompt", None)
+        assert prompt and opened.instructions == prompt
+    finally:
+        await engine.dispose()

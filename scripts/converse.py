@@ -207,6 +207,10 @@ async def extracted_results(database_url: str, call_ids: list[str]) -> dict[str,
         await engine.dispose()
 
 
+# One disagreement per field, as (live, post-call): printed to show what differs.
+DISAGREEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
 def agreement(
     lives: dict[str, dict[str, Any] | None], results: dict[str, dict[str, Any]]
 ) -> dict[str, tuple[int, int]]:
@@ -229,6 +233,8 @@ def agreement(
                 continue
             counts[name][1] += 1
             counts[name][0] += int(mine == theirs)
+            if mine != theirs and name not in DISAGREEMENTS:
+                DISAGREEMENTS[name] = (mine, theirs)
     return {name: (agree, compared) for name, (agree, compared) in counts.items()}
 
 
@@ -412,19 +418,20 @@ def write_doc(
         "Post-call extraction stays the authoritative result. After each conversation the harness posts the",
         "`call_ended` webhook Retell would send (the transcript), waits (at most "
         f"{EXTRACTION_WAIT_SECONDS:.0f} s) for the",
-        "extraction (rules here), and compares it with the engine's live result, field by field.",
+        "extraction (rules here), and compares it with the engine's live result, field by field. The",
+        "harness runs offline (no OPENAI_API_KEY), so the engine's LLM reader is off: both sides are rules.",
         f"Post-call results: {extracted} of {len(results)}; conversations with both: {both}.",
         "`scenario` and `call_outcome` are compared on every such conversation; another field where the",
         "scenarios match and either side has a value.",
         "",
-        "| field | agree | compared | share |",
-        "|---|---|---|---|",
+        "| field | agree | compared | share | a disagreement (live / post-call) |",
+        "|---|---|---|---|---|",
     ]
-    lines += [
-        f"| {name} | {agree} | {compared} | {100 * agree / compared:.1f} % |"
-        for name, (agree, compared) in agreed.items()
-        if compared
-    ]
+    for name, (agree, compared) in agreed.items():
+        if compared:
+            example = DISAGREEMENTS.get(name)
+            shown = f"{example[0]!r} / {example[1]!r}".replace("|", "/") if example else ""
+            lines.append(f"| {name} | {agree} | {compared} | {100 * agree / compared:.1f} % | {shown} |")
     lines += ["", "## By kind", "", "| kind | passing every check |", "|---|---|"]
     lines += [f"| {kind} | {value} |" for kind, value in summary["by kind"].items()]
     failing = [(c, v) for c, v in results if not v.ok]
@@ -490,7 +497,9 @@ async def main() -> int:
         print(f"  [{'met' if met else 'NOT MET'}] {goal}")
     print(f"\nLive result against post-call extraction ({both} conversations with both):")
     for name, (agree, compared) in agreed.items():
-        print(f"  {name}: {agree}/{compared} agree")
+        example = DISAGREEMENTS.get(name)
+        differs = f" (e.g. live {example[0]!r}, post-call {example[1]!r})" if example else ""
+        print(f"  {name}: {agree}/{compared} agree{differs}")
     if not args.no_doc and not args.only:
         write_doc(summary, results, seconds, agreed, both, len(extracted))
         print(f"\nTotals written to {DOC.relative_to(ROOT)}")

@@ -16,7 +16,7 @@ from openai import AsyncOpenAI
 from app.config import Settings
 from app.conversation import policy
 from app.conversation.reader import build_live_reader
-from app.conversation.understanding import LiveReader, understand
+from app.conversation.understanding import LiveReader, detect_emergency, understand
 from app.main import create_app
 from tests.conversation.fakes import FakeSocket, FakeStore
 from tests.conversation.support import emergency_protocol
@@ -172,3 +172,16 @@ async def test_the_store_gives_the_session_the_configs_general_prompt(
         assert prompt and opened.instructions == prompt
     finally:
         await engine.dispose()
+
+
+async def test_a_call_already_in_an_emergency_never_waits_on_the_llm(reader: LiveReader) -> None:
+    store = FakeStore(transfer="+15550001111")
+    store.state = store.state.model_copy(update={"mode": "emergency"})
+    # Nothing in it the rules read as an emergency: only the call's mode keeps the LLM out.
+    said = "I'm at the usual stop just past the big river"
+    assert detect_emergency(said) is None
+    with respx.mock(base_url=OPENAI_BASE_URL, assert_all_called=False) as router:
+        route = router.post("/chat/completions").mock(return_value=streamed("{}"))
+        reply, _ = await one_turn(store, reader, said)
+    assert reply
+    assert not route.called

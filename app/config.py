@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     extraction_max_attempts: int = Field(default=3, ge=1, le=10)
     extraction_backoff_seconds: float = Field(default=1.0, ge=0)
     openai_timeout_seconds: float = Field(default=60.0, gt=0)
+    # The conversation engine's LLM reader (same key, server and model): a turn waits at most this long
+    # for it, then answers on rules alone.
+    engine_llm_budget_ms: int = Field(default=800, ge=50, le=10_000)
     # An extraction holds a lease it renews while it works; every process sweeps for lapsed leases and
     # unclaimed ended calls, so a call whose process died is finished within lease + sweep seconds.
     extraction_lease_seconds: float = Field(default=30.0, gt=0)

@@ -30,6 +30,7 @@ from app.api.routes import (
 from app.changes.broadcast import register_local
 from app.config import Settings, get_settings
 from app.conversation import policy as policy_module
+from app.conversation.reader import build_live_reader
 from app.conversation.session import Policy
 from app.core.body_limit import BodyBudget, BodyLimitMiddleware
 from app.core.database import (
@@ -103,11 +104,13 @@ def create_app(
         stream_reads = call_events.StreamReads(session_maker)
         retell = build_retell_gateway(settings)
         extractor = build_extractor(settings)
+        live_reader = build_live_reader(settings)
         logger.info(
-            "started: database {}, Retell {}, extractor {}",
+            "started: database {}, Retell {}, extractor {}, engine reader {}",
             engine.url.get_backend_name(),
             retell.mode,
             extractor.name if extractor else "not configured",
+            f"llm ({settings.engine_llm_budget_ms} ms budget)" if live_reader else "rules",
         )
         # Extraction runs in its own lane: a bounded queue, a fixed number of workers, a pool of their own.
         background_engine = create_background_engine(settings, engine)
@@ -146,6 +149,7 @@ def create_app(
                     trigger_limit,
                     stream_reads,
                     conversation_policy,
+                    live_reader,
                 )
             }
         finally:
@@ -160,6 +164,8 @@ def create_app(
             await retell.aclose()
             if extractor is not None:
                 await extractor.aclose()
+            if live_reader is not None:
+                await live_reader.aclose()
             if ingest_pool is not None:
                 await ingest_pool.close()
             if background_engine is not engine:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import socket
@@ -25,7 +26,7 @@ from typing import Any
 import httpx
 import uvicorn
 from loguru import logger
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -47,6 +48,8 @@ from app.retell.conversation import (  # noqa: E402
     judge,
     run_conversation,
 )
+from app.retell.factory import simulated_webhook_key  # noqa: E402
+from app.retell.signature import sign_retell_body  # noqa: E402
 
 ADMIN_EMAIL = "converse@example.com"
 ADMIN_PASSWORD = "converse-harness-password-0123"
@@ -137,6 +140,102 @@ async def live_results(database_url: str, call_ids: list[str]) -> dict[str, dict
             return {str(row[0]): row[1] for row in rows}
     finally:
         await engine.dispose()
+
+
+# How long the harness waits for post-call extraction of every conversation before reporting without it.
+EXTRACTION_WAIT_SECONDS = 60.0
+_DISCONNECTION = {
+    "transfer": "call_transfer",
+    "end_call": "agent_hangup",
+    "max_turns": "max_duration_reached",
+}
+
+
+async def post_call_ended(settings: Settings, conversations: list[Conversation]) -> None:
+    """The `call_ended` webhook Retell would send for each conversation: post-call extraction starts."""
+    key = settings.retell_api_key or simulated_webhook_key(settings)
+    async with httpx.AsyncClient(timeout=15) as client:
+        for conversation in conversations:
+            now_ms = int(time.time() * 1000)
+            call = {
+                "call_id": conversation.call_id,
+                "call_status": "ended",
+                "direction": "outbound",
+                "start_timestamp": now_ms - int(conversation.seconds * 1000),
+                "end_timestamp": now_ms,
+                "disconnection_reason": _DISCONNECTION.get(conversation.ending, "agent_hangup"),
+                "transcript": conversation.transcript_text,
+                "transcript_object": conversation.transcript_object(),
+            }
+            body = json.dumps({"event": "call_ended", "call": call}, separators=(",", ":"))
+            headers = {"content-type": "application/json", "x-retell-signature": sign_retell_body(body, key)}
+            response = await client.post(settings.webhook_url, content=body, headers=headers)
+            if response.status_code >= 300:
+                logger.warning("call_ended for {} refused: {}", conversation.call_id, response.status_code)
+
+
+_RESULTS = text(
+    "SELECT calls.retell_call_id, call_results.scenario, call_results.call_outcome, call_results.data "
+    "FROM calls JOIN call_results ON call_results.call_id = calls.id"
+)
+
+
+def _json(value: Any) -> dict[str, Any]:
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return dict(loaded or {})
+
+
+async def extracted_results(database_url: str, call_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Post-call extraction's result per call, waiting (bounded) until every call has one."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    deadline = time.monotonic() + EXTRACTION_WAIT_SECONDS
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        while True:
+            async with engine.connect() as connection:
+                rows = await connection.execute(_RESULTS)
+                wanted = set(call_ids)
+                found = {
+                    str(r[0]): {**_json(r[3]), "scenario": r[1], "call_outcome": r[2]}
+                    for r in rows
+                    if r[0] in wanted
+                }
+            if len(found) >= len(call_ids) or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+
+
+# One disagreement per field, as (live, post-call): printed to show what differs.
+DISAGREEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def agreement(
+    lives: dict[str, dict[str, Any] | None], results: dict[str, dict[str, Any]]
+) -> dict[str, tuple[int, int]]:
+    """Per field, (agree, compared) over conversations with both a live and a post-call result.
+
+    `scenario` and `call_outcome` are compared on every such conversation; another field where either
+    side has a value (a value against nothing is a disagreement).
+    """
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for call_id, live in lives.items():
+        result = results.get(call_id)
+        if not live or not result:
+            continue
+        names = ["scenario", "call_outcome"]
+        if live.get("scenario") == result.get("scenario"):
+            names += sorted((set(live) | set(result)) - {"scenario", "call_outcome"})
+        for name in names:
+            mine, theirs = live.get(name), result.get(name)
+            if name not in ("scenario", "call_outcome") and mine is None and theirs is None:
+                continue
+            counts[name][1] += 1
+            counts[name][0] += int(mine == theirs)
+            if mine != theirs and name not in DISAGREEMENTS:
+                DISAGREEMENTS[name] = (mine, theirs)
+    return {name: (agree, compared) for name, (agree, compared) in counts.items()}
 
 
 async def run_all(ws_url: str, cases: list[ConversationCase], concurrency: int) -> list[Conversation]:
@@ -268,7 +367,14 @@ def goals(summary: dict[str, Any]) -> list[tuple[str, bool]]:
     ]
 
 
-def write_doc(summary: dict[str, Any], results: list[tuple[Conversation, Verdict]], seconds: float) -> None:
+def write_doc(
+    summary: dict[str, Any],
+    results: list[tuple[Conversation, Verdict]],
+    seconds: float,
+    agreed: dict[str, tuple[int, int]],
+    both: int,
+    extracted: int,
+) -> None:
     lines = [
         "# Conversations",
         "",
@@ -305,6 +411,27 @@ def write_doc(summary: dict[str, Any], results: list[tuple[Conversation, Verdict
         "|---|---|",
     ]
     lines += [f"| {name} | {value} |" for name, value in summary["per field"].items()]
+    lines += [
+        "",
+        "## Live result against post-call extraction",
+        "",
+        "Post-call extraction stays the authoritative result. After each conversation the harness posts the",
+        "`call_ended` webhook Retell would send (the transcript), waits (at most "
+        f"{EXTRACTION_WAIT_SECONDS:.0f} s) for the",
+        "extraction (rules here), and compares it with the engine's live result, field by field. The",
+        "harness runs offline (no OPENAI_API_KEY), so the engine's LLM reader is off: both sides are rules.",
+        f"Post-call results: {extracted} of {len(results)}; conversations with both: {both}.",
+        "`scenario` and `call_outcome` are compared on every such conversation; another field where the",
+        "scenarios match and either side has a value.",
+        "",
+        "| field | agree | compared | share | a disagreement (live / post-call) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (agree, compared) in agreed.items():
+        if compared:
+            example = DISAGREEMENTS.get(name)
+            shown = f"{example[0]!r} / {example[1]!r}".replace("|", "/") if example else ""
+            lines.append(f"| {name} | {agree} | {compared} | {100 * agree / compared:.1f} % | {shown} |")
     lines += ["", "## By kind", "", "| kind | passing every check |", "|---|---|"]
     lines += [f"| {kind} | {value} |" for kind, value in summary["by kind"].items()]
     failing = [(c, v) for c, v in results if not v.ok]
@@ -353,6 +480,10 @@ async def main() -> int:
             await prepare(base_url)
             conversations = await run_all(ws_url, cases, args.concurrency)
             lives = await live_results(database_url, [c.call_id for c in conversations])
+            await post_call_ended(settings, conversations)
+            extracted = await extracted_results(database_url, [c.call_id for c in conversations])
+    agreed = agreement(lives, extracted)
+    both = sum(1 for c in conversations if lives.get(c.call_id) and c.call_id in extracted)
     results = [(c, judge(c, lives.get(c.call_id))) for c in conversations]
     for conversation, verdict in results:
         print(describe(conversation, verdict, turns=not args.quiet))
@@ -364,8 +495,13 @@ async def main() -> int:
     print()
     for goal, met in goals(summary):
         print(f"  [{'met' if met else 'NOT MET'}] {goal}")
+    print(f"\nLive result against post-call extraction ({both} conversations with both):")
+    for name, (agree, compared) in agreed.items():
+        example = DISAGREEMENTS.get(name)
+        differs = f" (e.g. live {example[0]!r}, post-call {example[1]!r})" if example else ""
+        print(f"  {name}: {agree}/{compared} agree{differs}")
     if not args.no_doc and not args.only:
-        write_doc(summary, results, seconds)
+        write_doc(summary, results, seconds, agreed, both, len(extracted))
         print(f"\nTotals written to {DOC.relative_to(ROOT)}")
     return 0 if all(met for _, met in goals(summary)) else 1
 

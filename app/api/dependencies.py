@@ -13,6 +13,7 @@ from app.changes.broadcast import Broadcaster
 from app.config import Settings
 from app.conversation import policy as policy_module
 from app.conversation.session import Policy
+from app.conversation.understanding import LiveReader
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import Unauthorized
 from app.core.login_throttle import LoginThrottle
@@ -48,6 +49,8 @@ class AppContext:
     stream_reads: StreamReads
     # The dialogue the LLM WebSocket runs: the real policy, or a scripted one a test injects.
     conversation_policy: Policy | ModuleType = policy_module
+    # The engine's LLM reader when OPENAI_API_KEY is set; None runs every turn on rules alone.
+    live_reader: LiveReader | None = None
 
 
 async def get_context(request: Request) -> AppContext:

@@ -37,6 +37,7 @@ from app.conversation.protocol import (
     UpdateAgentMessage,
     parse_inbound,
 )
+from app.conversation.understanding import detect_emergency
 from app.schemas.extraction import CheckInResult, EmergencyResult
 
 CLOSE_UNSUPPORTED_DATA = 1003  # a binary frame: the protocol is text only
@@ -77,6 +78,12 @@ class Policy(Protocol):
     def live_result(self, state: DialogueState) -> CheckInResult | EmergencyResult | None: ...
 
 
+class Reader(Protocol):
+    """The LLM reader (`understanding.LiveReader`): slots from one utterance within its own hard budget."""
+
+    async def hear(self, *, instructions: str, utterance: str, asked: str) -> dict[str, Any] | None: ...
+
+
 @dataclass(frozen=True)
 class OpenedCall:
     """Our call behind a Retell call id, with what the dialogue needs to start or resume."""
@@ -86,6 +93,7 @@ class OpenedCall:
     begin_message: str
     state: DialogueState
     last_response_id: int | None  # None until the greeting was sent
+    instructions: str = ""  # the agent configuration's general_prompt: the LLM reader's instructions
 
 
 class CallStore(Protocol):
@@ -121,10 +129,24 @@ def fill_variables(template: str, values: Mapping[str, str]) -> str:
     return _VARIABLE.sub(value, template)
 
 
-def greeting_for(opened: OpenedCall) -> str:
+def _values(opened: OpenedCall) -> dict[str, str]:
     facts = opened.facts
-    values = {**facts.context, "driver_name": facts.driver_name, "load_number": facts.load_number}
-    return fill_variables(opened.begin_message, values)
+    return {**facts.context, "driver_name": facts.driver_name, "load_number": facts.load_number}
+
+
+def greeting_for(opened: OpenedCall) -> str:
+    return fill_variables(opened.begin_message, _values(opened))
+
+
+def newest_exchange(transcript: list[Any]) -> tuple[str, str]:
+    """What the driver said since the agent last spoke, and what the agent said just before it."""
+    said: list[str] = []
+    for index in range(len(transcript) - 1, -1, -1):
+        utterance = transcript[index]
+        if utterance.role == "agent":
+            return " ".join(reversed(said)).strip(), utterance.content
+        said.append(utterance.content)
+    return " ".join(reversed(said)).strip(), ""
 
 
 def chunks_of(content: str) -> list[str]:
@@ -143,11 +165,13 @@ class ConversationSession:
         retell_call_id: str,
         store: CallStore,
         policy: Policy | ModuleType = policy_module,
+        reader: Reader | None = None,
     ) -> None:
         self._socket = socket
         self._retell_call_id = retell_call_id
         self._store = store
         self._policy: Policy = policy
+        self._reader = reader
         self._outbox: asyncio.Queue[tuple[int | None, str] | _Close | None] = asyncio.Queue()
         self._opening: asyncio.Task[OpenedCall] | None = None
         self._responding: asyncio.Task[None] | None = None
@@ -292,9 +316,11 @@ class ConversationSession:
             raise
         except Exception:
             return
+        # Not shielded: a newer request cancels the wait on the LLM along with this task.
+        heard = await self._hear(opened, request)
         try:
             # Shielded: once decided, the turn is stored and remembered even if a newer request arrives.
-            reply = await asyncio.shield(self._decide(opened, request))
+            reply = await asyncio.shield(self._decide(opened, request, heard))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -308,7 +334,39 @@ class ConversationSession:
             "response {} queued in {:.1f} ms", request.response_id, (time.perf_counter() - received) * 1000
         )
 
-    async def _decide(self, opened: OpenedCall, request: ResponseRequired | ReminderRequired) -> Reply:
+    async def _hear(
+        self, opened: OpenedCall, request: ResponseRequired | ReminderRequired
+    ) -> dict[str, Any] | None:
+        """The LLM reader's slots for the newest utterance, within its budget; None means rules only.
+
+        Rules decide the emergency switch first: an utterance they read as an emergency, or a call already
+        in one, never waits on the LLM.
+        """
+        if self._reader is None or not isinstance(request, ResponseRequired):
+            return None
+        said, asked = newest_exchange(request.transcript)
+        state = self._state or opened.state
+        if not said or state.mode != "check_in" or detect_emergency(said) is not None:
+            return None
+        instructions = _VARIABLE.sub(
+            lambda m: _values(opened).get(m.group(1), m.group(0)), opened.instructions
+        )
+        started = time.perf_counter()
+        heard = await self._reader.hear(instructions=instructions, utterance=said, asked=asked)
+        self._log.debug(
+            "response {}: llm reader gave {} slot(s) in {:.0f} ms",
+            request.response_id,
+            len(heard) if heard is not None else "no",
+            (time.perf_counter() - started) * 1000,
+        )
+        return heard
+
+    async def _decide(
+        self,
+        opened: OpenedCall,
+        request: ResponseRequired | ReminderRequired,
+        heard: Mapping[str, Any] | None = None,
+    ) -> Reply:
         async with self._turn_lock:
             prior = self._state or opened.state
             event: Event = (
@@ -317,7 +375,7 @@ class ConversationSession:
                 else Reminder(transcript=request.transcript)
             )
             try:
-                state, reply = self._policy.step(prior, opened.facts, event)
+                state, reply = self._policy.step(prior, opened.facts, event, heard)
             except Exception:
                 self._log.exception("LLM WebSocket for {}: the policy failed", self._retell_call_id)
                 return Reply(content=FALLBACK_REPLY)

@@ -185,22 +185,28 @@ async def hear_with_llm(
 ) -> dict[str, Any] | None:
     """Slots an OpenAI-compatible model reads from one utterance, or None when it is late or fails.
 
-    `client` is an `openai.AsyncOpenAI`. The budget is hard: the dialogue never waits past it, and the
+    `client` is an `openai.AsyncOpenAI`; the answer is streamed and its JSON content accumulated.
+    The budget is hard: the dialogue never waits past it, and the
     emergency switch never waits on this at all (the caller decides it with rules first).
     """
 
     async def ask() -> dict[str, Any] | None:
-        response = await client.chat.completions.create(
+        stream = await client.chat.completions.create(
             model=model,
             temperature=0,
+            stream=True,
             response_format={"type": "json_object"},
             messages=[
                 {"role": "system", "content": f"{instructions}\n\n{LLM_READER_INSTRUCTIONS}"},
                 {"role": "user", "content": f"Agent asked: {asked}\nDriver said: {utterance}"},
             ],
         )
-        content = response.choices[0].message.content or ""
-        parsed = json.loads(content)
+        parts: list[str] = []
+        async with stream:  # closed (the connection released) even when the budget cancels it mid-way
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    parts.append(chunk.choices[0].delta.content)
+        parsed = json.loads("".join(parts))
         return clean_heard(parsed) if isinstance(parsed, dict) else None
 
     try:
@@ -210,3 +216,25 @@ async def hear_with_llm(
     except Exception as exc:  # the reader is optional: any failure falls back to rules
         logger.info("llm reader failed ({}); rules only", type(exc).__name__)
     return None
+
+
+@dataclass(frozen=True)
+class LiveReader:
+    """The conversation engine's LLM reader: one client for the process, its model, its hard budget."""
+
+    client: Any  # openai.AsyncOpenAI, built once by the lifespan and closed on shutdown
+    model: str
+    budget_s: float
+
+    async def hear(self, *, instructions: str, utterance: str, asked: str) -> dict[str, Any] | None:
+        return await hear_with_llm(
+            self.client,
+            model=self.model,
+            instructions=instructions,
+            utterance=utterance,
+            asked=asked,
+            budget_s=self.budget_s,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.close()

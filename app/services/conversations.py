@@ -93,6 +93,7 @@ class DatabaseCallStore:
                     dispatcher_transfer_number=config.dispatcher_transfer_number,
                 ),
                 begin_message=config.begin_message,
+                instructions=config.general_prompt,
                 state=state,
                 last_response_id=call.last_response_id,
             )

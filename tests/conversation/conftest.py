@@ -37,6 +37,8 @@ def engine_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[.
     def start(**overrides: Any) -> EngineServer:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
+        # A scripted dialogue has no use for the LLM reader: no key, unless a test gives one.
+        overrides.setdefault("openai_api_key", None)
         settings = make_settings(public_base_url=base_url, **overrides)
         policy = ScriptedPolicy()
         app = create_app(settings, conversation_policy=policy)

@@ -60,6 +60,7 @@ class FakeStore:
         self.fail_saves = fail_saves
         self.state = DialogueState()
         self.last_response_id: int | None = None
+        self.instructions = ""
         self.saves: list[tuple[int, DialogueState, Any]] = []
         self.facts = CallFacts(
             driver_name="Mike",
@@ -77,6 +78,7 @@ class FakeStore:
             begin_message="Hi {{driver_name}}, load {{load_number}} from {{origin}}.",
             state=self.state,
             last_response_id=self.last_response_id,
+            instructions=self.instructions,
         )
 
     async def save_turn(

@@ -13,16 +13,25 @@ from app.schemas.extraction import CallExtraction
 from tests.support import OPENAI_BASE_URL
 
 
-def _completion(content: str) -> dict:
+def _chunk(delta: dict) -> dict:
     return {
         "id": "chatcmpl-1",
-        "object": "chat.completion",
+        "object": "chat.completion.chunk",
         "created": 0,
         "model": "gpt-4o-mini",
-        "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-        ],
+        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
     }
+
+
+def streamed(content: str, pieces: int = 3) -> httpx.Response:
+    """An OpenAI-compatible streaming answer (server-sent events) whose content arrives in pieces."""
+    size = max(1, -(-len(content) // pieces))
+    deltas = [{"role": "assistant", "content": ""}]
+    deltas += [{"content": content[i : i + size]} for i in range(0, len(content), size)]
+    events = [f"data: {json.dumps(_chunk(delta))}\n\n" for delta in deltas] + ["data: [DONE]\n\n"]
+    return httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, content="".join(events).encode()
+    )
 
 
 @pytest.fixture
@@ -30,7 +39,7 @@ async def client():
     openai = AsyncOpenAI(api_key="sk-test", base_url=OPENAI_BASE_URL, max_retries=0)
     # The SDK imports its resources on first use; a worker has done that long before a call's first turn.
     with respx.mock(base_url=OPENAI_BASE_URL) as router:
-        router.post("/chat/completions").respond(200, json=_completion("{}"))
+        router.post("/chat/completions").mock(return_value=streamed("{}"))
         await openai.chat.completions.create(model="warm-up", messages=[])
     yield openai
     await openai.close()
@@ -55,12 +64,13 @@ async def test_the_llm_reader_returns_the_slots_that_fit_the_result(client: Asyn
         "x": 1,
     }
     with respx.mock(base_url=OPENAI_BASE_URL) as router:
-        route = router.post("/chat/completions").respond(200, json=_completion(json.dumps(reading)))
+        route = router.post("/chat/completions").mock(return_value=streamed(json.dumps(reading)))
         heard = await _hear(client)
     assert heard == {"current_location": "Near Amarillo, TX", "eta": "Today, 6:00 PM"}
     sent = json.loads(route.calls.last.request.content)
     assert sent["model"] == "gpt-4o-mini"
     assert sent["response_format"] == {"type": "json_object"}
+    assert sent["stream"] is True
     assert sent["messages"][0]["content"].startswith("You are Dispatch calling Dave.")
     assert "Near Amarillo, maybe six tonight" in sent["messages"][1]["content"]
     assert "Where are you?" in sent["messages"][1]["content"]
@@ -69,7 +79,7 @@ async def test_the_llm_reader_returns_the_slots_that_fit_the_result(client: Asyn
 async def test_a_late_llm_reader_gives_none_within_its_budget(client: AsyncOpenAI) -> None:
     async def slow(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(2)
-        return httpx.Response(200, json=_completion('{"eta": "Today, 6:00 PM"}'))
+        return streamed('{"eta": "Today, 6:00 PM"}')
 
     # A good answer, two seconds late: the reader gives up at its budget instead of waiting for it.
     with respx.mock(base_url=OPENAI_BASE_URL, assert_all_called=False) as router:
@@ -85,7 +95,7 @@ async def test_a_late_llm_reader_gives_none_within_its_budget(client: AsyncOpenA
     "response",
     [
         httpx.Response(500, json={"error": {"message": "down"}}),
-        httpx.Response(200, json=_completion("not json")),
+        streamed("not json"),
     ],
 )
 async def test_a_failing_llm_reader_gives_none(client: AsyncOpenAI, response: httpx.Response) -> None:

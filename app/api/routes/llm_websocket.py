@@ -59,5 +59,6 @@ async def llm_websocket(websocket: WebSocket, secret: str, call_id: str) -> None
         retell_call_id=call_id,
         store=DatabaseCallStore(context.session_maker, context.settings),
         policy=context.conversation_policy,
+        reader=context.live_reader,
     )
     await session.run()

@@ -253,6 +253,72 @@ UNSEEN_WORDING = [
         },
         id="lines_without_role_prefix_are_read_as_the_driver",
     ),
+    pytest.param(
+        "check_in",
+        "User: I'm at the corner of Main and 5th in Amarillo.\n",
+        {"current_location": "Main and 5th, Amarillo, TX"},
+        id="street_corner_keeps_both_streets",
+    ),
+    pytest.param(
+        "check_in",
+        "User: Sitting at I-40 and Grand in Oklahoma City.\n",
+        {"current_location": "I-40 and Grand, Oklahoma City, OK"},
+        id="highway_and_street_intersection_keeps_both",
+    ),
+    pytest.param(
+        "check_in",
+        "User: We're at the intersection of Route 9 and Oak Street in Tulsa.\n",
+        {"current_location": "Route 9 and Oak Street, Tulsa, OK"},
+        id="intersection_of_route_and_named_street",
+    ),
+    pytest.param(
+        "check_in",
+        "User: I'm at the corner of Broadway and Elm.\n",
+        {"current_location": "Broadway and Elm"},
+        id="intersection_without_a_city",
+    ),
+    pytest.param(
+        "check_in",
+        "User: I'm at the Pilot and Flying J in Dallas.\n",
+        {"current_location": "Truck stop in Dallas, TX"},
+        id="two_truck_stop_brands_are_not_an_intersection",
+    ),
+    pytest.param(
+        "check_in",
+        "User: About 30 miles south of Nashville on I-65.\n",
+        {"current_location": "I-65, 30 miles south of Nashville, TN"},
+        id="distance_and_bearing_from_city_are_kept",
+    ),
+    pytest.param(
+        "check_in",
+        "User: I'm 5 miles northeast of Tulsa.\n",
+        {"current_location": "5 miles northeast of Tulsa, OK"},
+        id="distance_from_city_without_a_road",
+    ),
+    pytest.param(
+        "check_in",
+        "Agent: What's your ETA?\nUser: Half past six tonight.\n",
+        {"eta": "Today, 6:30 PM"},
+        id="half_past_hour_tonight",
+    ),
+    pytest.param(
+        "check_in",
+        "Agent: When will you get there?\nUser: Quarter to nine tomorrow morning.\n",
+        {"eta": "Tomorrow, 8:45 AM"},
+        id="quarter_to_hour_tomorrow_morning",
+    ),
+    pytest.param(
+        "check_in",
+        "Agent: When will you get there?\nUser: Probably quarter past 3 this afternoon.\n",
+        {"eta": "Today, 3:15 PM"},
+        id="quarter_past_digit_hour",
+    ),
+    pytest.param(
+        "check_in",
+        "Agent: What's your ETA?\nUser: Around noon tomorrow.\n",
+        {"eta": "Tomorrow, 12:00 PM"},
+        id="around_noon_tomorrow",
+    ),
 ]
 
 

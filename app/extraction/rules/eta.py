@@ -15,6 +15,12 @@ _CUED_HOUR_RE = re.compile(
     r"(?!\s*(?:hours?|hrs?|minutes?|mins?|miles?|percent|%|pallets?|more|or so hours|ago|[ap]\.?\s?m\b))",
     re.I,
 )
+# "half past six", "quarter to nine": the hour is named after the minutes.
+_PAST_TO_RE = re.compile(
+    rf"\b(?P<q>half|(?:a\s+)?quarter)\s+(?P<rel>past|after|to|till|til|of)\s+(?P<h>\d{{1,2}}|{_HOUR_WORD_ALT})\b"
+    r"(?!\s*(?:hours?|hrs?|minutes?|mins?|miles?))",
+    re.I,
+)
 _NOON_RE = re.compile(r"\b(noon|midday|midnight)\b", re.I)
 _DAY_RE = re.compile(
     r"\b(?P<day>today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
@@ -56,6 +62,12 @@ def _clock_in(text: str) -> tuple[int, int, str | None] | None:
     for match in _CUED_HOUR_RE.finditer(text):
         minute = int(match["m"]) if match["m"] else (30 if match["half"] else 0)
         candidates.append((match.start(), _hour_value(match["h"]), minute, None))
+    for match in _PAST_TO_RE.finditer(text):
+        hour, rel = _hour_value(match["h"]), match["rel"].lower()
+        if rel in ("past", "after"):
+            candidates.append((match.start(), hour, 30 if match["q"].lower() == "half" else 15, None))
+        elif not match["q"].lower().startswith("half"):  # "half to six" is not said
+            candidates.append((match.start(), hour - 1 or 12, 45, None))
     for match in _NOON_RE.finditer(text):
         candidates.append((match.start(), 12, 0, "AM" if match.group(1).lower() == "midnight" else "PM"))
     for start, hour, minute, meridiem in sorted(candidates):

@@ -55,7 +55,8 @@ _ARRIVAL_CUE_RE = re.compile(
 )
 _NEAR_CUE_RE = re.compile(
     r"\b(?:near|outside(?: of)?|past|passed|passing|by|around|close to|coming up on|approaching|after|"
-    r"(?:north|south|east|west) of|miles (?:from|outside(?: of)?|past))\s+(?:the\s+)?$",
+    r"(?:(?:north|south)-?(?:east|west)|north|south|east|west) of|"
+    r"miles (?:from|outside(?: of)?|past))\s+(?:the\s+)?$",
     re.I,
 )
 # Anywhere earlier in the clause ("headed to the receiver in Dallas"), except after arrival verbs.
@@ -67,6 +68,12 @@ _DESTINATION_CUE_RE = re.compile(
 # "pulling onto the shoulder on I-25": heading for the shoulder is stopping where you are, not a destination.
 _PULL_OVER_RE = re.compile(
     r"\b(?:on)?to (?:the |a )?(?:shoulder|side(?: of the road)?|breakdown lane|emergency lane|stop)\b", re.I
+)
+# "30 miles south of Nashville": how far and which way from the town, kept with it.
+_DISTANCE_BEFORE_RE = re.compile(
+    r"\b(?P<n>\d{1,3}|a few|a couple(?: of)?)\s+miles?\s+"
+    r"(?P<dir>(?:north|south)(?:-?(?:east|west))?|east|west)\s+of\s+(?:the\s+)?$",
+    re.I,
 )
 _PAST_CUE_RE = re.compile(r"\b(?:since|from|left|leaving|out of|departed)\s+(?:the\s+)?$", re.I)
 # A business name may sit between the cue and the place: "at the Kroger DC".
@@ -103,6 +110,16 @@ _NAME_TOKEN = rf"(?:St\.|Ft\.|(?!(?:{_NOT_A_NAME})\b)[A-Z][a-z]+)"
 _NAME_RE = re.compile(
     rf"\b(?:(?:North|South|East|West)\s+(?=[A-Z][a-z]))?{_NAME_TOKEN}(?:[ -]{_NAME_TOKEN}){{0,2}}"
 )
+# Two streets meeting: "the corner of Main and 5th", "at I-40 and Grand".
+_STREET = (
+    r"(?:(?:I|US|SR)-?\d{1,3}|(?:Route|Highway|Hwy)\s+\d{1,4}|\d{1,3}(?:st|nd|rd|th)|"
+    rf"(?!(?:{_NOT_A_NAME}|We|My)\b)[A-Z][a-z]+)"
+    r"(?:\s+(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Parkway|Pkwy)\b\.?)?"
+)
+_INTERSECTION_RE = re.compile(
+    rf"\b(?:(?:the\s+)?(?:corner|intersection) of|at)\s+(?:the\s+)?"
+    rf"(?P<a>{_STREET})\s+(?:and|&)\s+(?P<b>{_STREET})"
+)
 _STATE_ALT = "|".join(sorted(US_STATES, key=len, reverse=True)) + "|" + "|".join(sorted(_STATE_ABBRS))
 _STATE_AFTER_RE = re.compile(rf"^,?\s+({_STATE_ALT})\b")
 
@@ -117,28 +134,34 @@ class Location:
     highway: str | None = None  # "I-10"
     direction: str | None = None  # "North"
     marker: str | None = None  # "Mile Marker 123", "Exit 256"
+    intersection: str | None = None  # "Main and 5th"
+    distance: str | None = None  # "30 miles south of" the city
     city: str | None = None  # "Indio, CA"
     relation: str = "in"  # "in" or "near" the city
 
     @property
     def found(self) -> bool:
-        return any((self.place, self.highway, self.marker, self.city))
+        return any((self.place, self.highway, self.marker, self.city, self.intersection))
 
     def render(self) -> str | None:
-        road = " ".join(p for p in (self.highway, self.direction) if p)
+        road = self.intersection or " ".join(p for p in (self.highway, self.direction) if p)
         core = ", ".join(p for p in (road, self.marker) if p)
         if self.place:
             core = f"{self.place} at {core}" if core else self.place
         if not self.city:
             return core or None
+        if self.distance:
+            return f"{core + ', ' if core else ''}{self.distance} {self.city}"
+        if core and self.intersection and self.relation == "in":
+            return f"{core}, {self.city}"
         if core:
             return f"{core} {self.relation} {self.city}"
         return self.city if self.relation == "in" else f"Near {self.city}"
 
 
-def _city_in(text: str) -> tuple[str, str] | None:
-    """The last city the driver says they are in or near, as ("Amarillo, TX", relation)."""
-    found: tuple[str, str] | None = None
+def _city_in(text: str) -> tuple[str, str, str | None] | None:
+    """The last city the driver says they are in or near, as ("Amarillo, TX", relation, distance)."""
+    found: tuple[str, str, str | None] | None = None
     for match in _NAME_RE.finditer(text):
         words = match.group(0).split()
         state = None
@@ -160,7 +183,7 @@ def _city_in(text: str) -> tuple[str, str] | None:
         if name in US_STATES and not state:
             # A state alone ("somewhere in Texas") is still a location.
             if cue != "none":
-                found = (name, cue)
+                found = (name, cue, None)
             continue
         # An unknown capitalised word needs strong evidence that it is a place.
         if not (state or known_state or cue == "near"):
@@ -168,7 +191,12 @@ def _city_in(text: str) -> tuple[str, str] | None:
         if cue == "none" and not state:
             continue
         abbr = state or known_state
-        found = (f"{name}, {abbr}" if abbr else name, "near" if cue == "near" else "in")
+        distance = _DISTANCE_BEFORE_RE.search(text[max(0, match.start() - 40) : match.start()])
+        found = (
+            f"{name}, {abbr}" if abbr else name,
+            "near" if cue == "near" else "in",
+            f"{distance['n'].lower()} miles {distance['dir'].lower()} of" if distance else None,
+        )
     return found
 
 
@@ -199,8 +227,19 @@ def _location_in(text: str) -> Location:
                 location.place = place
     city = _city_in(text)
     if city:
-        location.city, location.relation = city
+        location.city, location.relation, location.distance = city
+    for match in _INTERSECTION_RE.finditer(text):
+        if _position_cue(text, match.start()) != "elsewhere":
+            location.intersection = f"{_street_name(match['a'])} and {_street_name(match['b'])}"
     return location
+
+
+def _street_name(street: str) -> str:
+    """A street as said, with a highway spelt the way the rest of the location spells it ("I-40")."""
+    for pattern, template in _HIGHWAY_PATTERNS:
+        if match := pattern.fullmatch(street):
+            return template.format(match.group(1))
+    return street
 
 
 def _direction_name(word: str) -> str:

@@ -445,7 +445,7 @@ def render(report: dict[str, Any]) -> list[str]:
         "| measure | p50 ms | p95 ms | p99 ms | max ms |",
         "| --- | --- | --- | --- | --- |",
         f"| (a) first chunk after `response_required` | {first['first_chunk_ms'].get('p50')} | {first['first_chunk_ms'].get('p95')} | {first['first_chunk_ms'].get('p99')} | {first['first_chunk_ms'].get('max')} |",
-        f"| (b) ping echo while 50 calls generate | {ping['ping_echo_ms'].get('p50')} | {ping['ping_echo_ms'].get('p95')} | {ping['ping_echo_ms'].get('p99')} | {ping['ping_echo_ms'].get('max')} |",
+        f"| (b) ping echo while {ping['calls']} calls generate | {ping['ping_echo_ms'].get('p50')} | {ping['ping_echo_ms'].get('p95')} | {ping['ping_echo_ms'].get('p99')} | {ping['ping_echo_ms'].get('max')} |",
         f"| (b) first chunk meanwhile (with the pings) | {meanwhile.get('p50')} | {meanwhile.get('p95')} | {meanwhile.get('p99')} | {meanwhile.get('max')} |",
         "",
         *(

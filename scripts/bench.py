@@ -252,20 +252,19 @@ def reading(report: dict[str, Any]) -> list[str]:
         def rate(name: str) -> float:
             return float(cost[name]["concurrent_per_second"])
 
-        inside, after, none = "app, NOTIFY inside the commit (before)", "app", "app, no NOTIFY at all"
+        inside, after, none = bench_db_cost.APP, bench_db_cost.AFTER_COMMIT, bench_db_cost.NO_NOTIFY
         lines += [
-            "- **The NOTIFY was the wall, and it is gone from the commit.** PostgreSQL takes a database-wide lock when a",
-            "  transaction that notified commits and holds it until the commit is flushed to disk, so notifying",
-            "  commits run one at a time, each waiting for its own flush (no group commit). On this disk a flush",
-            f"  takes about {cost['reference']['wall_ms_per_delivery']} ms (the reference's sequential wall time per delivery, nearly all",
-            "  of it the commit), so with the NOTIFY inside the delivery's commit the statement alone managed",
-            f"  {rate(inside)} deliveries/s at {cost['concurrent_connections']} connections, whatever the CPU. The app now commits the",
-            "  delivery first and announces it in a transaction of its own that does not wait for the disk",
-            f"  (`announce_committed`, one more round trip): {rate(after)}/s (no NOTIFY at all: {rate(none)}/s; the",
-            f"  reference's insert: {rate('reference')}/s). What it buys: every dashboard on every worker hears of the change",
-            "  within milliseconds; what it risks: a process that dies between the commit and the announcement loses",
-            "  that one announcement (never the delivery), and the stream shows the change with the call's next one",
-            "  or on reconnect.",
+            "- **The NOTIFY inside the commit is the wall.** PostgreSQL takes a database-wide lock when a transaction",
+            "  that notified commits and holds it until the commit is flushed to disk, so notifying commits run one",
+            "  at a time, each waiting for its own flush (no group commit). On this disk a flush takes about",
+            f"  {cost['reference']['wall_ms_per_delivery']} ms (the reference's sequential wall time per delivery, nearly all of it the",
+            "  commit). The app keeps its `pg_notify` inside the one statement (what it buys: the announcement is",
+            "  atomic with the change, never lost, never sent for a rolled-back delivery, one round trip), and with",
+            f"  it the statement alone manages {rate(inside)} deliveries/s at {cost['concurrent_connections']} connections, whatever the CPU.",
+            "  *Experiment, not what the app does*: the same statement without the NOTIFY, then `pg_notify` in a",
+            f"  transaction of its own with `synchronous_commit` off: {rate(after)}/s (no NOTIFY at all: {rate(none)}/s; the",
+            f"  reference's insert: {rate('reference')}/s). What it would cost: a process that dies between the commit and",
+            "  the announcement loses that one announcement (never the delivery), one more round trip per delivery.",
             f"- **The database's CPU per delivery** (sequential, the statement alone): the app {cpu('app')} ms, the",
             f"  reference {cpu('reference')} ms, the delivery row alone {cpu('delivery row only')} ms. Without the trigram index",
             f"  it was {cpu('app, no trigram index') - cpu('app'):+.3f} ms, without any list index {cpu('app, no list indexes') - cpu('app'):+.3f} ms, without the",
@@ -273,8 +272,8 @@ def reading(report: dict[str, Any]) -> list[str]:
             "  read differences under about 0.1 ms as noise). Most of the app's extra is the statement itself: finding",
             "  the call by two keys, creating or updating a wide row whose transcript and turns are stored (and",
             "  compressed) a second time beside the raw delivery, the status rules as CASEs, the RETURNING. Over HTTP",
-            "  the app's database share is larger than its statement's: the announcement (one more transaction), the",
-            "  note after the first `call_ended` (one UPDATE per call) and the app's other connections are counted too.",
+            "  the app's database share is larger than its statement's: the note after the first `call_ended` (one",
+            "  UPDATE per call) and the app's other connections are counted too.",
             f"  The indexes show in the WAL instead: {cost['app']['wal_records_per_delivery']} WAL records per delivery with them,",
             f"  {cost['app, no trigram index']['wal_records_per_delivery']} without the trigram index, {cost['app, no list indexes']['wal_records_per_delivery']} without any list index",
             f"  ({cost['reference']['wal_records_per_delivery']} for the reference): each update of the status moves the row, so",

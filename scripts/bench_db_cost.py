@@ -12,9 +12,13 @@ the scratch database as the other phases left it (100k calls after the reads pha
 
 The variants:
 - reference: the reference receiver's statement (`INSERT … ON CONFLICT DO NOTHING`, a primary key only);
-- app: the webhook's statement as the ingest pool runs it (the CTE from the ingest module, generic plan),
-  then its announcement in a transaction of its own (`announce_committed`);
-- app, NOTIFY inside the commit (before): `pg_notify(…)` back inside the statement, as it was;
+- app: the webhook's statement exactly as the app runs it on the ingest pool (`_postgres_for(kind)`:
+  the one-statement CTE with `pg_notify(…)` inside it, built from `app.changes.publisher.sql_notify`,
+  generic plan; the NOTIFY is delivered at the statement's own durable commit);
+- experiment, NOTIFY after the commit: NOT what the app does. Built here from the app's SQL: the same
+  statement returning the payload instead of notifying, then `pg_notify` in a transaction of its own
+  with `synchronous_commit` off, on the same connection (one more round trip). It measures what moving
+  the announcement out of the durable commit would buy;
 - app, no NOTIFY at all: the payload built, never sent;
 - app, no trigram index: after `DROP INDEX ix_calls_driver_name_trgm` (recreated afterwards);
 - app, no list indexes: after dropping every secondary index of `calls` (all recreated afterwards);
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +46,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as `python scripts/bench_db_cost.py`
 
+from app.changes.publisher import CHANNEL
+from app.ingest.deliveries import _parameters, _postgres_for
+from app.retell.webhook import parse_delivery
 from scripts.bench_harness import (
     Context,
     cpu_seconds_of,
@@ -49,16 +57,6 @@ from scripts.bench_harness import (
     progress,
     table,
 )
-
-try:  # the ingest module is being moved into a package of its own (issue 17)
-    from app.ingest.deliveries import _parameters, _postgres_for
-except ImportError:  # pragma: no cover - after the move
-    from app.ingest.statements import _parameters, _postgres_for  # type: ignore[no-redef,unused-ignore]
-try:  # bench branch only: main keeps the NOTIFY inside the statement (docs/BENCHMARKS.md, a follow-up)
-    from app.changes.publisher import announce_committed  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - on main; the "after" variant cannot run there
-    announce_committed = None
-from app.retell.webhook import parse_delivery
 
 REFERENCE_TABLE = "bench_reference_events"
 REFERENCE_INSERT = (
@@ -70,10 +68,33 @@ EXPLAINED = 30  # deliveries per variant run under EXPLAIN, for WAL bytes
 CONCURRENT = 10  # connections of the concurrent measure: the app's ingest pool size
 
 
-def app_statement(kind: str, *, notify: str = "after") -> tuple[str, list[str]]:
-    """The webhook's statement. `notify`: "after" as the ingest pool runs it (the announcement follows in a
-    transaction of its own), "inside" as it was (pg_notify in the statement), "none" (built, not sent)."""
-    return _postgres_for(kind, notify == "inside")
+APP = "app"
+AFTER_COMMIT = "experiment: NOTIFY after the commit, own non-durable transaction (not what the app does)"
+NO_NOTIFY = "app, no NOTIFY at all"
+# The app's NOTIFY, as `sql_notify` embeds it in the statement's last SELECT.
+_NOTIFY_IN_SELECT = re.compile(rf"pg_notify\('{CHANNEL}', (json_build_object\(.*?\)::text)\) AS announced")
+# The experiment's announcement: its own transaction, which does not wait for the disk (it holds nothing
+# durable). This is the bench branch's unmerged `announce_committed`, rebuilt here.
+_ANNOUNCE = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)"
+
+
+def app_statement(kind: str, *, notify: str = "inside") -> tuple[str, list[str]]:
+    """The webhook's statement. `notify`: "inside" exactly as the app runs it (pg_notify in the statement,
+    delivered at its commit); "payload" the same statement returning the payload text without notifying
+    (the experiment announces it after the commit; the "no NOTIFY" variant never does)."""
+    sql, order = _postgres_for(kind)
+    if notify == "inside":
+        return sql, order
+    payload_only, found = _NOTIFY_IN_SELECT.subn(r"\1 AS announced", sql)
+    if found != 1:
+        raise RuntimeError(
+            "the app's statement no longer ends in sql_notify(...) AS announced: adapt the bench"
+        )
+    return payload_only, order
+
+
+async def announce_after_commit(connection: asyncpg.Connection, payload: str) -> None:
+    await connection.execute(_ANNOUNCE, CHANNEL, payload)
 
 
 def stored_only(kind: str) -> tuple[str, list[str]]:
@@ -105,7 +126,7 @@ def statement_runner(
         if not explain:
             row = await connection.fetchrow(sql, *args)
             if announce_after and row is not None:
-                await announce_committed(connection, row["announced"])
+                await announce_after_commit(connection, row["announced"])
             return {}
         return wal_of(await connection.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, WAL, FORMAT JSON) {sql}", *args))
 
@@ -210,7 +231,7 @@ async def profile(url: str, calls: int) -> dict[str, Any]:
             f"CREATE TABLE IF NOT EXISTS {REFERENCE_TABLE} (retell_call_id VARCHAR(120) NOT NULL, "
             "event VARCHAR(60) NOT NULL, payload JSON NOT NULL, PRIMARY KEY (retell_call_id, event))"
         )
-        app = statement_runner(app_statement, announce_after=True)
+        app = statement_runner(app_statement)
         list_indexes = {name for name, _ in await secondary_indexes(connection)}
         variants: dict[str, Any] = {
             "calls_in_database": await connection.fetchval("SELECT count(*) FROM calls"),
@@ -218,17 +239,20 @@ async def profile(url: str, calls: int) -> dict[str, Any]:
         }
         steps: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
             ("reference", lambda: measure(connection, pool, reference_runner, calls)),
-            ("app", lambda: measure(connection, pool, app, calls)),
+            (APP, lambda: measure(connection, pool, app, calls)),
             (
-                "app, NOTIFY inside the commit (before)",
+                AFTER_COMMIT,
                 lambda: measure(
-                    connection, pool, statement_runner(lambda k: app_statement(k, notify="inside")), calls
+                    connection,
+                    pool,
+                    statement_runner(lambda k: app_statement(k, notify="payload"), announce_after=True),
+                    calls,
                 ),
             ),
             (
-                "app, no NOTIFY at all",
+                NO_NOTIFY,
                 lambda: measure(
-                    connection, pool, statement_runner(lambda k: app_statement(k, notify="none")), calls
+                    connection, pool, statement_runner(lambda k: app_statement(k, notify="payload")), calls
                 ),
             ),
             ("app, no trigram index", lambda: without_indexes(connection, pool, {TRIGRAM}, app, calls)),
@@ -274,9 +298,11 @@ def render(report: dict[str, Any]) -> list[str]:
         "the table). *Sequential*: one connection, one delivery after another, so the backend process's CPU time",
         "over the loop is that statement's cost alone, and its wall time is mostly the commit's flush to disk.",
         f"*Concurrent*: {cost['concurrent_connections']} connections at once, each taking a call's three deliveries in order: how",
-        "many commits can overlap (group commit). *app* is the webhook's statement as the ingest pool runs it",
-        "(built by the ingest module, generic plan, then the announcement in a transaction of its own); the",
-        "other rows put the NOTIFY back inside the commit (as before this change), take a part away (the NOTIFY,",
+        "many commits can overlap (group commit). *app* is the webhook's statement exactly as the app runs it on",
+        "the ingest pool (built by `app.ingest.deliveries`, generic plan, `pg_notify` inside the one statement,",
+        "delivered at its durable commit). The *experiment* row is **not what the app does**: the bench builds it",
+        "from the app's SQL, returning the payload instead of notifying, then `pg_notify` in a transaction of its",
+        "own with `synchronous_commit` off (one more round trip). The other rows take a part away (the NOTIFY,",
         "the trigram index, every list index of `calls`), or keep only the delivery's own row. WAL bytes are from",
         "`EXPLAIN (ANALYZE, WAL)` on a sample (the data statement only).",
         "",

@@ -7,19 +7,22 @@ Every wait on the database is bounded: the engine's pool and statement timeouts,
 """
 
 import asyncio
+import contextlib
+import json
 import uuid
 from typing import Any
 
+import asyncpg
 from loguru import logger
 from sqlalchemy import Boolean, bindparam, case, update
 from sqlmodel import col, select
 
-from app.changes.publisher import publish_change
+from app.changes.publisher import publish_change, sql_notify
 from app.config import Settings
 from app.conversation.policy import CallFacts, DialogueState
 from app.conversation.protocol import CallDetails
 from app.conversation.session import OpenedCall
-from app.core.database import SessionMaker, session_scope
+from app.core.database import IngestPool, SessionMaker, session_scope
 from app.ingest.deliveries import record_delivery
 from app.models import AgentConfig, Call, CallStatus
 from app.models.base import utcnow
@@ -52,6 +55,23 @@ _SAVE_TURN = (
     )
 )
 
+# PostgreSQL with the ingest pool: the same update and its announcement in one autocommit statement on a
+# raw connection. Profiled under 50 concurrent calls (docs/BENCHMARKS.md), the session path spent more
+# than half the engine's CPU around the update: SQLAlchemy's checkout (a pre-ping round trip, and new
+# connections past the pool's size), BEGIN, the NOTIFY as a second statement, COMMIT.
+_OWNED_BY_EXTRACTION_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _EXTRACTION_STATUSES) + ")"
+_SAVE_TURN_PG = f"""
+WITH saved AS (
+    UPDATE calls SET dialogue_state = $2::json, last_response_id = $3::integer, live_result = $4::json,
+        call_outcome = CASE WHEN {_OWNED_BY_EXTRACTION_SQL} THEN call_outcome ELSE $5::text END,
+        follow_up_reason = CASE WHEN {_OWNED_BY_EXTRACTION_SQL} THEN follow_up_reason ELSE $7::text END,
+        location_conflict = CASE WHEN {_OWNED_BY_EXTRACTION_SQL} THEN location_conflict ELSE $8::boolean END,
+        updated_at = $6::timestamptz
+    WHERE id = $1::uuid
+    RETURNING id, status, updated_at
+)
+SELECT {sql_notify("saved.id", "saved.status", "saved.updated_at")} FROM saved"""
+
 
 def live_result_json(result: CheckInResult | EmergencyResult | None) -> dict[str, Any] | None:
     """The live result as `result` is shown: its fields plus `scenario`."""
@@ -64,8 +84,11 @@ def live_result_json(result: CheckInResult | EmergencyResult | None) -> dict[str
 class DatabaseCallStore:
     """The session's `CallStore` on the app's database."""
 
-    def __init__(self, session_maker: SessionMaker, settings: Settings) -> None:
+    def __init__(
+        self, session_maker: SessionMaker, settings: Settings, pool: IngestPool | None = None
+    ) -> None:
         self._session_maker = session_maker
+        self._pool = pool  # PostgreSQL's raw pool (the webhook's): each turn is one statement on it
         # Pool wait, then at most a few statements each bounded by the statement timeout.
         self._deadline = settings.db_pool_timeout_seconds + 3 * settings.db_statement_timeout_seconds
 
@@ -107,6 +130,9 @@ class DatabaseCallStore:
         live_result: CheckInResult | EmergencyResult | None,
     ) -> None:
         """The turn's state, the response id and the live result, in one statement; then announced."""
+        if self._pool is not None:
+            await self._save_turn_pooled(call_id, state, response_id, live_result)
+            return
         async with asyncio.timeout(self._deadline), session_scope(self._session_maker) as session:
             connection = await session.connection()
             await connection.execute(
@@ -123,6 +149,35 @@ class DatabaseCallStore:
                 },
             )
             await publish_change(session, call_id)
+
+    async def _save_turn_pooled(
+        self,
+        call_id: Any,
+        state: DialogueState,
+        response_id: int,
+        live_result: CheckInResult | EmergencyResult | None,
+    ) -> None:
+        assert self._pool is not None
+        live = live_result_json(live_result)
+        args = (
+            call_id,
+            json.dumps(state.model_dump(mode="json")),
+            response_id,
+            None if live is None else json.dumps(live),
+            live_result.call_outcome if live_result is not None else None,
+            utcnow(),
+            live_result.follow_up_reason if live_result is not None else None,
+            bool(live_result and live_result.location_conflict),
+        )
+        async with asyncio.timeout(self._deadline), self._pool.acquire() as raw:
+            try:
+                await raw.execute(_SAVE_TURN_PG, *args)
+            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError):
+                # Mid-protocol or dead: never handed out again (the pool opens a fresh one).
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    if not raw.is_closed():
+                        raw.terminate()
+                raise
 
 
 async def _call_of(session: Any, our_id: uuid.UUID | None, retell_call_id: str) -> uuid.UUID | None:

@@ -93,7 +93,9 @@ async def test_each_request_carries_the_growing_transcript_with_word_timings_and
     engine: Any,
 ) -> None:
     base, received = engine()
-    report = await bench_engine.first_chunk_phase(f"{base}/{SECRET}", calls=3, turns=8, think_s=0.0)
+    report = await bench_engine.first_chunk_phase(
+        f"{base}/{SECRET}", calls=3, turns=8, think_s=0.0, ramp_s=0.0
+    )
 
     assert report["errors"] == []
     # Per call: the agent's begin message, then user/agent turns up to 8 utterances: 4 requests each.
@@ -112,14 +114,61 @@ async def test_each_request_carries_the_growing_transcript_with_word_timings_and
     assert sum(m["interaction_type"] == "call_details" for m in received) == 3
 
 
-async def test_pings_are_timed_while_a_response_is_generated(engine: Any) -> None:
-    base, received = engine(generation_s=0.5)
-    report = await bench_engine.ping_phase(f"{base}/{SECRET}", calls=2, generation_s=0.5)
+async def test_pings_are_timed_while_the_calls_generate(engine: Any) -> None:
+    base, received = engine(generation_s=0.3)
+    report = await bench_engine.ping_phase(
+        f"{base}/{SECRET}", calls=2, turns=6, think_s=0.0, every=0.1, ramp_s=0.0
+    )
 
-    assert report["errors"] == []
-    assert report["pings"] >= 6  # one every 100 ms while the 0.5 s answer is generated, per call
+    assert report["errors"] == [] and report["failed_calls"] == 0
+    # Three requests per call, each answered in 0.3 s: about 0.9 s of pinging every 100 ms, per call.
+    assert report["pings"] >= 10
     assert report["ping_echo_ms"]["p99"] < 400
-    assert sum(m["interaction_type"] == "ping_pong" for m in received) == report["pings"]
+    assert sum(m["interaction_type"] == "ping_pong" for m in received) >= report["pings"]
+    assert set(report["first_chunk_ms_meanwhile"]) == {"p50", "p95", "p99", "max"}
+
+
+async def test_a_call_that_cannot_open_is_counted_not_fatal() -> None:
+    report = await bench_engine.first_chunk_phase(
+        "ws://127.0.0.1:9/llm-websocket/x", calls=1, turns=4, think_s=0.0, ramp_s=0.0
+    )
+    assert report["failed_calls"] == 1 and report["requests"] == 0
+    assert report["errors"][0].startswith("opening: ")
+
+
+async def test_the_client_keeps_asking_after_the_engine_ends_the_call_to_reach_long_transcripts() -> None:
+    """The engine ends the call on its first answer here; the client still asks up to `turns` utterances."""
+    received: list[dict[str, Any]] = []
+    port = free_port()
+    server = serve_in_thread(ending_engine(received), port)  # type: ignore[arg-type]
+    try:
+        report = await bench_engine.first_chunk_phase(
+            f"ws://127.0.0.1:{port}/llm-websocket/{SECRET}", calls=1, turns=8, think_s=0.0, ramp_s=0.0
+        )
+    finally:
+        server.should_exit = True
+    assert report["requests"] == 4 and report["ended_early"] == 1
+    assert report["requests_after_the_end"] == 3
+    assert max(len(m["transcript"]) for m in received if "transcript" in m) == 8
+
+
+def ending_engine(received: list[dict[str, Any]]) -> Starlette:
+    async def socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                message = json.loads(await websocket.receive_text())
+                received.append(message)
+                if message["interaction_type"] in ("call_details", "response_required"):
+                    rid = message.get("response_id", 0)
+                    await websocket.send_json(
+                        {"response_type": "response", "response_id": rid, "content": "Bye.",
+                         "content_complete": True, **({"end_call": True} if rid else {})}
+                    )  # fmt: skip
+        except WebSocketDisconnect:
+            pass
+
+    return Starlette(routes=[WebSocketRoute("/llm-websocket/{secret}/{call_id}", socket)])
 
 
 async def test_a_refused_or_missing_route_is_reported_as_missing(engine: Any) -> None:

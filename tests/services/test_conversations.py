@@ -1,19 +1,122 @@
-"""The engine's store writes the live follow-up fields where the dashboard reads them, until extraction owns
-the call: the detail's `live_result`, the list's `follow_up_reason` filter, the stats."""
+"""The engine's call store: each turn is stored with its live result and announced, on every path.
 
+On PostgreSQL the route hands the store the ingest pool, and a turn is one statement on it (the update
+and its NOTIFY); elsewhere (SQLite, or no pool) it goes through a session. Both must store the same thing.
+"""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.changes.publisher import CHANNEL
 from app.config import Settings
+from app.conversation import policy
 from app.conversation.policy import DialogueState
-from app.core.database import SessionMaker, session_scope
+from app.core.database import IngestPool, SessionMaker, create_ingest_pool, session_scope
 from app.models import Call, CallStatus
 from app.schemas.extraction import CheckInResult
 from app.services.conversations import DatabaseCallStore
 from tests.support.seed import seed_call
+
+DRIVING = DialogueState(
+    slots={"driver_status": "Driving", "current_location": "I-40 near Amarillo"}, turns_seen=3
+)
+
+
+@pytest.fixture(params=["session", "pool"])
+async def store(
+    request: pytest.FixtureRequest, settings: Settings, maker: SessionMaker
+) -> AsyncIterator[tuple[DatabaseCallStore, IngestPool | None]]:
+    pool = await create_ingest_pool(settings) if request.param == "pool" else None
+    if request.param == "pool" and pool is None:
+        pytest.skip("the ingest pool exists on PostgreSQL only")
+    yield DatabaseCallStore(maker, settings, pool=pool), pool
+    if pool is not None:
+        await pool.close()
+
+
+async def a_call(maker: SessionMaker, **fields: Any) -> uuid.UUID:
+    async with maker() as session:
+        call = Call(driver_name="Mike", load_number="L-1", phone_number="+13125550101", **fields)
+        session.add(call)
+        await session.commit()
+        return call.id
+
+
+async def stored(maker: SessionMaker, call_id: uuid.UUID) -> Call:
+    async with maker() as session:
+        call = await AsyncSession.get(session, Call, call_id, populate_existing=True)
+        assert call is not None
+        return call
+
+
+async def test_a_turn_is_stored_with_its_live_result_and_announced(
+    store: tuple[DatabaseCallStore, IngestPool | None], settings: Settings, maker: SessionMaker
+) -> None:
+    calls, _pool = store
+    call_id = await a_call(maker, status=CallStatus.ONGOING)
+    before = (await stored(maker, call_id)).updated_at
+    heard: list[dict[str, Any]] = []
+    listener = None
+    if settings.database_url.startswith("postgresql"):
+        listener = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+        await listener.add_listener(CHANNEL, lambda *args: heard.append(json.loads(args[-1])))
+
+    live = policy.live_result(DRIVING)
+    await calls.save_turn(call_id, state=DRIVING, response_id=3, live_result=live)
+
+    call = await stored(maker, call_id)
+    assert call.dialogue_state == DRIVING.model_dump(mode="json")
+    assert call.last_response_id == 3
+    assert call.live_result is not None and call.live_result["scenario"] == "check_in"
+    assert call.live_result["current_location"] == "I-40 near Amarillo"
+    assert call.call_outcome == "In-Transit Update"
+    assert call.updated_at > before
+    if listener is not None:
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        await listener.close()
+        assert heard == [{"id": str(call_id), "status": "ongoing", "version": heard[0]["version"]}]
+
+
+async def test_a_late_turn_never_overwrites_the_outcome_post_call_extraction_owns(
+    store: tuple[DatabaseCallStore, IngestPool | None], maker: SessionMaker
+) -> None:
+    calls, _ = store
+    call_id = await a_call(maker, status=CallStatus.PROCESSING, call_outcome="Arrival Confirmation")
+
+    await calls.save_turn(call_id, state=DRIVING, response_id=5, live_result=policy.live_result(DRIVING))
+
+    call = await stored(maker, call_id)
+    assert call.call_outcome == "Arrival Confirmation"  # extraction's, kept
+    assert call.live_result is not None and call.live_result["call_outcome"] == "In-Transit Update"
+    assert call.last_response_id == 5
+
+
+async def test_a_turn_with_nothing_known_yet_stores_no_live_result(
+    store: tuple[DatabaseCallStore, IngestPool | None], maker: SessionMaker
+) -> None:
+    calls, _ = store
+    call_id = await a_call(maker, status=CallStatus.ONGOING)
+
+    await calls.save_turn(call_id, state=DialogueState(), response_id=1, live_result=None)
+
+    call = await stored(maker, call_id)
+    assert call.live_result is None and call.call_outcome is None
+    assert call.dialogue_state == DialogueState().model_dump(mode="json")
+
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 NOISY_AND_ELSEWHERE = CheckInResult(
@@ -34,14 +137,14 @@ async def test_a_live_turn_shows_the_follow_up_fields_in_the_detail_the_list_and
     client: httpx.AsyncClient,
     auth: dict[str, str],
     clean_database: str,
-    settings: Settings,
+    store: tuple[DatabaseCallStore, IngestPool | None],
     maker: SessionMaker,
 ) -> None:
     call_id = await seed_call(
         clean_database, created_at=NOW - timedelta(minutes=1), status=CallStatus.ONGOING
     )
-    store = DatabaseCallStore(maker, settings)
-    await store.save_turn(call_id, state=DialogueState(), response_id=3, live_result=NOISY_AND_ELSEWHERE)
+    store_, _pool = store
+    await store_.save_turn(call_id, state=DialogueState(), response_id=3, live_result=NOISY_AND_ELSEWHERE)
 
     detail = (await client.get(f"/api/call/{call_id}", headers=auth)).json()
     assert detail["result"] is None
@@ -63,17 +166,17 @@ async def test_a_late_turn_never_overwrites_the_follow_up_fields_extraction_owns
     client: httpx.AsyncClient,
     auth: dict[str, str],
     clean_database: str,
-    settings: Settings,
+    store: tuple[DatabaseCallStore, IngestPool | None],
     maker: SessionMaker,
 ) -> None:
     call_id = await seed_call(
         clean_database, created_at=NOW - timedelta(minutes=1), status=CallStatus.ONGOING
     )
-    store = DatabaseCallStore(maker, settings)
-    await store.save_turn(call_id, state=DialogueState(), response_id=3, live_result=NOISY_AND_ELSEWHERE)
+    store_, _pool = store
+    await store_.save_turn(call_id, state=DialogueState(), response_id=3, live_result=NOISY_AND_ELSEWHERE)
     await set_status(maker, call_id, CallStatus.PROCESSING)
     calm = CheckInResult(call_outcome="In-Transit Update")
-    await store.save_turn(call_id, state=DialogueState(), response_id=4, live_result=calm)
+    await store_.save_turn(call_id, state=DialogueState(), response_id=4, live_result=calm)
 
     listed = await client.get("/api/call", params={"follow_up": "true"}, headers=auth)
     assert [item["id"] for item in listed.json()["items"]] == [str(call_id)]

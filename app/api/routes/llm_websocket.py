@@ -57,7 +57,7 @@ async def llm_websocket(websocket: WebSocket, secret: str, call_id: str) -> None
     session = ConversationSession(
         StarletteSocket(websocket),
         retell_call_id=call_id,
-        store=DatabaseCallStore(context.session_maker, context.settings),
+        store=DatabaseCallStore(context.session_maker, context.settings, pool=context.recorder.pool),
         policy=context.conversation_policy,
         reader=context.live_reader,
     )

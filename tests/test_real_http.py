@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import wait_until_final
+from tests.support import expected_result, wait_until_final
 from tests.support.app import free_port, login
 from tests.support.standins import load_fixture, openai_standin, retell_standin, serve_in_thread
 
@@ -57,7 +57,7 @@ async def test_trigger_to_completed_against_stand_in_servers(
         assert response.status_code == 201, response.text
         detail = await wait_until_final(client, auth, response.json()["id"])
 
-    expected = standins["fixture"]["expected"]
+    expected = expected_result(standins["fixture"])
     assert detail["status"] == "completed"
     assert detail["result"] == {"scenario": "emergency", **expected}
     assert detail["call_summary"] == "Stand-in summary of emergency_blowout."

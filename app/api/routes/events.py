@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.dependencies import BroadcasterDep, SessionMakerDep, SettingsDep, StreamReadsDep
+from app.api.dependencies import BroadcasterDep, SettingsDep, StreamReadsDep
 from app.api.roles import StreamViewer
 from app.config import Settings
-from app.core.database import SessionMaker
 from app.core.errors import json_error_responses
 from app.models import Role, User
 from app.schemas.call_events import CallEvent, CallListEvent
@@ -77,7 +76,6 @@ def _stream_doc(model: Any, events: str, *errors: int) -> dict[int | str, dict[s
 async def all_call_events(
     broadcaster: BroadcasterDep,
     reads: StreamReadsDep,
-    session_maker: SessionMakerDep,
     settings: SettingsDep,
     user: StreamViewer,
     agent_config_id: Annotated[uuid.UUID | None, Query(description="Only its calls")] = None,
@@ -90,7 +88,7 @@ async def all_call_events(
         agent_config_id=agent_config_id,
         last_event_id=last_event_id,
     )
-    stream = _while_permitted(stream, user, session_maker, settings)
+    stream = _while_permitted(stream, user, reads, settings)
     stream = call_events.ending_after(stream, settings.stream_max_seconds)
     return EventStream(
         _as_sse(stream), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
@@ -107,14 +105,13 @@ async def call_status_events(
     call_id: uuid.UUID,
     broadcaster: BroadcasterDep,
     reads: StreamReadsDep,
-    session_maker: SessionMakerDep,
     settings: SettingsDep,
     user: StreamViewer,
 ) -> EventStream:
     """One call live: its current `status`, each status it passes through, then `end` with its final state."""
     await reads.call(call_id)  # 404 before the stream starts
     stream = call_events.stream_call(call_id, broadcaster=broadcaster, reads=reads)
-    stream = _while_permitted(stream, user, session_maker, settings)
+    stream = _while_permitted(stream, user, reads, settings)
     stream = call_events.ending_after(stream, settings.stream_max_seconds)
     return EventStream(
         _as_sse(stream), ping=PING_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=STREAM_HEADERS
@@ -124,13 +121,13 @@ async def call_status_events(
 def _while_permitted(
     stream: AsyncGenerator[call_events.StreamEvent, None],
     user: User,
-    session_maker: SessionMaker,
+    reads: call_events.StreamReads,
     settings: Settings,
 ) -> AsyncGenerator[call_events.StreamEvent, None]:
     """Ends within STREAM_RECHECK_SECONDS once the user is deactivated, demoted or logged out everywhere."""
     return stream_access.while_permitted(
         stream,
-        session_maker=session_maker,
+        lookup=reads.user_by_token,
         user_id=user.id,
         token_version=user.token_version,
         role=Role.VIEWER,

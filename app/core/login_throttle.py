@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter as Limiter
 from limits.errors import StorageError
-from limits.storage import storage_from_string
 from loguru import logger
 
 from app.config import Settings
 from app.core.errors import AppError
+from app.core.limit_store import LimitStores
 
 # After the shared store failed to answer, it is tried again only after this long.
 STORE_RETRY_SECONDS = 5.0
@@ -59,29 +58,15 @@ class LoginThrottle:
         self.per_pair = parse(settings.login_limit_per_account)
         self.per_address = parse(settings.login_limit_per_address)
         self.per_account = parse(settings.login_limit_per_account_all_addresses)
-        self._timeout = settings.rate_limit_storage_timeout_seconds
-        self._local_storage = MemoryStorage()
-        self._local = Limiter(self._local_storage)
-        self._shared: Limiter | None = None
+        self._stores = LimitStores(settings, key_prefix="dispatch-login")
         self._shared_down_until = 0.0
         # One password check at a time per (account, address) in a process, so a burst of parallel
         # guesses cannot all pass the check before the first failure is counted.
         self._turns: dict[tuple[str, str], _Turn] = {}
-        url = settings.rate_limit_storage_url
-        if url:
-            storage = storage_from_string(
-                url if url.startswith("async+") else f"async+{url}",
-                wrap_exceptions=True,
-                key_prefix="dispatch-login",
-                connect_timeout=self._timeout,
-                stream_timeout=self._timeout,
-            )
-            assert isinstance(storage, Storage)
-            self._shared = Limiter(storage)
 
     @property
     def shared(self) -> bool:
-        return self._shared is not None
+        return self._stores.shared is not None
 
     @asynccontextmanager
     async def attempt(self, *, email: str, address: str) -> AsyncIterator[LoginAttempt]:
@@ -143,10 +128,10 @@ class LoginThrottle:
         self, action: Callable[[Limiter, RateLimitItem, str], Awaitable[T]], item: RateLimitItem, key: str
     ) -> T:
         """The action on the shared store; on this process's own counts while that store is away."""
-        if self._shared is not None and time.monotonic() >= self._shared_down_until:
+        if self._stores.shared is not None and time.monotonic() >= self._shared_down_until:
             try:
-                async with asyncio.timeout(self._timeout):
-                    result = await action(self._shared, item, key)
+                async with asyncio.timeout(self._stores.timeout):
+                    result = await action(self._stores.shared, item, key)
             except (StorageError, OSError, TimeoutError) as exc:
                 if self._shared_down_until == 0.0:
                     logger.error(
@@ -158,12 +143,10 @@ class LoginThrottle:
                     logger.info("rate limit store reachable again")
                 self._shared_down_until = 0.0
                 return result
-        return await action(self._local, item, key)
+        return await action(self._stores.local, item, key)
 
     def close(self) -> None:
-        timer = getattr(self._local_storage, "timer", None)
-        if timer is not None and not timer.done():
-            timer.cancel()
+        self._stores.close()
 
 
 class _Turn:

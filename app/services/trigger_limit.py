@@ -10,14 +10,13 @@ import time
 import uuid
 
 from limits import parse
-from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter as Limiter
 from limits.errors import StorageError
-from limits.storage import storage_from_string
 from loguru import logger
 
 from app.config import Settings
 from app.core.errors import AppError
+from app.core.limit_store import LimitStores
 
 
 class TooManyCallsTriggered(AppError):
@@ -34,34 +33,20 @@ class TriggerLimit:
     def __init__(self, settings: Settings) -> None:
         self.item = parse(settings.trigger_limit_per_user)
         self.text = settings.trigger_limit_per_user
-        self._local_storage = MemoryStorage()
-        self._local = Limiter(self._local_storage)
-        self._shared: Limiter | None = None
-        # The same bound as the login throttle's: a store slower than this counts in-process instead.
-        self._timeout = settings.rate_limit_storage_timeout_seconds
-        url = settings.rate_limit_storage_url
-        if url:
-            storage = storage_from_string(
-                url if url.startswith("async+") else f"async+{url}",
-                wrap_exceptions=True,
-                key_prefix="dispatch-trigger",
-                connect_timeout=self._timeout,
-                stream_timeout=self._timeout,
-            )
-            assert isinstance(storage, Storage)
-            self._shared = Limiter(storage)
+        self._stores = LimitStores(settings, key_prefix="dispatch-trigger")
 
     async def hit(self, user_id: uuid.UUID) -> None:
         """Count one trigger, or raise TooManyCallsTriggered once the user's window is full."""
         key = f"user:{user_id}"
-        if self._shared is not None:
+        shared = self._stores.shared
+        if shared is not None:
             try:
-                async with asyncio.timeout(self._timeout * 2):
-                    return await self._hit(self._shared, key)
+                async with asyncio.timeout(self._stores.timeout * 2):
+                    return await self._hit(shared, key)
             except (StorageError, OSError, TimeoutError) as exc:
                 # Never no limit: while the shared store is down, this process counts on its own.
                 logger.error("rate limit store unreachable ({}): counting call triggers in-process", exc)
-        await self._hit(self._local, key)
+        await self._hit(self._stores.local, key)
 
     async def _hit(self, limiter: Limiter, key: str) -> None:
         if await limiter.hit(self.item, key):
@@ -72,6 +57,4 @@ class TriggerLimit:
         raise TooManyCallsTriggered(retry_after, self.text)
 
     def close(self) -> None:
-        timer = getattr(self._local_storage, "timer", None)
-        if timer is not None and not timer.done():
-            timer.cancel()
+        self._stores.close()

@@ -123,8 +123,9 @@ async def _interactive(url: str, stop: asyncio.Event) -> tuple[Counter[str], lis
     # the next request goes out, which would be the client's race, not a refusal.
     fresh = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=fresh) as client:
-        token = (await client.post("/api/auth/token", data=form)).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
+        first = await client.post("/api/auth/token", data=form)
+        assert first.status_code == 200, f"the dashboard's first login got {first.status_code}: {first.text}"
+        auth = {"Authorization": f"Bearer {first.json()['access_token']}"}
         while not stop.is_set():
             for name, request in (
                 ("read", client.get("/api/call", headers=auth)),
@@ -191,3 +192,78 @@ async def test_600_reprocess_requests_leave_rest_reads_and_logins_without_a_503(
     assert not refused, f"interactive requests refused during the reprocess burst: {refused}"
     # Each request was taken: its call waits in line, or in the database for the sweep, never refused.
     assert reprocessed == Counter({202: REPROCESSES}), f"reprocess requests not all accepted: {reprocessed}"
+
+
+# More workers than the routes' whole pool (5 + 10), each stuck in its save: only a pool of their own
+# leaves the routes a connection. A long statement timeout keeps them stuck rather than retrying.
+STUCK_WORKERS = 16
+ROUTES_POOL = 5 + 10  # DB_POOL_SIZE + DB_MAX_OVERFLOW, the defaults the server runs with
+
+
+async def _workers_waiting_on_the_lock(database_url: str, count: int, within: float) -> int:
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    waiting = 0
+    try:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            async with engine.connect() as connection:
+                waiting = (
+                    await connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    )
+                ).scalar_one()
+            if waiting >= count:
+                return waiting
+            await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
+    raise AssertionError(
+        f"only {waiting} extractions, not {count}, got stuck in their save within {within} s"
+    )
+
+
+async def test_extractions_stuck_in_the_database_leave_the_routes_their_connections(
+    clean_database: str, slow_llm: tuple[SlowLLM, str]
+) -> None:
+    if not clean_database.startswith("postgresql"):
+        pytest.skip("the extraction lane has a pool of its own only on PostgreSQL")
+    _, llm_root = slow_llm
+    settings = server_settings(
+        clean_database,
+        f"{llm_root}/app/v1",
+        extraction_workers=STUCK_WORKERS,
+        extraction_lease_seconds=60,  # no renewals, no takeovers while they are stuck
+        db_statement_timeout_seconds=30,
+    )
+    server = ServerProcess(**settings, log_level="WARNING").wait_until_up(timeout=180)
+    blocker = create_async_engine(clean_database, poolclass=NullPool)
+    try:
+        async with blocker.connect() as lock:
+            # Every save deletes and inserts the call's result: held here, each worker waits in it,
+            # holding its connection. Reads of the results are not blocked (EXCLUSIVE allows them).
+            await lock.execute(text("BEGIN"))
+            await lock.execute(text("LOCK TABLE call_results IN EXCLUSIVE MODE"))
+            ids = await asyncio.gather(*(deliver_call_ended(server.url) for _ in range(STUCK_WORKERS)))
+            # As many as the routes' whole pool (with one shared pool, all it has) are waiting.
+            stuck = await _workers_waiting_on_the_lock(clean_database, ROUTES_POOL, within=30)
+            stop = asyncio.Event()
+            interactive = asyncio.create_task(_interactive(server.url, stop))
+            await asyncio.sleep(5)
+            stop.set()
+            outcomes, _ = await asyncio.wait_for(interactive, 60)
+            await lock.execute(text("ROLLBACK"))
+        deadline = time.monotonic() + 30
+        while (states := [(await call_state(clean_database, i))["status"] for i in ids]) != [
+            "completed"
+        ] * len(ids):
+            assert time.monotonic() < deadline, f"not all completed once the lock was gone: {Counter(states)}"
+            await asyncio.sleep(0.2)
+    finally:
+        await blocker.dispose()
+        server.stop()
+    print(f"{stuck} extractions stuck in their save; interactive meanwhile {dict(outcomes)}")
+    refused = {key: count for key, count in outcomes.items() if key not in ("read 200", "login 200")}
+    assert not refused, f"interactive requests refused while the extractions held connections: {refused}"

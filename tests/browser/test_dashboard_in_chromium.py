@@ -1,57 +1,16 @@
 """A real browser on another origin follows a call with native EventSource (headless system Chromium)."""
 
-import functools
 import json
-import os
-import shutil
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from collections.abc import Callable
 from urllib.parse import urlencode
 
-import pytest
-
+from tests.browser.chromium import CHROMIUM, HERE, require_chromium
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.support.app import free_port
 
-HERE = Path(__file__).resolve().parent
-CHROMIUM = Path("/usr/bin/chromium")
-PLAYWRIGHT = HERE / "node_modules" / "playwright-core"
+require_chromium()
+
 OFFLINE = {"retell_mode": None, "retell_api_key": None, "extractor": None, "openai_api_key": None}
-
-
-def _missing() -> str | None:
-    if not CHROMIUM.exists():
-        return "no system Chromium at /usr/bin/chromium (apt-get install chromium)"
-    if shutil.which("node") is None or not PLAYWRIGHT.exists():
-        return "playwright-core is not installed (make browser-deps)"
-    return None
-
-
-if (missing := _missing()) is not None:
-    # .ci/run installs both, so there a missing piece is a failure, not a reason to skip.
-    if os.environ.get("BROWSER_TEST_REQUIRED"):
-        raise RuntimeError(f"browser test required but {missing}")
-    pytest.skip(f"browser test skipped: {missing}", allow_module_level=True)
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def page_origin() -> Iterator[str]:
-    """This folder served on another origin than the API (another host name and port)."""
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(_QuietHandler, directory=str(HERE)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 def test_a_dashboard_page_follows_a_call_with_eventsource(

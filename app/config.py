@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # An open stream re-checks its user this often and closes once they are deactivated, demoted or
     # logged out everywhere (a password change).
     stream_recheck_seconds: float = Field(default=5.0, gt=0)
+    # A stream token (read-only, streams only, in EventSource's URL) lasts this long. EventSource reconnects
+    # with the same URL after a drop, a database outage or STREAM_MAX_SECONDS, so the token must outlive
+    # those; it is revoked like an access token (the user's token version), and open streams re-check it.
+    stream_token_seconds: int = Field(default=4 * 3600, ge=10, le=24 * 3600)
     # Tests only: hash passwords with argon2 at its minimum cost (microseconds instead of ~0.1 s).
     # Refused outside ENVIRONMENT=test; a hash carries its own cost, so logins verify it cheaply too.
     fast_password_hashing: bool = False

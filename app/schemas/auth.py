@@ -46,8 +46,15 @@ class UserPublic(BaseModel):
 
 
 class StreamToken(BaseModel):
-    """A short-lived, read-only token for the live streams: pass it as `?token=` (EventSource cannot
-    send headers)."""
+    """A read-only token for the live streams: pass it as `?token=` (EventSource cannot send headers).
+
+    EventSource reconnects with the same URL, so the token lasts hours (STREAM_TOKEN_SECONDS), not
+    seconds; it opens nothing but the streams and is revoked with the user's other tokens."""
 
     token: str = Field(description="The stream token; valid only on the stream routes.")
-    expires_in: int = Field(description="Seconds until it expires; a stream opened in time stays open.")
+    expires_in: int = Field(
+        description=(
+            "Seconds until it expires (STREAM_TOKEN_SECONDS). A stream opened in time stays open; "
+            "reconnects after it expires get a 401, so reopen with a fresh token."
+        )
+    )

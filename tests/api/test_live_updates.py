@@ -23,7 +23,7 @@ TRIGGER = {"driver_name": "Ana Ruiz", "phone_number": "+13125550102", "load_numb
 async def stream_token(client: httpx.AsyncClient, auth: dict[str, str]) -> str:
     response = await client.post("/api/auth/stream-token", headers=auth)
     assert response.status_code == 200, response.text
-    assert response.json()["expires_in"] == 60
+    assert response.json()["expires_in"] == 4 * 3600
     return str(response.json()["token"])
 
 

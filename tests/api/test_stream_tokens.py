@@ -3,12 +3,14 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import httpx
 import jwt
 import pytest
 
 from app.config import Settings
+from app.core import security
 from app.core.security import create_access_token, create_stream_token
 from tests.support.app import login, running_app
 
@@ -22,15 +24,43 @@ async def app_client(make_settings: Callable[..., Settings]) -> AsyncIterator[ht
         yield client
 
 
-async def test_a_stream_token_is_short_lived_and_needs_a_login(app_client: httpx.AsyncClient) -> None:
+async def test_a_stream_token_outlives_a_reconnect_and_needs_a_login(app_client: httpx.AsyncClient) -> None:
     assert (await app_client.post("/api/auth/stream-token")).status_code == 401
     response = await app_client.post("/api/auth/stream-token", headers=await login(app_client))
     assert response.status_code == 200
     body = response.json()
-    assert body["expires_in"] == 60
+    # EventSource reconnects with the same URL after a drop, an outage or STREAM_MAX_SECONDS (30 min):
+    # the token must still be good then, or the browser gives up for good on the 401.
+    assert body["expires_in"] == 4 * 3600
     claims = jwt.decode(body["token"], options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] == 60
+    assert claims["exp"] - claims["iat"] == 4 * 3600
     assert claims["aud"] == "stream" and claims["scope"] == "read"
+
+
+async def test_the_stream_token_lifetime_is_a_setting(make_settings: Callable[..., Settings]) -> None:
+    async with running_app(make_settings(secret_key=SECRET, stream_token_seconds=90)) as client:
+        body = (await client.post("/api/auth/stream-token", headers=await login(client))).json()
+    assert body["expires_in"] == 90
+    claims = jwt.decode(body["token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 90
+
+
+async def test_a_reconnect_an_hour_after_the_token_was_issued_still_opens_the_stream(
+    app_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reconnect after the first stream's planned end (30 min) or a long outage: same URL, same token."""
+    auth = await login(app_client)
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+
+    class AnHourAgo(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> "AnHourAgo":
+            return cls.fromtimestamp(hour_ago.timestamp(), tz)
+
+    monkeypatch.setattr(security, "datetime", AnHourAgo)  # the token is issued an hour ago ...
+    token = (await app_client.post("/api/auth/stream-token", headers=auth)).json()["token"]
+    monkeypatch.undo()  # ... and used now
+    assert (await app_client.get(MISSING_CALL, params={"token": token})).status_code == 404
 
 
 async def test_the_streams_accept_a_stream_token_in_the_query(app_client: httpx.AsyncClient) -> None:

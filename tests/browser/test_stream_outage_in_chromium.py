@@ -132,7 +132,7 @@ def _completed_call_and_stream_token(api: str) -> tuple[str, str]:
 def test_an_eventsource_opened_during_an_outage_reconnects_by_itself_when_the_database_is_back(
     cluster: PrivateCluster, api: str, page_origin: str
 ) -> None:
-    # The reconnect reuses the URL and its stream token, valid 60 s from here: the outage is shorter.
+    # The reconnect reuses the URL and its stream token (STREAM_TOKEN_SECONDS, 4 h by default).
     call_id, token = _completed_call_and_stream_token(api)
     cluster.stop()
     browser = Browser(f"{page_origin}/outage.html?{urlencode({'api': api, 'token': token})}")

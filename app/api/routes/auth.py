@@ -16,8 +16,6 @@ from app.services import accounts, users
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
-STREAM_TOKEN_SECONDS = 60
-
 
 @router.post("/token", responses=error_responses(400, 401, 413, 422, 429, 503))
 @public
@@ -83,9 +81,14 @@ async def me(user: ViewerUser) -> UserPublic:
 
 @router.post("/stream-token", responses=error_responses(401, 403, 503))
 async def stream_token(user: ViewerUser, settings: SettingsDep) -> StreamToken:
-    """A 60-second, read-only token that only the live streams accept, as `?token=` (for EventSource)."""
+    """A read-only token that only the live streams accept, as `?token=` (for EventSource).
+
+    It lasts STREAM_TOKEN_SECONDS (4 h by default), so EventSource's own reconnects, which reuse the URL,
+    still get in after an outage or a stream's planned end; deactivation and a password change revoke it.
+    """
     assert settings.secret_key is not None
+    seconds = settings.stream_token_seconds
     token = create_stream_token(
-        user.id, user.token_version, secret_key=settings.secret_key, expires_seconds=STREAM_TOKEN_SECONDS
+        user.id, user.token_version, secret_key=settings.secret_key, expires_seconds=seconds
     )
-    return StreamToken(token=token, expires_in=STREAM_TOKEN_SECONDS)
+    return StreamToken(token=token, expires_in=seconds)

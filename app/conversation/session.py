@@ -3,7 +3,9 @@
 Three kinds of task, so that nothing waits on what it need not:
 - the reader takes each frame as it comes: pings are echoed at once, requests start their own task;
 - one task per `response_required`/`reminder_required`, cancelled by a newer one: it runs the policy,
-  stores the turn's state (before anything is said), then queues the reply in chunks;
+  queues the reply's words at once, stores the turn's state, and only then queues the final chunk
+  (`content_complete`, and the transfer or hang-up if any): the driver hears the reply without waiting on
+  the database, and no action goes out before it is stored;
 - the writer sends what is queued, in order, and drops anything queued under a response id that is no
   longer the newest (Retell would drop it anyway, and an old id must never speak after a newer one).
 
@@ -325,13 +327,15 @@ class ConversationSession:
             raise
         except Exception:
             self._log.exception("LLM WebSocket for {}: could not store the turn", self._retell_call_id)
+            # The final chunk never goes out: Retell reconnects and the turn is decided again from what
+            # was stored; an action that was not stored was never issued.
             self._close(CLOSE_INTERNAL_ERROR)
             return
         if request.response_id != self._newest_id:
             return
-        self._send_reply(request.response_id, reply)
+        self._queue(request.response_id, final_chunk(request.response_id, reply))
         self._log.debug(
-            "response {} queued in {:.1f} ms", request.response_id, (time.perf_counter() - received) * 1000
+            "response {} complete in {:.1f} ms", request.response_id, (time.perf_counter() - received) * 1000
         )
 
     async def _hear(
@@ -367,6 +371,10 @@ class ConversationSession:
         request: ResponseRequired | ReminderRequired,
         heard: Mapping[str, Any] | None = None,
     ) -> Reply:
+        """The policy's reply: its words queued at once, then the turn stored; the caller ends the request.
+
+        Under the turn lock, so turns are decided and stored in order, each from the state before it.
+        """
         async with self._turn_lock:
             prior = self._state or opened.state
             event: Event = (
@@ -378,44 +386,64 @@ class ConversationSession:
                 state, reply = self._policy.step(prior, opened.facts, event, heard)
             except Exception:
                 self._log.exception("LLM WebSocket for {}: the policy failed", self._retell_call_id)
-                return Reply(content=FALLBACK_REPLY)
+                reply = Reply(content=FALLBACK_REPLY)
+                self._send_words(request.response_id, reply)
+                return reply  # nothing stored: nothing was decided
             state, reply = once_per_call(prior, state, reply)
             try:
                 live = self._policy.live_result(state)
             except Exception:
                 self._log.exception("LLM WebSocket for {}: live_result failed", self._retell_call_id)
                 live = None
+            # The words go out before the turn is stored: they are not a side effect, and the store (a
+            # database round trip) would otherwise hold back the first sentence. The action waits for it.
+            self._send_words(request.response_id, reply)
             await self._store.save_turn(
                 opened.call_id, state=state, response_id=request.response_id, live_result=live
             )
             self._state = state
             return reply
 
-    def _send_reply(self, response_id: int, reply: Reply) -> None:
+    def _send_words(self, response_id: int, reply: Reply) -> None:
+        """The reply's settings change and its words, sentence by sentence, none of them complete."""
+        if response_id != self._newest_id:
+            return  # superseded: the writer would drop them anyway
         if reply.interruption_sensitivity is not None:
             settings = AgentSettings(interruption_sensitivity=reply.interruption_sensitivity)
             self._queue(response_id, UpdateAgentMessage(agent_config=settings).to_json())
-        parts = chunks_of(reply.content)
+        if not reply.content.strip():
+            return
         acting = reply.end_call or reply.transfer_number is not None
-        for index, part in enumerate(parts):
-            final = index == len(parts) - 1
+        for part in chunks_of(reply.content):
             message = ResponseMessage(
                 response_id=response_id,
                 content=part,
-                content_complete=final,
+                content_complete=False,
                 # The action runs after the content is spoken; an interruption must not drop it.
-                no_interruption_allowed=True if final and acting else None,
-                end_call=True if final and reply.end_call else None,
-                transfer_number=reply.transfer_number if final else None,
+                no_interruption_allowed=True if acting else None,
             )
             self._queue(response_id, message.to_json())
+
+
+def final_chunk(response_id: int, reply: Reply) -> str:
+    """The request's one `content_complete`, empty (the words went out before), carrying the action if any."""
+    acting = reply.end_call or reply.transfer_number is not None
+    return ResponseMessage(
+        response_id=response_id,
+        content="",
+        content_complete=True,
+        no_interruption_allowed=True if acting else None,
+        end_call=True if reply.end_call else None,
+        transfer_number=reply.transfer_number,
+    ).to_json()
 
 
 def once_per_call(prior: DialogueState, state: DialogueState, reply: Reply) -> tuple[DialogueState, Reply]:
     """Each side effect at most once per call, and never two in one reply.
 
     Retell may ask again after discarding a response: an action already issued (recorded in `done`, which
-    is stored before the reply is sent) is not issued again. A transfer wins over a hang-up.
+    is stored before the chunk carrying the action is sent) is not issued again. A transfer wins over a
+    hang-up.
     """
     end_call, transfer = reply.end_call, reply.transfer_number
     if transfer is not None and end_call:

@@ -45,7 +45,7 @@ class FakeSocket:
 
 
 class FakeStore:
-    """One call in memory; `save_delay` makes every save slow, `fail_saves` makes them fail."""
+    """One call in memory: `save_delay` slows every save, `save_gate` holds them, `fail_saves` fails them."""
 
     def __init__(
         self,
@@ -54,8 +54,12 @@ class FakeStore:
         open_delay: float = 0.0,
         fail_saves: bool = False,
         transfer: str | None = None,
+        save_gate: asyncio.Event | None = None,
     ) -> None:
         self.save_delay = save_delay
+        # When given, every save (the greeting's aside) waits until the test sets it: a blocked database.
+        self.save_gate = save_gate
+        self.saving: list[int] = []  # response ids whose save has started
         self.open_delay = open_delay
         self.fail_saves = fail_saves
         self.state = DialogueState()
@@ -89,6 +93,9 @@ class FakeStore:
         response_id: int,
         live_result: CheckInResult | EmergencyResult | None,
     ) -> None:
+        self.saving.append(response_id)
+        if self.save_gate is not None and response_id != 0:
+            await self.save_gate.wait()
         if self.save_delay:
             await asyncio.sleep(self.save_delay)
         if self.fail_saves:

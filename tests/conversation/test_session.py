@@ -90,12 +90,15 @@ async def test_pings_are_echoed_at_once_while_a_response_is_being_generated() ->
         await asyncio.sleep(0.05)
         socket.push({"interaction_type": "ping_pong", "timestamp": 1700000000000})
         started = asyncio.get_running_loop().time()
-        echo = await socket.next()
+        before_echo = []
+        while (message := await socket.next())["response_type"] != "ping_pong":
+            before_echo.append(message)
         waited = asyncio.get_running_loop().time() - started
-        assert echo == {"response_type": "ping_pong", "timestamp": 1700000000000}
+        assert message == {"response_type": "ping_pong", "timestamp": 1700000000000}
         assert waited < 0.3
-        reply = await until_complete(socket, 1)
-        assert reply[-1]["content"] == "Question 1."
+        assert not any(m.get("content_complete") for m in before_echo)  # the request was still open
+        reply = before_echo + await until_complete(socket, 1)
+        assert "".join(m["content"] for m in reply) == "Got it, Mike. Question 1."
 
 
 async def test_a_newer_request_cancels_the_older_and_nothing_is_sent_under_the_older_id() -> None:
@@ -103,15 +106,17 @@ async def test_a_newer_request_cancels_the_older_and_nothing_is_sent_under_the_o
     async with session_on(store) as socket:
         assert (await socket.next())["response_type"] == "config"
         socket.push(turn(1, "I'm driving"))
-        await asyncio.sleep(0.05)
+        # Its words go out at once; its completion waits for the store (0.2 s), and a newer request comes.
+        assert [(await socket.next())["response_id"] for _ in range(2)] == [1, 1]
         socket.push(turn(2, "I'm driving", "near Tucson"))
         messages = await until_complete(socket, 2)
         await asyncio.sleep(0.3)
         messages += socket.drained()
     responses = [m for m in messages if m["response_type"] == "response"]
-    assert [m["response_id"] for m in responses] == [2, 2]
+    assert {m["response_id"] for m in responses} == {2}
+    assert sum(1 for m in responses if m["content_complete"]) == 1
     # The older turn was still decided and stored (it was under way), so the newer one asks the next question.
-    assert responses[-1]["content"] == "Question 2."
+    assert "".join(m["content"] for m in responses) == "Got it, Mike. Question 2."
 
 
 async def test_chunks_still_queued_under_an_older_id_are_never_sent_after_a_newer_request() -> None:
@@ -121,7 +126,7 @@ async def test_chunks_still_queued_under_an_older_id_are_never_sent_after_a_newe
         assert (await socket.next())["content"] == "Got it, Mike. "
         socket.push(turn(2, "I'm driving", "near Tucson"))
         messages = await until_complete(socket, 2)
-    assert [m["response_id"] for m in messages] == [2, 2]
+    assert {m["response_id"] for m in messages} == {2}
 
 
 async def test_a_request_superseded_before_it_started_never_runs_the_policy() -> None:
@@ -131,8 +136,8 @@ async def test_a_request_superseded_before_it_started_never_runs_the_policy() ->
         socket.push(turn(1, "I'm driving"))
         socket.push(turn(2, "I'm driving", "near Tucson"))
         messages = await until_complete(socket, 2)
-    assert [m["response_id"] for m in messages] == [2, 2]
-    assert messages[-1]["content"] == "Question 1."
+    assert {m["response_id"] for m in messages} == {2}
+    assert "".join(m["content"] for m in messages) == "Got it, Mike. Question 1."
     assert len(policy.events) == 1
 
 
@@ -143,7 +148,7 @@ async def test_a_request_superseded_while_the_call_opens_does_not_cancel_the_ope
         await asyncio.sleep(0.1)  # request 1 is waiting for the call to open
         socket.push(turn(2, "I'm driving", "near Tucson"))
         messages = await until_complete(socket, 2)
-    assert messages[-1]["content"] == "Question 1."
+    assert "".join(m["content"] for m in messages) == "Got it, Mike. Question 1."
 
 
 async def test_each_request_ends_with_exactly_one_content_complete_after_its_chunks() -> None:
@@ -153,8 +158,58 @@ async def test_each_request_ends_with_exactly_one_content_complete_after_its_chu
         chunks = await until_complete(socket, 1)
         await asyncio.sleep(0.1)
         chunks += socket.drained()
-    assert [c["content"] for c in chunks] == ["Got it, Mike. ", "Question 1."]
-    assert [c["content_complete"] for c in chunks] == [False, True]
+    # Sentence by sentence, then the one content_complete once the turn is stored.
+    assert [c["content"] for c in chunks] == ["Got it, Mike. ", "Question 1.", ""]
+    assert [c["content_complete"] for c in chunks] == [False, False, True]
+
+
+async def next_or_fail(socket: FakeSocket, what: str, timeout: float = 2.0) -> dict[str, Any]:
+    try:
+        return await socket.next(timeout)
+    except TimeoutError:
+        raise AssertionError(f"{what} did not arrive within {timeout} s") from None
+
+
+async def test_the_first_words_go_out_while_the_turns_store_is_still_blocked() -> None:
+    gate = asyncio.Event()
+    store = FakeStore(save_gate=gate)
+    async with session_on(store) as socket:
+        await opened(socket)
+        socket.push(turn(1, "I'm driving"))
+        first = await next_or_fail(socket, "the first chunk, with the store blocked")
+        assert first == {
+            "response_type": "response",
+            "response_id": 1,
+            "content": "Got it, Mike. ",
+            "content_complete": False,
+        }
+        second = await next_or_fail(socket, "the second sentence, with the store blocked")
+        assert second["content"] == "Question 1." and second["content_complete"] is False
+        assert store.saving == [0, 1] and [rid for rid, _, _ in store.saves] == [0]  # still storing
+        # The request stays open until the turn is stored: Retell asks nothing new in between.
+        await asyncio.sleep(0.2)
+        assert socket.drained() == []
+        gate.set()
+        final = await next_or_fail(socket, "the final chunk once the store went through")
+    assert final == {"response_type": "response", "response_id": 1, "content": "", "content_complete": True}
+    assert [rid for rid, _, _ in store.saves] == [0, 1]
+
+
+async def test_a_transfer_goes_out_only_once_the_turn_that_issues_it_is_stored() -> None:
+    gate = asyncio.Event()
+    store = FakeStore(transfer="+13125550100", save_gate=gate)
+    async with session_on(store) as socket:
+        await opened(socket)
+        socket.push(turn(1, "blowout"))
+        words = [await next_or_fail(socket, f"sentence {n} of the transfer's words") for n in (1, 2)]
+        assert "".join(m["content"] for m in words) == "Okay. I'm connecting you to a dispatcher now."
+        assert not any("transfer_number" in m or m["content_complete"] for m in words)
+        await asyncio.sleep(0.3)
+        assert socket.drained() == [], "the transfer went out before its turn was stored"
+        gate.set()
+        final = await next_or_fail(socket, "the transfer's final chunk once stored")
+    assert final["transfer_number"] == "+13125550100" and final["content_complete"] is True
+    assert store.state.done == ["transfer"]
 
 
 async def test_an_empty_reply_still_completes_the_request() -> None:
@@ -173,7 +228,7 @@ async def test_a_failed_generation_still_completes_the_request_and_stores_nothin
         socket.push(turn(1, "boom"))
         reply = await until_complete(socket, 1)
     assert "".join(m["content"] for m in reply) == FALLBACK_REPLY
-    assert [m["content_complete"] for m in reply] == [False, True]
+    assert [m["content_complete"] for m in reply] == [False, False, True]
     assert [response_id for response_id, _, _ in store.saves] == [0]
 
 
@@ -190,28 +245,41 @@ async def test_end_call_rides_only_on_the_final_chunk_which_cannot_be_interrupte
         await opened(socket)
         socket.push(turn(1, "bye"))
         chunks = await until_complete(socket, 1)
-    assert chunks[0] == {
-        "response_type": "response",
-        "response_id": 1,
-        "content": "Thanks, drive safe.",
-        "content_complete": True,
-        "end_call": True,
-        "no_interruption_allowed": True,
-    }
+    assert chunks == [
+        {
+            "response_type": "response",
+            "response_id": 1,
+            "content": "Thanks, drive safe.",
+            "content_complete": False,
+            "no_interruption_allowed": True,
+        },
+        {
+            "response_type": "response",
+            "response_id": 1,
+            "content": "",
+            "content_complete": True,
+            "end_call": True,
+            "no_interruption_allowed": True,
+        },
+    ]
 
 
 async def test_a_transfer_rides_only_on_the_final_chunk_which_cannot_be_interrupted() -> None:
     async with session_on(FakeStore(transfer="+13125550100")) as socket:
         await opened(socket)
         socket.push(turn(1, "blowout"))
-        first, last = await until_complete(socket, 1)
-    assert first == {
-        "response_type": "response",
-        "response_id": 1,
-        "content": "Okay. ",
-        "content_complete": False,
-    }
-    assert last["transfer_number"] == "+13125550100"
+        *words, last = await until_complete(socket, 1)
+    assert words == [
+        {
+            "response_type": "response",
+            "response_id": 1,
+            "content": content,
+            "content_complete": False,
+            "no_interruption_allowed": True,  # the words before a transfer are not cut short either
+        }
+        for content in ("Okay. ", "I'm connecting you to a dispatcher now.")
+    ]
+    assert last["transfer_number"] == "+13125550100" and last["content_complete"] is True
     assert last["no_interruption_allowed"] is True and "end_call" not in last
 
 
@@ -219,7 +287,7 @@ async def test_end_call_and_transfer_never_travel_together() -> None:
     async with session_on(FakeStore()) as socket:
         await opened(socket)
         socket.push(turn(1, "both"))
-        (reply,) = await until_complete(socket, 1)
+        *_, reply = await until_complete(socket, 1)
     assert reply["transfer_number"] == "+13125550100" and "end_call" not in reply
 
 

@@ -39,8 +39,8 @@ _NOTIFY = text(f"SELECT {sql_notify('id', 'status', 'updated_at')} FROM calls WH
 # A change already committed, announced in a transaction of its own that does not wait for the disk:
 # it holds nothing durable, and a NOTIFY committed inside the change's own transaction holds
 # PostgreSQL's one notify lock across that commit's flush, which serialises every notifying commit
-# (the webhook's concurrent rate halves, docs/BENCHMARKS.md). `set_config(..., true)` lasts for this
-# statement's implicit transaction only.
+# (the webhook statement's concurrent rate fell to a half or a third, docs/BENCHMARKS.md).
+# `set_config(..., true)` lasts for this statement's implicit transaction only.
 _ANNOUNCE_COMMITTED = "SELECT set_config('synchronous_commit', 'off', true), " + sql_notify(
     "$1::uuid", "$2::text", "$3::timestamptz"
 )

@@ -6,8 +6,9 @@ it finds. SQLite, which has no data-modifying CTEs, uses three statements in the
 
 The change is announced once committed. On the ingest pool that is a second, non-durable statement right
 after the commit (`announce_committed`), not a NOTIFY inside it: PostgreSQL flushes notifying commits one
-at a time, which halved the webhook's rate. The price: a process that dies between the two leaves the
-change unannounced, and open streams show it at the call's next change or when they reconnect.
+at a time, which cut the statement's concurrent rate to a half or a third. The price: a process that
+dies between the two leaves the change unannounced, and open streams show it at the call's next change
+or when they reconnect.
 
 The statements are plain SQL built once per process, on first use; nothing is constructed per request.
 Every decision that depends on the call's current state (does the status move forward? is there a

@@ -12,13 +12,12 @@ the scratch database as the other phases left it (100k calls after the reads pha
 
 The variants:
 - reference: the reference receiver's statement (`INSERT … ON CONFLICT DO NOTHING`, a primary key only);
-- app: the webhook's statement exactly as the app runs it on the ingest pool (`_postgres_for(kind)`:
-  the one-statement CTE with `pg_notify(…)` inside it, built from `app.changes.publisher.sql_notify`,
-  generic plan; the NOTIFY is delivered at the statement's own durable commit);
-- experiment, NOTIFY after the commit: NOT what the app does. Built here from the app's SQL: the same
-  statement returning the payload instead of notifying, then `pg_notify` in a transaction of its own
-  with `synchronous_commit` off, on the same connection (one more round trip). It measures what moving
-  the announcement out of the durable commit would buy;
+- app: the webhook's statement exactly as the app runs it on the ingest pool (`_postgres_for(kind,
+  notify=False)`, generic plan: the one-statement CTE, committed on its own), then the change announced
+  by `app.changes.publisher.announce_committed` on the same connection (`pg_notify` in a transaction of
+  its own with `synchronous_commit` off: one more round trip);
+- NOTIFY inside the commit: the same CTE with `pg_notify(…)` inside it, delivered at the statement's own
+  durable commit (the ingest pool's statement before the change, and still the session path's);
 - app, no NOTIFY at all: the payload built, never sent;
 - app, no trigram index: after `DROP INDEX ix_calls_driver_name_trgm` (recreated afterwards);
 - app, no list indexes: after dropping every secondary index of `calls` (all recreated afterwards);
@@ -34,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -46,7 +44,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable as `python scripts/bench_db_cost.py`
 
-from app.changes.publisher import CHANNEL
+from app.changes.publisher import announce_committed
 from app.ingest.deliveries import _parameters, _postgres_for
 from app.retell.webhook import parse_delivery
 from scripts.bench_harness import (
@@ -69,32 +67,14 @@ CONCURRENT = 10  # connections of the concurrent measure: the app's ingest pool 
 
 
 APP = "app"
-AFTER_COMMIT = "experiment: NOTIFY after the commit, own non-durable transaction (not what the app does)"
+INSIDE_COMMIT = "NOTIFY inside the commit (the pool's statement before; the session path's)"
 NO_NOTIFY = "app, no NOTIFY at all"
-# The app's NOTIFY, as `sql_notify` embeds it in the statement's last SELECT.
-_NOTIFY_IN_SELECT = re.compile(rf"pg_notify\('{CHANNEL}', (json_build_object\(.*?\)::text)\) AS announced")
-# The experiment's announcement: its own transaction, which does not wait for the disk (it holds nothing
-# durable). This is the bench branch's unmerged `announce_committed`, rebuilt here.
-_ANNOUNCE = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)"
 
 
-def app_statement(kind: str, *, notify: str = "inside") -> tuple[str, list[str]]:
-    """The webhook's statement. `notify`: "inside" exactly as the app runs it (pg_notify in the statement,
-    delivered at its commit); "payload" the same statement returning the payload text without notifying
-    (the experiment announces it after the commit; the "no NOTIFY" variant never does)."""
-    sql, order = _postgres_for(kind)
-    if notify == "inside":
-        return sql, order
-    payload_only, found = _NOTIFY_IN_SELECT.subn(r"\1 AS announced", sql)
-    if found != 1:
-        raise RuntimeError(
-            "the app's statement no longer ends in sql_notify(...) AS announced: adapt the bench"
-        )
-    return payload_only, order
-
-
-async def announce_after_commit(connection: asyncpg.Connection, payload: str) -> None:
-    await connection.execute(_ANNOUNCE, CHANNEL, payload)
+def app_statement(kind: str, *, notify: bool = False) -> tuple[str, list[str]]:
+    """The webhook's statement: as the ingest pool runs it (announced after its commit), or with the
+    NOTIFY inside it (`notify`), as the session path runs it."""
+    return _postgres_for(kind, notify=notify)
 
 
 def stored_only(kind: str) -> tuple[str, list[str]]:
@@ -126,7 +106,7 @@ def statement_runner(
         if not explain:
             row = await connection.fetchrow(sql, *args)
             if announce_after and row is not None:
-                await announce_after_commit(connection, row["announced"])
+                await announce_committed(connection, row["id"], row["status"], params["now"])
             return {}
         return wal_of(await connection.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, WAL, FORMAT JSON) {sql}", *args))
 
@@ -231,7 +211,7 @@ async def profile(url: str, calls: int) -> dict[str, Any]:
             f"CREATE TABLE IF NOT EXISTS {REFERENCE_TABLE} (retell_call_id VARCHAR(120) NOT NULL, "
             "event VARCHAR(60) NOT NULL, payload JSON NOT NULL, PRIMARY KEY (retell_call_id, event))"
         )
-        app = statement_runner(app_statement)
+        app = statement_runner(app_statement, announce_after=True)
         list_indexes = {name for name, _ in await secondary_indexes(connection)}
         variants: dict[str, Any] = {
             "calls_in_database": await connection.fetchval("SELECT count(*) FROM calls"),
@@ -241,20 +221,12 @@ async def profile(url: str, calls: int) -> dict[str, Any]:
             ("reference", lambda: measure(connection, pool, reference_runner, calls)),
             (APP, lambda: measure(connection, pool, app, calls)),
             (
-                AFTER_COMMIT,
+                INSIDE_COMMIT,
                 lambda: measure(
-                    connection,
-                    pool,
-                    statement_runner(lambda k: app_statement(k, notify="payload"), announce_after=True),
-                    calls,
+                    connection, pool, statement_runner(lambda k: app_statement(k, notify=True)), calls
                 ),
             ),
-            (
-                NO_NOTIFY,
-                lambda: measure(
-                    connection, pool, statement_runner(lambda k: app_statement(k, notify="payload")), calls
-                ),
-            ),
+            (NO_NOTIFY, lambda: measure(connection, pool, statement_runner(app_statement), calls)),
             ("app, no trigram index", lambda: without_indexes(connection, pool, {TRIGRAM}, app, calls)),
             ("app, no list indexes", lambda: without_indexes(connection, pool, list_indexes, app, calls)),
             ("delivery row only", lambda: measure(connection, pool, statement_runner(stored_only), calls)),
@@ -298,11 +270,11 @@ def render(report: dict[str, Any]) -> list[str]:
         "the table). *Sequential*: one connection, one delivery after another, so the backend process's CPU time",
         "over the loop is that statement's cost alone, and its wall time is mostly the commit's flush to disk.",
         f"*Concurrent*: {cost['concurrent_connections']} connections at once, each taking a call's three deliveries in order: how",
-        "many commits can overlap (group commit). *app* is the webhook's statement exactly as the app runs it on",
-        "the ingest pool (built by `app.ingest.deliveries`, generic plan, `pg_notify` inside the one statement,",
-        "delivered at its durable commit). The *experiment* row is **not what the app does**: the bench builds it",
-        "from the app's SQL, returning the payload instead of notifying, then `pg_notify` in a transaction of its",
-        "own with `synchronous_commit` off (one more round trip). The other rows take a part away (the NOTIFY,",
+        "many commits can overlap (group commit). *app* is the webhook's work exactly as the app does it on the",
+        "ingest pool: the one-statement CTE (built by `app.ingest.deliveries`, generic plan) committed on its own,",
+        "then `announce_committed` (`pg_notify` in a transaction of its own with `synchronous_commit` off) on the",
+        "same connection. *NOTIFY inside the commit* is the same CTE with `pg_notify` inside it, delivered at its",
+        "durable commit (the pool's statement before; the session path's still). The other rows take a part away (the NOTIFY,",
         "the trigram index, every list index of `calls`), or keep only the delivery's own row. WAL bytes are from",
         "`EXPLAIN (ANALYZE, WAL)` on a sample (the data statement only).",
         "",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,9 +25,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def sql_notify(call_id: str, status: str, moment: str) -> str:
-    """The one NOTIFY of a call's change, as SQL: the ingest's statement, the jobs' and `NotifyPublisher`
-    embed it. PostgreSQL queues it inside the transaction and delivers it when it commits (never if it
-    rolls back), in commit order, to the LISTEN connection of every process."""
+    """The one NOTIFY of a call's change, as SQL: the jobs' statements, `NotifyPublisher`, the ingest's
+    session path and `announce_committed` (the ingest pool's, after its commit) embed it. PostgreSQL
+    queues it inside the transaction and delivers it when it commits (never if it rolls back), in commit
+    order, to the LISTEN connection of every process."""
     return (
         f"pg_notify('{CHANNEL}', json_build_object('id', {call_id}, 'status', {status}, "
         f"'version', (extract(epoch FROM {moment}) * 1000000)::bigint)::text)"
@@ -34,6 +36,14 @@ def sql_notify(call_id: str, status: str, moment: str) -> str:
 
 
 _NOTIFY = text(f"SELECT {sql_notify('id', 'status', 'updated_at')} FROM calls WHERE id = :id")
+# A change already committed, announced in a transaction of its own that does not wait for the disk:
+# it holds nothing durable, and a NOTIFY committed inside the change's own transaction holds
+# PostgreSQL's one notify lock across that commit's flush, which serialises every notifying commit
+# (the webhook statement's concurrent rate fell to a half or a third, docs/BENCHMARKS.md).
+# `set_config(..., true)` lasts for this statement's implicit transaction only.
+_ANNOUNCE_COMMITTED = "SELECT set_config('synchronous_commit', 'off', true), " + sql_notify(
+    "$1::uuid", "$2::text", "$3::timestamptz"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,19 @@ class Notice:
     def parse(cls, payload: str) -> "Notice":
         data = json.loads(payload)
         return cls(call_id=uuid.UUID(data["id"]), status=data["status"], version=int(data["version"]))
+
+
+async def announce_committed(
+    connection: asyncpg.Connection, call_id: uuid.UUID, status: str, moment: datetime
+) -> None:
+    """Announce a change its own (autocommit) statement committed at `moment`, on the connection it ran on.
+
+    Atomic with nothing: if the process dies (or the connection drops) between the commit and this,
+    the change is not announced. Open streams then show it at the call's next announced change, or
+    when they reconnect (their first event is the current state); a dashboard never sees a state the
+    database does not hold, only, for that window, an older one.
+    """
+    await connection.execute(_ANNOUNCE_COMMITTED, call_id, status, moment)
 
 
 def version_of(moment: datetime) -> int:

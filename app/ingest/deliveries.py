@@ -4,6 +4,12 @@ PostgreSQL does it all in one statement: a data-modifying CTE inserts the delive
 id + event, so a replay changes nothing), then either creates the call it names or applies it to the call
 it finds. SQLite, which has no data-modifying CTEs, uses three statements in the request's transaction.
 
+The change is announced once committed. On the ingest pool that is a second, non-durable statement right
+after the commit (`announce_committed`), not a NOTIFY inside it: PostgreSQL flushes notifying commits one
+at a time, which cut the statement's concurrent rate to a half or a third. The price: a process that
+dies between the two leaves the change unannounced, and open streams show it at the call's next change
+or when they reconnect.
+
 The statements are plain SQL built once per process, on first use; nothing is constructed per request.
 Every decision that depends on the call's current state (does the status move forward? is there a
 transcript yet?) is a CASE evaluated on the row as it is when the UPDATE locks it, so concurrent
@@ -26,7 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.changes.publisher import publish_change, sql_notify
+from app.changes.publisher import announce_committed, publish_change, sql_notify
 from app.core import dialect
 from app.core.database import IngestPool, SessionMaker, session_scope
 from app.models import CallStatus
@@ -241,13 +247,19 @@ def _returned(*, postgres: bool) -> str:
     return f"id, status, {has_transcript} AS has_transcript, retell_call_id"
 
 
-def _postgres_statement(event: str) -> tuple[str, list[str]]:
+def _postgres_statement(event: str, *, notify: bool = True) -> tuple[str, list[str]]:
+    """The one statement; with `notify` it also announces the change, delivered at its commit.
+
+    The ingest pool's statement commits on its own and is announced right after (`announce_committed`):
+    a NOTIFY inside a commit serialises it with every other notifying commit for its disk flush.
+    """
     p = _Placeholders(postgres=True)
     from_row = dialect.sql_milliseconds_between(
         p("ended_at"), "calls.started_at", postgres=True, max_days=MAX_COMPUTED_DURATION_DAYS
     )
     new_call = _new_call_values(event, p)
     returned = _returned(postgres=True)
+    announced = f", {sql_notify('changed.id', 'changed.status', p('now'))} AS announced" if notify else ""
     sql = f"""
 WITH found AS (
     SELECT id, status, transcript IS NOT NULL AS had_transcript FROM (
@@ -276,7 +288,7 @@ applied AS (
     RETURNING calls.id, calls.status, calls.transcript IS NOT NULL AS has_transcript, calls.retell_call_id,
               FALSE AS created, found.status AS previous_status, found.had_transcript
 )
-SELECT changed.*, {sql_notify("changed.id", "changed.status", p("now"))} AS announced
+SELECT changed.*{announced}
 FROM (SELECT * FROM applied UNION ALL SELECT * FROM created) AS changed"""
     return _Placeholders.numbered(sql)
 
@@ -354,9 +366,12 @@ async def record_delivery_pooled(pool: IngestPool, delivery: Delivery) -> Delive
 
     async def on_a_pooled_connection() -> Any:
         async with pool.acquire() as raw:
-            return await _with_retries(
-                lambda params: _record_on_postgres(raw, kind, params, savepoint=False), params
+            row = await _with_retries(
+                lambda params: _record_on_postgres(raw, kind, params, savepoint=False, notify=False), params
             )
+            if row is not None:  # committed: announced now, before the 204 and on the same connection
+                await _announce(raw, row, params["now"])
+            return row
 
     try:
         row = await on_a_pooled_connection()
@@ -390,7 +405,7 @@ async def record_delivery(session: AsyncSession, delivery: Delivery) -> Delivery
 
     outcome = _outcome(await _with_retries(attempt, _parameters(delivery)), delivery)
     if not postgres and outcome.call_id is not None:
-        # PostgreSQL announces it in the statement itself (pg_notify, delivered at its commit).
+        # PostgreSQL announces it in the statement itself here (pg_notify, delivered at the session's commit).
         await publish_change(session, outcome.call_id)
     return outcome
 
@@ -457,13 +472,14 @@ async def _record_on_postgres(
     params: dict[str, Any],
     *,
     savepoint: bool,
+    notify: bool = True,
     invalidate: Callable[[], Awaitable[None]] | None = None,
 ) -> Any:
     """One round trip on the driver's own connection, with asyncpg's cached prepared statement.
 
     Outside a transaction the single statement is its own: atomic, and committed when it returns.
     """
-    sql, order = _postgres_for(kind)
+    sql, order = _postgres_for(kind, notify=notify)
     args = [params[name] for name in order]
     try:
         if savepoint:
@@ -502,6 +518,19 @@ async def _record_on_sqlite(connection: Any, kind: str, params: dict[str, Any]) 
     before = (await connection.exec_driver_sql(statements.before, {"call_id": call_id})).one()
     applied = (await connection.exec_driver_sql(statements.apply, {**values, "call_id": call_id})).one()
     return (*applied, False, *before)
+
+
+async def _announce(raw: asyncpg.Connection, row: Any, moment: datetime) -> None:
+    """Announce a committed change. It is stored whatever happens here: a failure is logged, never the
+    delivery's (a retry would be a duplicate, which changes and announces nothing)."""
+    call_id, status = row[0], row[1]
+    try:
+        await announce_committed(raw, call_id, status, moment)
+    except (TimeoutError, *_CONNECTION_LOST, asyncpg.PostgresError) as exc:
+        if not isinstance(exc, asyncpg.PostgresError):
+            _cut(raw)
+        # Open streams show this change at the call's next one, or when they reconnect.
+        logger.warning("call {} is {} but its change could not be announced: {}", call_id, status, repr(exc))
 
 
 def _cut(raw: asyncpg.Connection) -> None:

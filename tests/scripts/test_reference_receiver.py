@@ -49,7 +49,7 @@ async def test_each_signed_delivery_is_stored_once_and_a_bad_signature_is_refuse
 
 def test_the_cost_phase_runs_the_webhooks_statement_with_the_notify_where_it_says() -> None:
     for kind in ("call_started", "call_ended", "call_analyzed"):
-        after, _ = bench_db_cost.app_statement(kind, notify="after")
-        inside, _ = bench_db_cost.app_statement(kind, notify="inside")
+        after, _ = bench_db_cost.app_statement(kind)  # the pool's: announced after its commit
+        inside, _ = bench_db_cost.app_statement(kind, notify=True)
         assert "pg_notify" not in after and "pg_notify" in inside
         assert "INSERT INTO webhook_events" in after and "UPDATE calls SET" in after

@@ -63,6 +63,16 @@ def sql_milliseconds_between(later: str, earlier: str, *, postgres: bool, max_da
     )
 
 
+def sql_next_version(previous: str, now: str, *, postgres: bool) -> str:
+    """A changed row's `updated_at` (its version, what streams order a call's changes by): `now`, but always
+    after the version it replaces. A statement that waited for the row behind another writer (an
+    extraction saving) would otherwise stamp the earlier moment it started, and streams would skip the
+    change as one they have already sent. SQLite has one writer at a time and takes `now` as it is."""
+    if postgres:
+        return f"GREATEST({now}, {previous} + interval '1 microsecond')"
+    return now
+
+
 def sql_comparable_json(stored: str, given: str, *, postgres: bool, is_json: bool) -> tuple[str, str]:
     """A stored value and a bound one, in forms `=` compares: PostgreSQL's json has no equality."""
     if is_json and postgres:

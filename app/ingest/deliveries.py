@@ -142,7 +142,7 @@ def _status_sets(event: str, p: _Placeholders, duration_from_row: str) -> str:
         f"retell_call_id = CASE WHEN calls.retell_call_id IS NULL AND NOT EXISTS "
         f"(SELECT 1 FROM calls AS owner WHERE owner.retell_call_id = {p('rid')}) "
         f"THEN {p('rid')} ELSE calls.retell_call_id END",
-        "updated_at = " + p("now"),
+        "updated_at = " + dialect.sql_next_version("calls.updated_at", p("now"), postgres=p.postgres),
     ]
     for name in _APPLIED:
         column = _COLUMN.get(name, name)
@@ -259,7 +259,9 @@ def _postgres_statement(event: str, *, notify: bool = True) -> tuple[str, list[s
     )
     new_call = _new_call_values(event, p)
     returned = _returned(postgres=True)
-    announced = f", {sql_notify('changed.id', 'changed.status', p('now'))} AS announced" if notify else ""
+    announced = (
+        f", {sql_notify('changed.id', 'changed.status', 'changed.version_at')} AS announced" if notify else ""
+    )
     sql = f"""
 WITH found AS (
     SELECT id, status, transcript IS NOT NULL AS had_transcript FROM (
@@ -279,14 +281,16 @@ created AS (
     INSERT INTO calls ({", ".join(new_call)})
     SELECT {", ".join(new_call.values())} FROM stored WHERE NOT EXISTS (SELECT 1 FROM found)
     ON CONFLICT (retell_call_id) DO NOTHING
-    RETURNING {returned}, TRUE AS created, NULL::varchar AS previous_status, FALSE AS had_transcript
+    RETURNING {returned}, TRUE AS created, NULL::varchar AS previous_status, FALSE AS had_transcript,
+              updated_at AS version_at
 ),
 applied AS (
     UPDATE calls SET
     {_status_sets(event, p, from_row)}
     FROM stored, found WHERE calls.id = stored.call_id
     RETURNING calls.id, calls.status, calls.transcript IS NOT NULL AS has_transcript, calls.retell_call_id,
-              FALSE AS created, found.status AS previous_status, found.had_transcript
+              FALSE AS created, found.status AS previous_status, found.had_transcript,
+              calls.updated_at AS version_at
 )
 SELECT changed.*{announced}
 FROM (SELECT * FROM applied UNION ALL SELECT * FROM created) AS changed"""
@@ -370,7 +374,7 @@ async def record_delivery_pooled(pool: IngestPool, delivery: Delivery) -> Delive
                 lambda params: _record_on_postgres(raw, kind, params, savepoint=False, notify=False), params
             )
             if row is not None:  # committed: announced now, before the 204 and on the same connection
-                await _announce(raw, row, params["now"])
+                await _announce(raw, row)
             return row
 
     try:
@@ -520,10 +524,11 @@ async def _record_on_sqlite(connection: Any, kind: str, params: dict[str, Any]) 
     return (*applied, False, *before)
 
 
-async def _announce(raw: asyncpg.Connection, row: Any, moment: datetime) -> None:
-    """Announce a committed change. It is stored whatever happens here: a failure is logged, never the
-    delivery's (a retry would be a duplicate, which changes and announces nothing)."""
-    call_id, status = row[0], row[1]
+async def _announce(raw: asyncpg.Connection, row: Any) -> None:
+    """Announce a committed change, with the version the statement stored. It is stored whatever happens
+    here: a failure is logged, never the delivery's (a retry would be a duplicate, which changes and
+    announces nothing)."""
+    call_id, status, moment = row[0], row[1], row["version_at"]
     try:
         await announce_committed(raw, call_id, status, moment)
     except (TimeoutError, *_CONNECTION_LOST, asyncpg.PostgresError) as exc:

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.changes.publisher import publish_change, sql_notify
 from app.config import Settings
+from app.core import dialect
 from app.core.database import IngestPool, SessionMaker, is_database_unavailable, session_scope
 from app.extraction import Extractor
 from app.models import Call, CallResult, CallStatus
@@ -190,9 +191,11 @@ async def run_extraction(
 # The same note in one statement on the ingest pool, announced as `publish_change` announces it. It
 # moves `updated_at` on as the ORM's update does: the announced version must pass the last one a
 # stream has shown, or the stream takes the note for a change it has already sent.
+_NEXT_VERSION = dialect.sql_next_version("updated_at", "$3::timestamptz", postgres=True)
 _NOTE_ON_POSTGRES = f"""
 WITH noted AS (
-    UPDATE calls SET status_detail = $2, updated_at = $3 WHERE id = $1 AND status = '{CallStatus.ENDED}'
+    UPDATE calls SET status_detail = $2, updated_at = {_NEXT_VERSION}
+    WHERE id = $1 AND status = '{CallStatus.ENDED}'
     RETURNING id, status, updated_at
 )
 SELECT {sql_notify("id", "status", "updated_at")} FROM noted"""

@@ -22,6 +22,7 @@ from app.config import Settings
 from app.conversation.policy import CallFacts, DialogueState
 from app.conversation.protocol import CallDetails
 from app.conversation.session import OpenedCall
+from app.core import dialect
 from app.core.database import IngestPool, SessionMaker, session_scope
 from app.ingest.deliveries import record_delivery
 from app.models import AgentConfig, Call, CallStatus
@@ -66,7 +67,7 @@ WITH saved AS (
         call_outcome = CASE WHEN {_OWNED_BY_EXTRACTION_SQL} THEN call_outcome ELSE $5::text END,
         follow_up_reason = CASE WHEN {_OWNED_BY_EXTRACTION_SQL} THEN follow_up_reason ELSE $7::text END,
         location_conflict = CASE WHEN {_OWNED_BY_EXTRACTION_SQL} THEN location_conflict ELSE $8::boolean END,
-        updated_at = $6::timestamptz
+        updated_at = {dialect.sql_next_version("updated_at", "$6::timestamptz", postgres=True)}
     WHERE id = $1::uuid
     RETURNING id, status, updated_at
 )

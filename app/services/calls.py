@@ -18,7 +18,6 @@ from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs, dialing
 
-MAX_PAGE_SIZE = 100
 # Prompt variables the seeded prompt refers to; Retell would read an unset one out loud as "{{origin}}".
 DEFAULT_PROMPT_VARIABLES = {"origin": "unknown", "destination": "unknown", "gps_location": "unknown"}
 

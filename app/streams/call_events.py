@@ -30,6 +30,7 @@ from app.repositories import calls as call_repository
 from app.repositories import users as user_repository
 from app.schemas.call import CallSummary
 from app.schemas.call_events import CallLive
+from app.schemas.call_reports import MAX_PAGE_SIZE
 from app.services import calls
 
 # Retell's analysis (the call summary) usually lands seconds after the result; `end` waits this long.
@@ -150,7 +151,7 @@ class StreamReads:
         since, limit = None, SNAPSHOT_SIZE
         if since_version is not None:
             margin = RESUME_MARGIN // timedelta(microseconds=1)
-            since, limit = moment_of(since_version - margin), calls.MAX_PAGE_SIZE
+            since, limit = moment_of(since_version - margin), MAX_PAGE_SIZE
         async with self._session_maker() as session:
             rows = await call_repository.recently_changed(
                 session, agent_config_id=agent_config_id, changed_after=since, limit=limit

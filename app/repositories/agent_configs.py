@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import dialect, keyset
 from app.models import AgentConfig
+from app.repositories.base import insert_unless_taken
 
 BY_NAME = keyset.by_name(col(AgentConfig.name), col(AgentConfig.id))
 # PostgreSQL: requests that make a configuration the default take this transaction lock first, so they
@@ -64,12 +65,7 @@ async def any_uses_custom_llm(session: AsyncSession) -> bool:
 
 async def insert_unless_name_taken(session: AsyncSession, config: AgentConfig) -> bool:
     """Insert the configuration unless one has its name (the first of concurrent inserts wins)."""
-    statement = (
-        dialect.insert_for(session)(AgentConfig)
-        .values(config.model_dump())
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    return bool((await session.exec(statement)).rowcount == 1)
+    return await insert_unless_taken(session, config, unique="name")
 
 
 async def save(session: AsyncSession, config: AgentConfig) -> None:

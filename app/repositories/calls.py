@@ -115,6 +115,10 @@ async def result_of(session: AsyncSession, call_id: uuid.UUID) -> tuple[str, Map
     return (row[0], row[1]) if row is not None else None
 
 
+# The call's own copy of its result's fields, cleared: what reprocessing and a failed extraction leave.
+_NO_RESULT: dict[str, object] = {"call_outcome": None, "follow_up_reason": None, "location_conflict": False}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The trigger's writes
 # ---------------------------------------------------------------------------------------------------------
@@ -159,14 +163,7 @@ async def reopen_for_extraction(session: AsyncSession, call_id: uuid.UUID, *, no
             # (the next claim bumps the claim number, so that worker's late writes are refused).
             reprocessable(now),
         )
-        .values(
-            status=CallStatus.ENDED.value,
-            status_detail=None,
-            call_outcome=None,
-            follow_up_reason=None,
-            location_conflict=False,
-            lease_expires_at=None,
-        )
+        .values(status=CallStatus.ENDED.value, status_detail=None, lease_expires_at=None, **_NO_RESULT)
     )
     return bool(claimed.rowcount == 1)
 
@@ -395,14 +392,7 @@ async def save_failed(session: AsyncSession, call_id: uuid.UUID, claim_number: i
     done = await session.exec(
         update(Call)
         .where(*lease_held(call_id, claim_number))
-        .values(
-            status=CallStatus.FAILED.value,
-            status_detail=detail,
-            call_outcome=None,
-            follow_up_reason=None,
-            location_conflict=False,
-            lease_expires_at=None,
-        )
+        .values(status=CallStatus.FAILED.value, status_detail=detail, lease_expires_at=None, **_NO_RESULT)
     )
     if done.rowcount != 1:
         return False

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import dialect
 from app.models import Role, User
+from app.repositories.base import insert_unless_taken
 
 
 async def any_exists(session: AsyncSession) -> bool:
@@ -22,12 +23,7 @@ async def any_exists(session: AsyncSession) -> bool:
 
 async def insert_unless_email_taken(session: AsyncSession, user: User) -> bool:
     """Insert the user unless one has its email (the first of concurrent inserts wins); True if inserted."""
-    statement = (
-        dialect.insert_for(session)(User)
-        .values(user.model_dump())
-        .on_conflict_do_nothing(index_elements=["email"])
-    )
-    return bool((await session.exec(statement)).rowcount == 1)
+    return await insert_unless_taken(session, user, unique="email")
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:

@@ -12,12 +12,11 @@ from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import event, text
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.changes.broadcast import local_broadcaster
 from app.core import dialect
-from app.models import Call
+from app.repositories import calls as call_repository
 
 CHANNEL = "call_changes"
 _PENDING = "call_changes.pending"
@@ -103,12 +102,11 @@ class LocalPublisher:
         broadcaster = local_broadcaster(session.sync_session.get_bind())
         if broadcaster is None:
             return  # no app serves streams from this engine (a script, a test without the app)
-        row = (
-            await session.exec(select(Call.status, Call.updated_at).where(col(Call.id) == call_id))
-        ).first()
+        row = await call_repository.status_and_updated_at(session, call_id)
         if row is None:
             return
-        payload = json.dumps({"id": str(call_id), "status": str(row[0]), "version": version_of(row[1])})
+        status, moment = row
+        payload = json.dumps({"id": str(call_id), "status": status, "version": version_of(moment)})
         pending: list[str] | None = session.info.get(_PENDING)
         if pending is None:
             pending = session.info[_PENDING] = []

@@ -14,18 +14,15 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from loguru import logger
-from sqlalchemy import ColumnElement
-from sqlmodel import col, delete, select, update
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.changes.publisher import publish_change, sql_notify
 from app.config import Settings
 from app.core import dialect
 from app.core.database import IngestPool, SessionMaker, is_database_unavailable, session_scope
 from app.extraction import Extractor
-from app.models import Call, CallResult, CallStatus
+from app.models import CallStatus
 from app.models.base import utcnow
-from app.models.call_lifecycle import claimable, lease_held
+from app.repositories import calls as call_repository
 from app.schemas.extraction import CallExtraction
 
 NOT_CONFIGURED = "extraction is not configured: set OPENAI_API_KEY, or EXTRACTOR=rules for offline extraction"
@@ -208,12 +205,7 @@ async def _note_not_configured_on(pool: IngestPool, call_id: uuid.UUID) -> None:
 
 async def _note_not_configured(session_maker: SessionMaker, call_id: uuid.UUID) -> None:
     async with session_scope(session_maker) as session:
-        noted = await session.exec(
-            update(Call)
-            .where(col(Call.id) == call_id, col(Call.status) == CallStatus.ENDED)
-            .values(status_detail=NOT_CONFIGURED)
-        )
-        if noted.rowcount == 1:
+        if await call_repository.note_waiting_call(session, call_id, detail=NOT_CONFIGURED):
             await publish_change(session, call_id)
 
 
@@ -223,22 +215,12 @@ async def _claim(
     """Take the call for extraction: its transcript and this claim's number, or None if someone holds it."""
     now = utcnow()
     async with session_scope(session_maker) as session:
-        claimed = await session.exec(
-            update(Call)
-            .where(col(Call.id) == call_id, claimable(now))
-            .values(
-                status=CallStatus.PROCESSING.value,
-                status_detail=None,
-                extraction_attempts=Call.extraction_attempts + 1,
-                lease_expires_at=now + timedelta(seconds=settings.extraction_lease_seconds),
-            )
-            .returning(col(Call.transcript), col(Call.extraction_attempts))
-        )
+        lease_until = now + timedelta(seconds=settings.extraction_lease_seconds)
+        claim = await call_repository.claim_for_extraction(session, call_id, now=now, lease_until=lease_until)
         # Exactly one claimant gets a row back; everyone else sees the call already taken.
-        row = claimed.one_or_none()
-        if row is not None:
+        if claim is not None:
             await publish_change(session, call_id)
-        return (row[0], row[1]) if row is not None else None
+        return claim
 
 
 @dataclass(frozen=True)
@@ -250,17 +232,11 @@ class Lease:
     claim_number: int
     settings: Settings
 
-    def still_ours(self) -> tuple[ColumnElement[bool], ...]:
-        return lease_held(self.call_id, self.claim_number)
-
     async def renew(self) -> bool:
         """Push the expiry forward; False once another worker has taken the call over."""
         expires = utcnow() + timedelta(seconds=self.settings.extraction_lease_seconds)
         async with session_scope(self.session_maker) as session:
-            renewed = await session.exec(
-                update(Call).where(*self.still_ours()).values(lease_expires_at=expires)
-            )
-        return renewed.rowcount == 1
+            return await call_repository.renew_lease(session, self.call_id, self.claim_number, until=expires)
 
     async def hold(self, work: Coroutine[Any, Any, T]) -> T | None:
         """Run `work` while renewing the lease; None, with `work` cancelled, if the call is taken over."""
@@ -293,12 +269,7 @@ class Lease:
         """Hand the call back (`ended`, no lease) so any process takes it at once; best effort."""
         try:
             async with asyncio.timeout(RELEASE_TIMEOUT_SECONDS), session_scope(self.session_maker) as session:
-                released = await session.exec(
-                    update(Call)
-                    .where(*self.still_ours())
-                    .values(status=CallStatus.ENDED.value, lease_expires_at=None)
-                )
-                if released.rowcount == 1:
+                if await call_repository.release_lease(session, self.call_id, self.claim_number):
                     await publish_change(session, self.call_id)
         except Exception as exc:  # the lease lapses by itself and the sweep takes the call
             logger.bind(call_id=str(self.call_id)).warning("could not release call {}: {}", self.call_id, exc)
@@ -370,57 +341,17 @@ async def _save(lease: Lease, extraction: CallExtraction | str, *, extractor_nam
     async with session_scope(lease.session_maker) as session:
         if isinstance(extraction, CallExtraction):
             status = CallStatus.COMPLETED
-            done = await session.exec(
-                update(Call)
-                .where(*lease.still_ours())
-                .values(
-                    status=status.value,
-                    call_outcome=extraction.result.call_outcome,
-                    follow_up_reason=extraction.result.follow_up_reason,
-                    location_conflict=extraction.result.location_conflict,
-                    status_detail=None,
-                    lease_expires_at=None,
-                )
+            done = await call_repository.save_completed(
+                session, lease.call_id, lease.claim_number, extraction, extractor_name=extractor_name
             )
-            if done.rowcount == 1:
-                await _store_result(session, lease.call_id, extraction, extractor_name=extractor_name)
         else:
             status = CallStatus.FAILED
-            done = await session.exec(
-                update(Call)
-                .where(*lease.still_ours())
-                .values(
-                    status=status.value,
-                    status_detail=extraction,
-                    call_outcome=None,
-                    follow_up_reason=None,
-                    location_conflict=False,
-                    lease_expires_at=None,
-                )
+            done = await call_repository.save_failed(
+                session, lease.call_id, lease.claim_number, detail=extraction
             )
-            if done.rowcount == 1:
-                # A failed re-run must not leave the previous result looking current.
-                await session.exec(delete(CallResult).where(col(CallResult.call_id) == lease.call_id))
-        if done.rowcount == 1:
+        if done:
             await publish_change(session, lease.call_id)
-    return status if done.rowcount == 1 else None
-
-
-async def _store_result(
-    session: AsyncSession, call_id: uuid.UUID, extraction: CallExtraction, *, extractor_name: str
-) -> None:
-    # A reprocessed call replaces its earlier result.
-    await session.exec(delete(CallResult).where(col(CallResult.call_id) == call_id))
-    session.add(
-        CallResult(
-            call_id=call_id,
-            scenario=extraction.scenario,
-            call_outcome=extraction.result.call_outcome,
-            data=extraction.result.model_dump(),
-            extractor=extractor_name,
-        )
-    )
-    await session.flush()
+    return status if done else None
 
 
 class ExtractionSweeper:
@@ -461,14 +392,7 @@ class ExtractionSweeper:
             await self._note_not_configured()
             return 0
         async with session_scope(self.session_maker) as session:
-            waiting = (
-                await session.exec(
-                    select(Call.id)
-                    .where(claimable(utcnow()))
-                    .order_by(col(Call.updated_at))
-                    .limit(SWEEP_BATCH)
-                )
-            ).all()
+            waiting = await call_repository.waiting_for_extraction(session, now=utcnow(), limit=SWEEP_BATCH)
         if self.queue is not None:
             queue = self.queue
             submitted = [call_id for call_id in waiting if call_id not in queue and queue.submit(call_id)]
@@ -502,15 +426,7 @@ class ExtractionSweeper:
     async def _note_not_configured(self) -> None:
         # Calls ended while no extractor is configured say so; one configured later picks them up.
         async with session_scope(self.session_maker) as session:
-            await session.exec(
-                update(Call)
-                .where(
-                    col(Call.status) == CallStatus.ENDED,
-                    col(Call.transcript).is_not(None),
-                    col(Call.status_detail).is_(None),
-                )
-                .values(status_detail=NOT_CONFIGURED)
-            )
+            await call_repository.note_waiting_calls(session, detail=NOT_CONFIGURED)
 
     async def aclose(self) -> None:
         """Stop the extractions this sweeper started; each hands its call back on the way out."""

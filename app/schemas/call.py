@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.core.phone import E164Phone
 from app.core.text import refuse_nul_anywhere
 from app.models import CallStatus
+from app.schemas.examples import with_examples
 from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult, FollowUpReason
 
 MAX_CONTEXT_ITEMS = 20
@@ -44,17 +45,13 @@ class SimulationOptions(BaseModel):
 class CallTrigger(BaseModel):
     """What the dashboard sends when the dispatcher presses "Start Test Call"."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "driver_name": "Mike Johnson",
-                    "phone_number": "+13125550102",
-                    "load_number": "7891-B",
-                    "call_type": "web",
-                    "context": {"origin": "Phoenix, AZ", "destination": "El Paso, TX"},
-                }
-            ]
+    model_config = with_examples(
+        {
+            "driver_name": "Mike Johnson",
+            "phone_number": "+13125550102",
+            "load_number": "7891-B",
+            "call_type": "web",
+            "context": {"origin": "Phoenix, AZ", "destination": "El Paso, TX"},
         }
     )
 
@@ -163,14 +160,10 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
 class CallPage(BaseModel):
     """One page of calls, newest first."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [_SUMMARY_EXAMPLE],
-                    "next_cursor": "MjAyNi0xMS0yMFQxNTowNDowNSswMDowMHw2ZjFjOGUxZS04ZjNi",
-                }
-            ]
+    model_config = with_examples(
+        {
+            "items": [_SUMMARY_EXAMPLE],
+            "next_cursor": "MjAyNi0xMS0yMFQxNTowNDowNSswMDowMHw2ZjFjOGUxZS04ZjNi",
         }
     )
 
@@ -236,44 +229,40 @@ class CallDetail(CallLive):
 
     # OpenAPI output drops nulls from examples: the fields that are usually null default to it, and stay
     # required in the response schema.
-    model_config = ConfigDict(
-        json_schema_serialization_defaults_required=True,
-        json_schema_extra={
-            "examples": [
+    model_config = with_examples(
+        {
+            **_SUMMARY_EXAMPLE,
+            "agent_config_id": "0b5d3c2a-1e4f-4a6b-8c7d-9e0f1a2b3c4d",
+            "context": {"origin": "Phoenix, AZ", "destination": "El Paso, TX"},
+            "disconnection_reason": "agent_hangup",
+            "transcript": "Agent: Hi Mike, this is Dispatch calling about load 7891-B...\n"
+            "User: I'm on I-10 near Indio, running a bit late, heavy traffic.",
+            "transcript_turns": [
                 {
-                    **_SUMMARY_EXAMPLE,
-                    "agent_config_id": "0b5d3c2a-1e4f-4a6b-8c7d-9e0f1a2b3c4d",
-                    "context": {"origin": "Phoenix, AZ", "destination": "El Paso, TX"},
-                    "disconnection_reason": "agent_hangup",
-                    "transcript": "Agent: Hi Mike, this is Dispatch calling about load 7891-B...\n"
-                    "User: I'm on I-10 near Indio, running a bit late, heavy traffic.",
-                    "transcript_turns": [
-                        {
-                            "role": "agent",
-                            "content": "Hi Mike, this is Dispatch calling about load 7891-B...",
-                        },
-                        {
-                            "role": "user",
-                            "content": "I'm on I-10 near Indio, running a bit late, heavy traffic.",
-                        },
-                    ],
-                    "call_summary": "The driver is delayed by traffic near Indio, arriving tomorrow.",
-                    "result": {
-                        "scenario": "check_in",
-                        "call_outcome": "In-Transit Update",
-                        "driver_status": "Delayed",
-                        "current_location": "I-10 near Indio, CA",
-                        "eta": "Tomorrow, 8:00 AM",
-                        "delay_reason": "Heavy Traffic",
-                        "unloading_status": "N/A",
-                        "pod_reminder_acknowledged": False,
-                        "follow_up_reason": None,
-                        "location_conflict": False,
-                        "gps_location": None,
-                    },
-                }
-            ]
+                    "role": "agent",
+                    "content": "Hi Mike, this is Dispatch calling about load 7891-B...",
+                },
+                {
+                    "role": "user",
+                    "content": "I'm on I-10 near Indio, running a bit late, heavy traffic.",
+                },
+            ],
+            "call_summary": "The driver is delayed by traffic near Indio, arriving tomorrow.",
+            "result": {
+                "scenario": "check_in",
+                "call_outcome": "In-Transit Update",
+                "driver_status": "Delayed",
+                "current_location": "I-10 near Indio, CA",
+                "eta": "Tomorrow, 8:00 AM",
+                "delay_reason": "Heavy Traffic",
+                "unloading_status": "N/A",
+                "pod_reminder_acknowledged": False,
+                "follow_up_reason": None,
+                "location_conflict": False,
+                "gps_location": None,
+            },
         },
+        json_schema_serialization_defaults_required=True,
     )
 
     transcript: str | None = Field(description="The whole conversation as text.")

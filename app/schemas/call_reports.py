@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.core.text import NulFreeStr
 from app.models import CallStatus
+from app.schemas.examples import with_examples
 from app.schemas.extraction import CallOutcome, FollowUpReason
 
 MAX_PAGE_SIZE = 100
@@ -158,37 +159,33 @@ class LatencyFigure(BaseModel):
 class CallStats(BaseModel):
     """Counts for the dashboard's header over one window of `created_at`."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "created_after": "2026-10-27T00:00:00Z",
-                    "created_before": "2026-11-26T00:00:00Z",
-                    "total": 42,
-                    "by_status": {
-                        "queued": 0,
-                        "registered": 1,
-                        "ongoing": 1,
-                        "ended": 0,
-                        "processing": 0,
-                        "completed": 36,
-                        "failed": 1,
-                        "not_connected": 3,
-                    },
-                    "by_outcome": [
-                        {"call_outcome": "In-Transit Update", "count": 25},
-                        {"call_outcome": "Arrival Confirmation", "count": 8},
-                        {"call_outcome": "Emergency Escalation", "count": 3},
-                    ],
-                    "by_follow_up_reason": [
-                        {"follow_up_reason": "uncooperative", "count": 2},
-                        {"follow_up_reason": "noisy_line", "count": 1},
-                        {"follow_up_reason": "escalation_pending", "count": 1},
-                        {"follow_up_reason": None, "count": 38},
-                    ],
-                    "location_conflicts": 4,
-                }
-            ]
+    model_config = with_examples(
+        {
+            "created_after": "2026-10-27T00:00:00Z",
+            "created_before": "2026-11-26T00:00:00Z",
+            "total": 42,
+            "by_status": {
+                "queued": 0,
+                "registered": 1,
+                "ongoing": 1,
+                "ended": 0,
+                "processing": 0,
+                "completed": 36,
+                "failed": 1,
+                "not_connected": 3,
+            },
+            "by_outcome": [
+                {"call_outcome": "In-Transit Update", "count": 25},
+                {"call_outcome": "Arrival Confirmation", "count": 8},
+                {"call_outcome": "Emergency Escalation", "count": 3},
+            ],
+            "by_follow_up_reason": [
+                {"follow_up_reason": "uncooperative", "count": 2},
+                {"follow_up_reason": "noisy_line", "count": 1},
+                {"follow_up_reason": "escalation_pending", "count": 1},
+                {"follow_up_reason": None, "count": 38},
+            ],
+            "location_conflicts": 4,
         }
     )
 

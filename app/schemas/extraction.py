@@ -12,6 +12,33 @@ Scenario = Literal["check_in", "emergency"]
 FollowUpReason = Literal["uncooperative", "noisy_line", "escalation_pending"]
 
 
+# The follow-up fields both results end with, defined once. Annotated rather than a base class: a base's
+# fields would come first, and the fields' order is the CSV export's and the OpenAPI schema's.
+FollowUpReasonField = Annotated[
+    FollowUpReason | None,
+    Field(
+        description='Why a dispatcher must follow up: "uncooperative" (the agent ended the call after the '
+        'driver kept giving no answers), "noisy_line" (the line was too noisy to understand), '
+        '"escalation_pending" (an emergency no one could be transferred to: a dispatcher must call back). '
+        "Null when no follow-up is needed.",
+    ),
+]
+LocationConflictField = Annotated[
+    bool,
+    Field(
+        description="True when the driver's stated location was clearly elsewhere than the GPS position "
+        "(another city, state or highway) and the agent asked about it.",
+    ),
+]
+GpsLocationField = Annotated[
+    str | None,
+    Field(
+        description='The GPS position the driver\'s word was compared with, e.g. "I-10 near Tucson, AZ"; '
+        "null when no conflict came up.",
+    ),
+]
+
+
 class CallOutcome(StrEnum):
     """What a completed call came to: the result's `call_outcome`."""
 
@@ -54,23 +81,9 @@ class CheckInResult(BaseModel):
         default=False,
         description="True only when the driver acknowledged the reminder to send the proof of delivery.",
     )
-    follow_up_reason: FollowUpReason | None = Field(
-        default=None,
-        description='Why a dispatcher must follow up: "uncooperative" (the agent ended the call after the '
-        'driver kept giving no answers), "noisy_line" (the line was too noisy to understand), '
-        '"escalation_pending" (an emergency no one could be transferred to: a dispatcher must call back). '
-        "Null when no follow-up is needed.",
-    )
-    location_conflict: bool = Field(
-        default=False,
-        description="True when the driver's stated location was clearly elsewhere than the GPS position "
-        "(another city, state or highway) and the agent asked about it.",
-    )
-    gps_location: str | None = Field(
-        default=None,
-        description='The GPS position the driver\'s word was compared with, e.g. "I-10 near Tucson, AZ"; '
-        "null when no conflict came up.",
-    )
+    follow_up_reason: FollowUpReasonField = None
+    location_conflict: LocationConflictField = False
+    gps_location: GpsLocationField = None
 
 
 class EmergencyResult(BaseModel):
@@ -99,23 +112,9 @@ class EmergencyResult(BaseModel):
         description='"Connected to Human Dispatcher" when the agent transferred the call; "Dispatcher will '
         'call back" when no transfer was possible and the escalation is pending.',
     )
-    follow_up_reason: FollowUpReason | None = Field(
-        default=None,
-        description='Why a dispatcher must follow up: "uncooperative" (the agent ended the call after the '
-        'driver kept giving no answers), "noisy_line" (the line was too noisy to understand), '
-        '"escalation_pending" (an emergency no one could be transferred to: a dispatcher must call back). '
-        "Null when no follow-up is needed.",
-    )
-    location_conflict: bool = Field(
-        default=False,
-        description="True when the driver's stated location was clearly elsewhere than the GPS position "
-        "(another city, state or highway) and the agent asked about it.",
-    )
-    gps_location: str | None = Field(
-        default=None,
-        description='The GPS position the driver\'s word was compared with, e.g. "I-10 near Tucson, AZ"; '
-        "null when no conflict came up.",
-    )
+    follow_up_reason: FollowUpReasonField = None
+    location_conflict: LocationConflictField = False
+    gps_location: GpsLocationField = None
 
 
 class CallExtraction(BaseModel):

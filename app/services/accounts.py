@@ -9,9 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from loguru import logger
-from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
@@ -19,6 +17,7 @@ from app.core.errors import BadRequest, Conflict, NotFound
 from app.core.security import hash_password, verify_password
 from app.models import Role, User
 from app.models.base import utcnow
+from app.repositories import users as user_repository
 from app.schemas.auth import UserPublic
 from app.schemas.users import UserCreate, UserCreated, UserPage, UserUpdate
 from app.services import audit
@@ -62,16 +61,8 @@ def _token_hash(token: str) -> str:
 
 async def list_users(session: AsyncSession, *, limit: int, cursor: str | None) -> UserPage:
     """Oldest first, keyset-paginated on (created_at, id) like the other lists."""
-    query = select(User).order_by(col(User.created_at), col(User.id)).limit(limit + 1)
-    if cursor:
-        created_at, last_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(User.created_at) > created_at,
-                and_(col(User.created_at) == created_at, col(User.id) > last_id),
-            )
-        )
-    rows = list((await session.exec(query)).all())
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await user_repository.page_oldest_first(session, after=after, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     return UserPage(
         items=[_public(user) for user in page], next_cursor=_encode_cursor(page[-1]) if more else None
@@ -92,10 +83,8 @@ async def create_user(
         token = secrets.token_urlsafe(32)
         expires_at = utcnow() + timedelta(hours=settings.invitation_expire_hours)
         user.password_token_hash, user.password_token_expires_at = _token_hash(token), expires_at
-    session.add(user)
     try:
-        async with session.begin_nested():
-            await session.flush()
+        await user_repository.insert(session, user)
     except IntegrityError:
         raise EmailTaken(f"a user with the email {user.email} already exists") from None
     after = {name: getattr(user, name) for name in AUDITED_FIELDS}
@@ -117,7 +106,7 @@ async def update_user(
     session: AsyncSession, *, user_id: uuid.UUID, data: UserUpdate, actor: User
 ) -> UserPublic:
     """Change role, activation or name; never leaves the team without an active admin (409)."""
-    user = await session.get(User, user_id)
+    user = await user_repository.get(session, user_id)
     if user is None:
         raise UserNotFound(f"user {user_id} does not exist")
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
@@ -127,10 +116,8 @@ async def update_user(
         await _keep_an_active_admin(session, leaving=user.id)
     for name, value in changes.items():
         setattr(user, name, value)
-    session.add(user)
-    await session.flush()
-    # The database bumps token_version when is_active changes: read it back so the answer is current.
-    await session.refresh(user)
+    # The database bumps token_version when is_active changes: read back so the answer is current.
+    await user_repository.save(session, user)
     after = {name: getattr(user, name) for name in AUDITED_FIELDS}
     delta = audit.diff(before, after)
     if delta:
@@ -142,16 +129,7 @@ async def update_user(
 
 
 async def _keep_an_active_admin(session: AsyncSession, *, leaving: uuid.UUID) -> None:
-    # Locks every active admin's row, always in id order (PostgreSQL): of two admins demoting each other
-    # at once, the second waits, then sees the first's change and is refused; the order rules out a
-    # deadlock between them.
-    assert session.bind is not None
-    if session.bind.dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE and reads outside a transaction: writing the row about to change
-        # takes the database's write lock first, so a concurrent demotion waits and then reads this one's.
-        await session.exec(update(User).where(col(User.id) == leaving).values(role=col(User.role)))
-    admins = select(User.id).where(col(User.role) == Role.ADMIN, col(User.is_active)).order_by(col(User.id))
-    active = (await session.exec(admins.with_for_update())).all()
+    active = await user_repository.lock_active_admins(session, leaving=leaving)
     if not [admin for admin in active if admin != leaving]:
         raise LastAdmin("the last active admin cannot be demoted or deactivated; make another admin first")
 
@@ -160,11 +138,7 @@ async def set_password_with_token(
     session: AsyncSession, *, token: str, new_password: str, settings: Settings
 ) -> User:
     """Use an invitation: the token works once, before it expires, for an active account."""
-    user = (
-        await session.exec(
-            select(User).where(col(User.password_token_hash) == _token_hash(token)).with_for_update()
-        )
-    ).first()
+    user = await user_repository.by_password_token_hash_for_update(session, _token_hash(token))
     expires_at = user.password_token_expires_at if user is not None else None
     if user is None or expires_at is None or expires_at <= utcnow() or not user.is_active:
         raise InvalidSetPasswordToken("the set-password token is invalid, used or expired; ask an admin")
@@ -172,9 +146,7 @@ async def set_password_with_token(
         hash_password, new_password, fast=settings.fast_password_hashing
     )
     user.password_token_hash = user.password_token_expires_at = None
-    session.add(user)
-    await session.flush()
-    await session.refresh(user)  # token_version bumped by the database
+    await user_repository.save(session, user)  # reads back token_version, bumped by the database
     logger.info("user {} set a password with an invitation", user.email)
     return user
 
@@ -191,9 +163,8 @@ async def change_own_password(
         hash_password, new_password, fast=settings.fast_password_hashing
     )
     user.password_token_hash = user.password_token_expires_at = None
-    session.add(user)
-    await session.flush()
-    await session.refresh(user)  # token_version bumped by the database: older tokens are revoked
+    # Reads back token_version, bumped by the database: older tokens are revoked.
+    await user_repository.save(session, user)
     logger.info("user {} changed their password", user.email)
     return user
 

@@ -3,16 +3,15 @@
 import uuid
 
 from loguru import logger
-from sqlalchemy import text as sa_text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import dialect, keyset
 from app.core.errors import Conflict, NotFound
 from app.core.prompts import DEFAULT_AGENT_NAME, DEFAULT_BEGIN_MESSAGE, DEFAULT_GENERAL_PROMPT
 from app.models import AgentConfig
 from app.models.base import utcnow
+from app.repositories import agent_configs as config_repository
+from app.repositories.agent_configs import BY_NAME
 from app.retell import RetellGateway
 from app.schemas.agent_config import AgentConfigCreate, AgentConfigPage, AgentConfigPublic, AgentConfigUpdate
 
@@ -25,9 +24,6 @@ class AgentConfigNameTaken(Conflict):
     pass
 
 
-BY_NAME = keyset.by_name(col(AgentConfig.name), col(AgentConfig.id))
-
-
 async def list_configs(
     session: AsyncSession,
     *,
@@ -37,14 +33,13 @@ async def list_configs(
     updated_by: uuid.UUID | None = None,
 ) -> AgentConfigPage:
     """By name, keyset-paginated on (name, id) like the call list."""
-    query = select(AgentConfig).order_by(*BY_NAME.order_by()).limit(limit + 1)
-    if created_by is not None:
-        query = query.where(col(AgentConfig.created_by) == created_by)
-    if updated_by is not None:
-        query = query.where(col(AgentConfig.updated_by) == updated_by)
-    if cursor:
-        query = query.where(BY_NAME.after(BY_NAME.decode(cursor)))
-    rows = list((await session.exec(query)).all())
+    rows = await config_repository.page_by_name(
+        session,
+        after=BY_NAME.decode(cursor) if cursor else None,
+        limit=limit + 1,
+        created_by=created_by,
+        updated_by=updated_by,
+    )
     page, more = rows[:limit], len(rows) > limit
     return AgentConfigPage(
         items=[AgentConfigPublic.model_validate(config, from_attributes=True) for config in page],
@@ -53,7 +48,7 @@ async def list_configs(
 
 
 async def get_config(session: AsyncSession, config_id: uuid.UUID) -> AgentConfig:
-    config = await session.get(AgentConfig, config_id)
+    config = await config_repository.get(session, config_id)
     if config is None:
         raise AgentConfigNotFound(f"agent configuration {config_id} does not exist")
     return config
@@ -61,8 +56,7 @@ async def get_config(session: AsyncSession, config_id: uuid.UUID) -> AgentConfig
 
 async def get_default_config(session: AsyncSession) -> AgentConfig:
     """The configuration marked default, else the oldest one."""
-    query = select(AgentConfig).order_by(col(AgentConfig.is_default).desc(), col(AgentConfig.created_at))
-    config = (await session.exec(query)).first()
+    config = await config_repository.default_or_oldest(session)
     if config is None:
         raise AgentConfigNotFound("no agent configuration exists: create one first")
     return config
@@ -93,8 +87,7 @@ async def update_config(
 
 async def delete_config(session: AsyncSession, *, config_id: uuid.UUID) -> None:
     config = await get_config(session, config_id)
-    await session.delete(config)
-    await session.flush()
+    await config_repository.delete(session, config)
 
 
 class EngineNotConfigured(Conflict):
@@ -126,20 +119,18 @@ async def sync_config(
         config.retell_llm_id = ids.llm_id
     config.retell_agent_id = ids.agent_id
     config.last_synced_at = utcnow()
-    session.add(config)
-    await session.flush()
+    await config_repository.save(session, config)
     logger.info("synced agent configuration {} to Retell agent {} ({})", config.id, ids.agent_id, retell.mode)
     return config
 
 
 async def has_custom_llm_config(session: AsyncSession) -> bool:
-    query = select(AgentConfig.id).where(col(AgentConfig.response_engine) == "custom_llm").limit(1)
-    return (await session.exec(query)).first() is not None
+    return await config_repository.any_uses_custom_llm(session)
 
 
 async def seed_default_config(session: AsyncSession) -> None:
     """Create "Dispatch check-in" once, when no configuration exists; later edits are never overwritten."""
-    if (await session.exec(select(AgentConfig.id).limit(1))).first() is not None:
+    if await config_repository.any_exists(session):
         return
     seed = AgentConfig(
         name=DEFAULT_AGENT_NAME,
@@ -148,28 +139,8 @@ async def seed_default_config(session: AsyncSession) -> None:
         is_default=True,
     )
     # Several workers start at once on an empty database: the first insert wins, the others do nothing.
-    statement = (
-        dialect.insert_for(session)(AgentConfig)
-        .values(seed.model_dump())
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    if (await session.exec(statement)).rowcount == 1:
+    if await config_repository.insert_unless_name_taken(session, seed):
         logger.info("seeded the default agent configuration {!r}", DEFAULT_AGENT_NAME)
-
-
-# PostgreSQL: requests that make a configuration the default take this transaction lock first, so they
-# follow each other instead of colliding on the index (SQLite serializes writers by itself).
-DEFAULT_LOCK_KEY = 0x41474346  # "AGCF"
-
-
-async def _clear_default(session: AsyncSession, keep: uuid.UUID | None = None) -> None:
-    assert session.bind is not None
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(sa_text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEFAULT_LOCK_KEY})
-    statement = update(AgentConfig).where(col(AgentConfig.is_default)).values(is_default=False)
-    if keep is not None:
-        statement = statement.where(col(AgentConfig.id) != keep)
-    await session.exec(statement)
 
 
 class DefaultContended(Conflict):
@@ -197,13 +168,12 @@ async def _save(
             # All in a savepoint: a refused flush undoes only this round, and the request goes on.
             async with session.begin_nested():
                 if make_default:
-                    await _clear_default(session, keep=config.id)
+                    await config_repository.clear_default(session, keep=config.id)
                 if changes is not None:
                     if round_:  # a rolled-back round expired the stored row's attributes: reload them
-                        await session.refresh(config)
+                        await config_repository.reload(session, config)
                     config.sqlmodel_update(changes)
-                session.add(config)
-                await session.flush()
+                await config_repository.save(session, config)
             return
         except IntegrityError as exc:
             message = str(exc.orig)

@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, get_args
 
-import sqlalchemy as sa
-from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import dialect
 from app.core.database import SessionMaker
-from app.models import Call, CallResult, CallStatus, WebhookEvent
+from app.models import CallStatus
+from app.repositories import calls as call_repository
+from app.repositories.calls import CallFilters
 from app.schemas.call_reports import (
     CallStats,
     FollowUpCount,
@@ -25,7 +24,7 @@ from app.schemas.call_reports import (
     WebhookDelivery,
 )
 from app.schemas.extraction import CallOutcome, CheckInResult, EmergencyResult, FollowUpReason
-from app.services.calls import NEWEST_FIRST, CallFilters, get_call
+from app.services.calls import get_call
 
 EXPORT_BATCH = 500
 MAX_DELIVERIES = 200
@@ -73,31 +72,18 @@ async def call_stats(
     filters = CallFilters(
         created_after=created_after, created_before=created_before, agent_config_id=agent_config_id
     )
-    conflict = sa.case((col(Call.location_conflict), 1), else_=0)
-    query = (
-        sa.select(
-            col(Call.status),
-            col(Call.call_outcome),
-            col(Call.follow_up_reason),
-            func.count(),
-            func.coalesce(func.sum(conflict), 0),
-        )
-        .where(*filters.conditions())
-        .group_by(col(Call.status), col(Call.call_outcome), col(Call.follow_up_reason))
-    )
     by_status = dict.fromkeys(CallStatus, 0)
     by_outcome = dict.fromkeys(CallOutcome, 0)
     by_follow_up: dict[str | None, int] = dict.fromkeys([*get_args(FollowUpReason), None], 0)
     location_conflicts = 0
-    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    rows = await call_repository.counts_by_status_outcome_and_reason(session, filters=filters)
     for status, outcome, reason, count, conflicts in rows:
         by_status[CallStatus(status)] += count
         if outcome in by_outcome:
             by_outcome[CallOutcome(outcome)] += count
         by_follow_up[reason if reason in by_follow_up else None] += count
         location_conflicts += int(conflicts)
-    latency_query = select(col(Call.latency)).where(*filters.conditions(), col(Call.latency).is_not(None))
-    latencies = (await session.exec(latency_query)).all()
+    latencies = await call_repository.latencies(session, filters=filters)
     return CallStats(
         created_after=created_after,
         created_before=created_before,
@@ -151,21 +137,12 @@ async def export_csv(session_maker: SessionMaker, *, filters: CallFilters) -> As
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     yield _drain(buffer)
-    columns = [getattr(Call, name) for name in CALL_COLUMNS]
-    base = (
-        sa.select(*columns, col(CallResult.scenario), col(CallResult.data))
-        .outerjoin(CallResult, col(CallResult.call_id) == col(Call.id))
-        .where(*filters.conditions())
-        .order_by(*NEWEST_FIRST.order_by())
-        .limit(EXPORT_BATCH)
-    )
     last: tuple[datetime, uuid.UUID] | None = None
     while True:
-        query = base
-        if last is not None:
-            query = query.where(NEWEST_FIRST.after(last))
         async with session_maker() as session:
-            rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+            rows = await call_repository.export_batch(
+                session, call_columns=CALL_COLUMNS, filters=filters, after=last, limit=EXPORT_BATCH
+            )
         for row in rows:
             writer.writerow(_csv_row(row._mapping))
         yield _drain(buffer)
@@ -203,23 +180,9 @@ async def webhook_deliveries(
 ) -> WebhookDeliveries:
     """The deliveries stored for a call, oldest first; the payloads (transcripts) only when asked for."""
     await get_call(session, call_id)  # 404 for an unknown call, not an empty list
-    size = dialect.byte_length(session, col(WebhookEvent.payload))  # bytes of the stored JSON text
-    columns = [
-        col(WebhookEvent.id),
-        col(WebhookEvent.event),
-        col(WebhookEvent.retell_call_id),
-        col(WebhookEvent.received_at),
-        size.label("payload_size"),
-    ]
-    if include_payload:
-        columns.append(col(WebhookEvent.payload))
-    query = (
-        sa.select(*columns)
-        .where(col(WebhookEvent.call_id) == call_id)
-        .order_by(col(WebhookEvent.received_at), col(WebhookEvent.id))
-        .limit(MAX_DELIVERIES)
+    rows = await call_repository.deliveries_of(
+        session, call_id, include_payload=include_payload, limit=MAX_DELIVERIES
     )
-    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
     return WebhookDeliveries(
         items=[
             WebhookDelivery(

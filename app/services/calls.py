@@ -1,27 +1,23 @@
 """Calls: trigger one through Retell, list them for the dashboard, read one in full."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 
 from loguru import logger
-from sqlalchemy import ColumnElement, bindparam, update
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.changes.publisher import publish_change
 from app.config import Settings
-from app.core import keyset
 from app.core.database import SessionMaker, session_scope
 from app.core.errors import Conflict, NotFound, UpstreamError
-from app.models import AgentConfig, Call, CallResult, CallStatus
+from app.models import AgentConfig, Call, CallStatus
 from app.models.base import utcnow
-from app.models.call_lifecycle import Actor, has_lapsed, reprocessable, sources
+from app.models.call_lifecycle import has_lapsed
+from app.repositories import calls as call_repository
+from app.repositories.calls import NEWEST_FIRST, CallFilters
 from app.retell import CallRequest, RetellGateway
 from app.schemas.call import CallDetail, CallPage, CallSummary, CallTrigger, CallTriggered
 from app.services import agent_configs, dialing
 
-MAX_PAGE_SIZE = 100
 # Prompt variables the seeded prompt refers to; Retell would read an unset one out loud as "{{origin}}".
 DEFAULT_PROMPT_VARIABLES = {"origin": "unknown", "destination": "unknown", "gps_location": "unknown"}
 
@@ -134,34 +130,20 @@ async def _store_queued_call(
         context=data.context,
         triggered_by=triggered_by,
     )
-    session.add(call)
-    await session.flush()
-    return call, config
+    return await call_repository.store_queued(session, call), config
 
 
 async def _mark_registered(session: AsyncSession, call_id: uuid.UUID, *, retell_call_id: str) -> Call:
-    # Only forward: Retell's webhooks may already have moved the call on while we waited for its answer.
-    await session.exec(
-        update(Call)
-        .where(col(Call.id) == call_id, col(Call.status).in_(sources(Actor.TRIGGER, CallStatus.REGISTERED)))
-        .values(status=CallStatus.REGISTERED.value)
-    )
-    await session.exec(update(Call).where(col(Call.id) == call_id).values(retell_call_id=retell_call_id))
+    await call_repository.mark_registered(session, call_id, retell_call_id=retell_call_id)
     return await get_call(session, call_id)
 
 
 async def _mark_failed(session: AsyncSession, call_id: uuid.UUID, detail: str) -> None:
-    # Only a call nobody has heard of since: if Retell dialled anyway and its webhooks already moved
-    # the call on (even to `completed`), they know better than our timeout.
-    await session.exec(
-        update(Call)
-        .where(col(Call.id) == call_id, col(Call.status).in_(sources(Actor.TRIGGER, CallStatus.FAILED)))
-        .values(status=CallStatus.FAILED.value, status_detail=detail)
-    )
+    await call_repository.mark_failed(session, call_id, detail=detail)
 
 
 async def get_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
-    call = await session.get(Call, call_id)
+    call = await call_repository.get(session, call_id)
     if call is None:
         raise CallNotFound(f"call {call_id} does not exist")
     return call
@@ -170,7 +152,7 @@ async def get_call(session: AsyncSession, call_id: uuid.UUID) -> Call:
 async def get_call_detail(session: AsyncSession, call_id: uuid.UUID) -> CallDetail:
     """The call and its result: two primary-key/unique lookups, whatever the history's size."""
     call = await get_call(session, call_id)
-    result = (await session.exec(_RESULT_OF_CALL, params={"call_id": call.id})).first()
+    result = await call_repository.result_of(session, call.id)
     analysis = call.call_analysis or {}
     summary = analysis.get("call_summary")
     return CallDetail.model_validate(
@@ -186,68 +168,12 @@ async def get_call_detail(session: AsyncSession, call_id: uuid.UUID) -> CallDeta
     )
 
 
-_RESULT_OF_CALL = select(CallResult.scenario, CallResult.data).where(
-    col(CallResult.call_id) == bindparam("call_id")
-)
-
-
-@dataclass(frozen=True)
-class CallFilters:
-    status: CallStatus | None = None
-    call_outcome: str | None = None
-    load_number: str | None = None
-    driver: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    agent_config_id: uuid.UUID | None = None
-    triggered_by: uuid.UUID | None = None
-    follow_up: bool | None = None
-    follow_up_reason: str | None = None
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The WHERE clauses these filters stand for (list, export, stats), each index-served newest first."""
-        conditions: list[ColumnElement[bool]] = []
-        if self.status is not None:
-            conditions.append(col(Call.status) == self.status.value)
-        if self.call_outcome:
-            conditions.append(col(Call.call_outcome) == self.call_outcome)
-        if self.load_number:
-            conditions.append(col(Call.load_number) == self.load_number)
-        if self.driver:
-            pattern = "%" + self.driver.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            conditions.append(col(Call.driver_name).ilike(pattern, escape="\\"))
-        if self.created_after is not None:
-            conditions.append(col(Call.created_at) >= self.created_after)
-        if self.created_before is not None:
-            conditions.append(col(Call.created_at) < self.created_before)
-        if self.agent_config_id is not None:
-            conditions.append(col(Call.agent_config_id) == self.agent_config_id)
-        if self.triggered_by is not None:
-            conditions.append(col(Call.triggered_by) == self.triggered_by)
-        # Written as the partial follow-up indexes' own predicate, so the planner can use them.
-        if self.follow_up_reason:
-            conditions.append(col(Call.follow_up_reason) == self.follow_up_reason)
-        elif self.follow_up is True:
-            conditions.append(col(Call.follow_up_reason).is_not(None))
-        if self.follow_up is False:
-            conditions.append(col(Call.follow_up_reason).is_(None))
-        return conditions
-
-
-# Only what a list row shows: transcripts, turns and analyses stay on disk.
-SUMMARY_COLUMNS = tuple(col(getattr(Call, name)) for name in CallSummary.model_fields)
-NEWEST_FIRST = keyset.newest_first(col(Call.created_at), col(Call.id))
-
-
 async def list_calls(
     session: AsyncSession, *, filters: CallFilters, limit: int, cursor: str | None
 ) -> CallPage:
     """Newest first, keyset-paginated on (created_at, id) so pages stay stable while calls arrive."""
-    conditions = filters.conditions()
-    if cursor:
-        conditions.append(NEWEST_FIRST.after(NEWEST_FIRST.decode(cursor)))
-    query = select(*SUMMARY_COLUMNS).where(*conditions).order_by(*NEWEST_FIRST.order_by()).limit(limit + 1)
-    rows = (await session.exec(query)).all()
+    after = NEWEST_FIRST.decode(cursor) if cursor else None
+    rows = await call_repository.summaries_page(session, filters=filters, after=after, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     return CallPage(
         items=[CallSummary.model_validate(row, from_attributes=True) for row in page],
@@ -266,25 +192,8 @@ async def reset_for_reprocessing(session: AsyncSession, *, call_id: uuid.UUID) -
         raise ExtractionRunning("the call is already waiting for its extraction")
     # `ended` is the claim itself, so it is not a state to claim from: of concurrent requests only the
     # one whose update moves the call there gets a row back; the rest find it `ended` and get a 409.
-    claimed = await session.exec(
-        update(Call)
-        .where(
-            col(Call.id) == call.id,
-            # Finished, or an extraction whose worker stopped renewing its lease: take it over at once
-            # (the next claim bumps the claim number, so that worker's late writes are refused).
-            reprocessable(utcnow()),
-        )
-        .values(
-            status=CallStatus.ENDED.value,
-            status_detail=None,
-            call_outcome=None,
-            follow_up_reason=None,
-            location_conflict=False,
-            lease_expires_at=None,
-        )
-    )
-    if claimed.rowcount != 1:
+    if not await call_repository.reopen_for_extraction(session, call.id, now=utcnow()):
         raise ExtractionRunning("an extraction started for this call just now")
     await publish_change(session, call.id)
-    await session.refresh(call)
+    await call_repository.reload(session, call)
     return call

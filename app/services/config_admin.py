@@ -6,6 +6,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import AgentConfig, User
+from app.repositories import agent_configs as config_repository
 from app.retell import RetellGateway
 from app.schemas.agent_config import AgentConfigCreate, AgentConfigUpdate
 from app.services import agent_configs, audit
@@ -23,8 +24,7 @@ async def create_config(
 ) -> AgentConfig:
     config = await agent_configs.create_config(session, data=data, llm_websocket_url=llm_websocket_url)
     config.created_by = config.updated_by = actor.id
-    session.add(config)
-    await session.flush()
+    await config_repository.save(session, config)
     await _record(session, actor, "config.created", config, audit.diff({}, _fields(config)))
     return config
 
@@ -44,8 +44,7 @@ async def update_config(
     changes = audit.diff(before, _fields(config))
     if changes:
         config.updated_by = actor.id
-        session.add(config)
-        await session.flush()
+        await config_repository.save(session, config)
         await _record(session, actor, "config.updated", config, changes)
     return config
 
@@ -82,8 +81,7 @@ async def sync_config(
         llm_websocket_url=llm_websocket_url,
     )
     config.updated_by = actor.id
-    session.add(config)
-    await session.flush()
+    await config_repository.save(session, config)
     # A sync pushes the configuration as it is: the entry says when, and any Retell ids it assigned.
     await _record(session, actor, "config.synced", config, audit.diff(before, _fields(config)))
     return config

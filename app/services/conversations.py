@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from loguru import logger
 from sqlalchemy import Boolean, bindparam, case, update
-from sqlmodel import col, select
+from sqlmodel import col
 
 from app.changes.publisher import publish_change, sql_notify
 from app.config import Settings
@@ -27,6 +27,8 @@ from app.core.database import IngestPool, SessionMaker, session_scope
 from app.ingest.deliveries import record_delivery
 from app.models import AgentConfig, Call, CallStatus
 from app.models.base import utcnow
+from app.repositories import agent_configs as config_repository
+from app.repositories import calls as call_repository
 from app.retell.webhook import parse_delivery
 from app.schemas.extraction import CheckInResult, EmergencyResult
 from app.services import agent_configs
@@ -100,7 +102,7 @@ class DatabaseCallStore:
             delivery = parse_delivery({"event": SOCKET_EVENT, "call": raw})
             outcome = await record_delivery(session, delivery)
             call_id = outcome.call_id or await _call_of(session, delivery.our_call_id, retell_call_id)
-            call = await session.get(Call, call_id)
+            call = await call_repository.get(session, call_id) if call_id is not None else None
             if call is None:
                 raise LookupError(f"no call for Retell call {retell_call_id}")
             config = await _config_of(session, call)
@@ -183,22 +185,17 @@ class DatabaseCallStore:
 
 async def _call_of(session: Any, our_id: uuid.UUID | None, retell_call_id: str) -> uuid.UUID | None:
     """A call already recorded (a reconnect): ours named in the metadata first, else Retell's id."""
-    if our_id is not None and (await session.get(Call, our_id)) is not None:
-        return our_id
-    query = select(Call.id).where(col(Call.retell_call_id) == retell_call_id)
-    found: uuid.UUID | None = (await session.exec(query)).first()
-    return found
+    return await call_repository.find_recorded(session, our_id, retell_call_id)
 
 
 async def _config_of(session: Any, call: Call) -> AgentConfig:
     """The call's configuration (the upsert matched Retell's agent id), else the default one."""
     if call.agent_config_id is not None:
-        config = await session.get(AgentConfig, call.agent_config_id)
+        config = await config_repository.get(session, call.agent_config_id)
         if config is not None:
             return config
     if call.retell_agent_id:
-        query = select(AgentConfig).where(col(AgentConfig.retell_agent_id) == call.retell_agent_id).limit(1)
-        config = (await session.exec(query)).first()
+        config = await config_repository.by_retell_agent_id(session, call.retell_agent_id)
         if config is not None:
             return config
     logger.info("call {} names no known agent configuration: using the default", call.id)

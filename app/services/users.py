@@ -4,19 +4,18 @@ import asyncio
 import uuid
 
 from loguru import logger
-from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import DEVELOPMENT_ADMIN_PASSWORD, Settings
-from app.core import dialect
 from app.core.errors import NotFound
 from app.core.security import TokenClaims, dummy_password_hash, hash_password, verify_password
 from app.models import Role, User
+from app.repositories import users as user_repository
 
 
 async def ensure_first_admin(session: AsyncSession, *, settings: Settings) -> None:
     """Create the admin from ADMIN_EMAIL / ADMIN_PASSWORD when the users table is empty."""
-    if await session.scalar(select(func.count()).select_from(User)):
+    if await user_repository.any_exists(session):
         return
     password = settings.admin_password
     if password is None:
@@ -27,14 +26,8 @@ async def ensure_first_admin(session: AsyncSession, *, settings: Settings) -> No
         logger.warning("ADMIN_PASSWORD unset: created {} with the development password", settings.admin_email)
     hashed = await asyncio.to_thread(hash_password, password, fast=settings.fast_password_hashing)
     # Several workers start at once on an empty database: the first insert wins, the others do nothing.
-    statement = (
-        dialect.insert_for(session)(User)
-        .values(
-            User(email=settings.admin_email.lower(), hashed_password=hashed, role=Role.ADMIN).model_dump()
-        )
-        .on_conflict_do_nothing(index_elements=["email"])
-    )
-    if (await session.exec(statement)).rowcount == 1:
+    admin = User(email=settings.admin_email.lower(), hashed_password=hashed, role=Role.ADMIN)
+    if await user_repository.insert_unless_email_taken(session, admin):
         logger.info("created the first admin user {}", settings.admin_email)
 
 
@@ -58,12 +51,12 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
 
 
 async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
-    return (await session.exec(select(User).where(User.email == email.lower()))).first()
+    return await user_repository.by_email(session, email)
 
 
 async def get_by_token(session: AsyncSession, claims: TokenClaims) -> User | None:
     """The active user a token names, if the token was issued under the account's current version."""
-    user = await session.get(User, claims.user_id)
+    user = await user_repository.get(session, claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
         return None
     return user
@@ -85,16 +78,16 @@ async def change_password(session: AsyncSession, *, user_id: uuid.UUID, new_pass
 
 
 async def delete_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
-    if (await session.exec(delete(User).where(col(User.id) == user_id))).rowcount != 1:
+    if not await user_repository.delete_by_id(session, user_id):
         raise UserNotFound(f"user {user_id} does not exist")
 
 
 async def _update(session: AsyncSession, user_id: uuid.UUID, **values: object) -> None:
-    if (await session.exec(update(User).where(col(User.id) == user_id).values(**values))).rowcount != 1:
+    if not await user_repository.update_fields(session, user_id, **values):
         raise UserNotFound(f"user {user_id} does not exist")
 
 
 async def _reload(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id, populate_existing=True)
+    user = await user_repository.get_fresh(session, user_id)
     assert user is not None
     return user

@@ -16,7 +16,6 @@ from typing import TypeVar
 
 from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
 
 from app.changes.broadcast import Broadcaster, PostgresListener, register_local
 from app.changes.publisher import CHANNEL, Notice, moment_of, version_of
@@ -25,10 +24,13 @@ from app.core.database import SessionMaker, is_database_unavailable
 from app.core.errors import StreamUnavailable
 from app.core.security import TokenClaims
 from app.core.single_flight import SharedReadFailed, SingleFlight
-from app.models import Call, CallStatus, User
+from app.models import CallStatus, User
 from app.models import call_lifecycle as lifecycle
+from app.repositories import calls as call_repository
+from app.repositories import users as user_repository
 from app.schemas.call import CallSummary
 from app.schemas.call_events import CallLive
+from app.schemas.call_reports import MAX_PAGE_SIZE
 from app.services import calls
 
 # Retell's analysis (the call summary) usually lands seconds after the result; `end` waits this long.
@@ -92,7 +94,6 @@ class CallRow:
     summary_json: str
 
 
-_SNAPSHOT_COLUMNS = (*calls.SUMMARY_COLUMNS, col(Call.updated_at))
 SnapshotKey = tuple[uuid.UUID | None, int | None]  # (agent config, resume from this second)
 
 
@@ -137,7 +138,7 @@ class StreamReads:
 
     async def _read_user(self, user_id: uuid.UUID) -> User | None:
         async with self._session_maker() as session:
-            return await session.get(User, user_id)
+            return await user_repository.get(session, user_id)
 
     async def _read_call(self, call_id: uuid.UUID) -> CallChange | None:
         try:
@@ -147,15 +148,14 @@ class StreamReads:
 
     async def _read_snapshot(self, key: SnapshotKey) -> list[CallRow]:
         agent_config_id, since_version = key
-        query = select(*_SNAPSHOT_COLUMNS).order_by(col(Call.updated_at).desc()).limit(SNAPSHOT_SIZE)
-        if agent_config_id is not None:
-            query = query.where(col(Call.agent_config_id) == agent_config_id)
+        since, limit = None, SNAPSHOT_SIZE
         if since_version is not None:
             margin = RESUME_MARGIN // timedelta(microseconds=1)
-            since = moment_of(since_version - margin)
-            query = query.where(col(Call.updated_at) > since).limit(calls.MAX_PAGE_SIZE)
+            since, limit = moment_of(since_version - margin), MAX_PAGE_SIZE
         async with self._session_maker() as session:
-            rows = (await session.exec(query)).all()
+            rows = await call_repository.recently_changed(
+                session, agent_config_id=agent_config_id, changed_after=since, limit=limit
+            )
         return [  # oldest first, as if they had just happened
             CallRow(
                 call_id=row.id,

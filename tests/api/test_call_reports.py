@@ -391,3 +391,22 @@ async def test_export_has_the_follow_up_columns_of_either_scenario(
         # Results stored before the fields existed read as the detail shows them: no follow-up, no conflict.
         str(plain): ("", "False", ""),
     }
+
+
+# The export's columns in the order spreadsheets and scripts read them by position: the call's fields,
+# then the result's, check-in first (the follow-up fields close it), then the emergency's own.
+EXPORT_HEADER = (
+    "id,created_at,status,driver_name,phone_number,load_number,call_type,agent_config_id,triggered_by,"
+    "started_at,ended_at,duration_ms,disconnection_reason,call_outcome,scenario,driver_status,"
+    "current_location,eta,delay_reason,unloading_status,pod_reminder_acknowledged,follow_up_reason,"
+    "location_conflict,gps_location,emergency_type,safety_status,injury_status,emergency_location,"
+    "load_secure,escalation_status"
+)
+
+
+async def test_export_columns_keep_their_order(
+    client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
+) -> None:
+    response = await client.get("/api/call/export", headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.text.splitlines()[0] == EXPORT_HEADER

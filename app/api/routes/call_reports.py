@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from app.api.dependencies import SessionDep, SessionMakerDep
 from app.api.roles import DispatcherUser, ViewerUser
 from app.core.errors import error_responses
+from app.repositories.calls import CallFilters
 from app.schemas.call_reports import (
     EXPORT_COLUMNS_DESCRIPTION,
     CallExportQuery,
@@ -19,7 +20,6 @@ from app.schemas.call_reports import (
     WebhookEventsQuery,
 )
 from app.services import call_reports
-from app.services.calls import CallFilters
 
 # Included before the calls router, so `/api/call/stats` is never read as a call id.
 router = APIRouter(prefix="/api/call", tags=["calls"])

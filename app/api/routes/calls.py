@@ -15,10 +15,10 @@ from app.api.dependencies import (
 from app.api.roles import DispatcherUser, ViewerUser
 from app.api.triggers import TriggerAllowed
 from app.core.errors import error_responses
+from app.repositories.calls import CallFilters
 from app.schemas.call import CallDetail, CallPage, CallTrigger, CallTriggered
 from app.schemas.call_reports import CallListQuery
 from app.services import calls
-from app.services.calls import CallFilters
 
 router = APIRouter(prefix="/api/call", tags=["calls"])
 

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from app.conversation.phrasing import first_name, pick
+from app.conversation.state import Reply
 from app.conversation.understanding import CHECK_IN_SLOTS, EMERGENCY_SLOTS, clean_heard, understand
 from app.extraction.rules.gps import gps_short_name, locations_disagree, parse_location
 
 if TYPE_CHECKING:
-    from app.conversation.state import CallFacts, DialogueState, Event, Reply, Utterance
+    from app.conversation.state import CallFacts, DialogueState, Event, Utterance
 
 MAX_AGENT_TURNS = 12  # a check-in never runs longer, the greeting included
 MAX_REASKS = 2  # narrower follow-ups per slot after a non-answer
@@ -353,8 +354,6 @@ def resume(turn: Turn) -> None:
 
 
 def build_reply(turn: Turn) -> Reply:
-    from app.conversation.policy import Reply
-
     return Reply(
         content=" ".join(turn.parts),
         end_call=turn.end_call,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.conversation import dialogue
 from app.conversation.state import (
     CallFacts,
     DialogueState,
@@ -41,8 +42,6 @@ def step(
     heard: Mapping[str, Any] | None = None,
 ) -> tuple[DialogueState, Reply]:
     """The next reply. `heard` holds slots an LLM read from the newest utterance, when one ran in time."""
-    from app.conversation import dialogue
-
     new = _copy(state)
     turn = dialogue.Turn(new, facts)
     if new.mode == "ended":  # the transfer or hang-up was issued: never again

@@ -461,3 +461,24 @@ async def test_without_a_websocket_secret_a_custom_llm_config_is_refused_and_the
     with pytest.raises(RuntimeError, match="LLM_WEBSOCKET_SECRET"):
         async with running_app(settings):
             pass
+
+
+async def test_paging_through_configurations_shows_each_once_in_the_lists_order(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    for name in ("Night|shift", "Day shift", "Ärger desk", "weekend", "Day shift 2"):
+        await create(client, auth, name=name)
+    everything = (await client.get("/api/agent-config", params={"limit": 100}, headers=auth)).json()
+    assert everything["next_cursor"] is None
+    paged: list[str] = []
+    cursor = None
+    for _ in range(10):
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/agent-config", params=params, headers=auth)).json()
+        paged += [config["name"] for config in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert paged == [config["name"] for config in everything["items"]]
+    assert sorted(paged) == sorted(
+        ["Night|shift", "Day shift", "Ärger desk", "weekend", "Day shift 2", DEFAULT_AGENT_NAME]
+    )

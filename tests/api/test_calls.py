@@ -252,6 +252,22 @@ async def test_the_last_page_has_no_next_cursor_when_the_calls_fill_it_exactly(
     assert second["next_cursor"] is None  # not a cursor to an empty page
 
 
+@pytest.mark.usefixtures("host_clock_not_on_utc")
+async def test_paging_through_calls_works_on_a_host_whose_clock_is_not_on_utc(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    ids = await seed_calls(client, auth, 5)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/call", params=params, headers=auth)).json()
+        seen += [item["id"] for item in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert seen == list(reversed(ids))
+
+
 async def test_calls_created_on_a_whole_second_page_correctly(
     client: httpx.AsyncClient, auth: dict[str, str], clean_database: str
 ) -> None:

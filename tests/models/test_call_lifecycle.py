@@ -5,6 +5,7 @@ a call in each status (and in each guard's cases: a call the trigger gave up on,
 the moves seen must be the table's rows for that writer, no more and no fewer.
 """
 
+import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,9 @@ from app.models.call_lifecycle import (
     is_final,
     may,
     sources,
+    sql_literal,
+    sql_revived,
+    sql_status_in,
     statuses_before,
 )
 from app.retell.webhook import parse_delivery
@@ -43,6 +47,18 @@ LONG_AGO = timedelta(minutes=5)
 
 def table(actor: Actor) -> set[Move]:
     return {(t.source, t.target) for t in TRANSITIONS if t.actor == actor}
+
+
+def assert_answers_match(actor: Actor, seen: set[Move]) -> None:
+    """What the module answers about `actor` (`may`, `creates`) is what the writer was seen doing."""
+    allowed = {
+        (source, target)
+        for source in [None, *CallStatus]
+        for target in CallStatus
+        if may(actor, source, target)
+    }
+    assert allowed == seen
+    assert creates(actor) == {target for source, target in seen if source is None}
 
 
 async def call_in(maker: SessionMaker, status: CallStatus, **fields: Any) -> uuid.UUID:
@@ -97,6 +113,7 @@ async def test_the_webhook_makes_exactly_the_tables_moves(maker: SessionMaker) -
             if after != status:
                 seen.add((status, after))
     assert seen == table(Actor.WEBHOOK)
+    assert_answers_match(Actor.WEBHOOK, seen)
 
 
 async def test_the_trigger_makes_exactly_the_tables_moves(maker: SessionMaker) -> None:
@@ -112,6 +129,7 @@ async def test_the_trigger_makes_exactly_the_tables_moves(maker: SessionMaker) -
             if (after := await status_of(maker, call_id)) != status:
                 seen.add((status, after))
     assert seen == table(Actor.TRIGGER)
+    assert_answers_match(Actor.TRIGGER, seen)
 
 
 def lease_cases() -> list[tuple[CallStatus, dict[str, Any]]]:
@@ -193,3 +211,30 @@ def test_the_engine_moves_no_status_and_writes_only_while_the_call_is_ongoing() 
     assert creates(Actor.ENGINE) == frozenset()
     assert [status for status in CallStatus if engine_may_write(status)] == [S.ONGOING]
     assert not any(may(Actor.ENGINE, source, target) for source in CallStatus for target in CallStatus)
+
+
+def matching(condition: str, rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The rows of a `calls` table (status, extraction_attempts) that an SQL condition selects, in SQLite."""
+    with sqlite3.connect(":memory:") as db:
+        db.execute("CREATE TABLE stored (status TEXT, extraction_attempts INTEGER)")
+        db.executemany("INSERT INTO stored VALUES (?, ?)", rows)
+        query = f"SELECT status, extraction_attempts FROM stored AS calls WHERE {condition} ORDER BY rowid"
+        return db.execute(query).fetchall()
+
+
+def test_the_rules_as_sql_text_select_the_calls_the_rules_name() -> None:
+    rows = [(status.value, 0) for status in CallStatus] + [(S.FAILED.value, 1)]
+    assert matching(sql_status_in([S.ENDED.value, S.FAILED.value]), rows) == [
+        (S.ENDED.value, 0),
+        (S.FAILED.value, 0),
+        (S.FAILED.value, 1),
+    ]
+    assert matching(sql_status_in([]), rows) == []
+    # A call the trigger gave up on (no extraction ever ran), not one whose extraction failed.
+    assert matching(sql_revived(), rows) == [(S.FAILED.value, 0)]
+
+
+def test_a_text_with_a_quote_is_one_sql_literal() -> None:
+    text = "the driver's 'load'"
+    with sqlite3.connect(":memory:") as db:
+        assert db.execute("SELECT " + sql_literal(text)).fetchone() == (text,)

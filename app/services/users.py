@@ -56,7 +56,12 @@ async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
 
 async def get_by_token(session: AsyncSession, claims: TokenClaims) -> User | None:
     """The active user a token names, if the token was issued under the account's current version."""
-    user = await user_repository.get(session, claims.user_id)
+    return still_holds(claims, await user_repository.get(session, claims.user_id))
+
+
+def still_holds(claims: TokenClaims, user: User | None) -> User | None:
+    """The user, if the token still names them: active, and issued under the account's current version
+    (the one rule for access and stream tokens, however the user was read)."""
     if user is None or not user.is_active or user.token_version != claims.version:
         return None
     return user

@@ -31,7 +31,7 @@ from app.repositories import users as user_repository
 from app.schemas.call import CallSummary
 from app.schemas.call_events import CallLive
 from app.schemas.call_reports import MAX_PAGE_SIZE
-from app.services import calls
+from app.services import calls, users
 
 # Retell's analysis (the call summary) usually lands seconds after the result; `end` waits this long.
 SUMMARY_GRACE_SECONDS = 60.0
@@ -112,10 +112,7 @@ class StreamReads:
 
     async def user_by_token(self, claims: TokenClaims) -> User | None:
         """The active user a token names, as `users.get_by_token` finds it (or StreamUnavailable)."""
-        user = await _unless_unavailable(self.users.get(claims.user_id))
-        if user is None or not user.is_active or user.token_version != claims.version:
-            return None
-        return user
+        return users.still_holds(claims, await _unless_unavailable(self.users.get(claims.user_id)))
 
     async def call(self, call_id: uuid.UUID) -> CallChange:
         """The call's current state (CallNotFound; StreamUnavailable if the database is away)."""

@@ -1,20 +1,8 @@
 // Open the page in the system's headless Chromium and print what it found (JSON on stdout).
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 
 const [pageUrl, executablePath = "/usr/bin/chromium"] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium(executablePath);
 try {
   const page = await browser.newPage();
   const problems = [];

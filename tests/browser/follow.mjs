@@ -1,22 +1,10 @@
 // Open a page in the system's headless Chromium and print, one JSON line each, what the page reports
 // (`window.report`) and every answer to /api/events; close the browser when stdin closes.
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.mjs";
 
 const [pageUrl, executablePath = "/usr/bin/chromium"] = process.argv.slice(2);
 const print = (line) => process.stdout.write(JSON.stringify(line) + "\n");
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium(executablePath);
 try {
   const page = await browser.newPage();
   await page.exposeFunction("report", (line) => print({ ...line, at: Date.now() }));

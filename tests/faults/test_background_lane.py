@@ -12,7 +12,8 @@ import asyncio
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -24,6 +25,8 @@ from tests.faults.conftest import call_ended_delivery, call_state, deliver_call_
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.server_process import ServerProcess
 from tests.support.slow_llm import SlowLLM
+
+Counted = TypeVar("Counted", bound=Counter[int | str])
 
 DELIVERIES = int(os.environ.get("FAULT_DELIVERIES", "2000"))
 CONCURRENT_DELIVERIES = 200
@@ -145,25 +148,7 @@ async def _interactive(url: str, stop: asyncio.Event) -> tuple[Counter[str], lis
 async def test_2000_unknown_call_deliveries_leave_rest_reads_and_logins_without_a_503(
     server: ServerProcess,
 ) -> None:
-    stop = asyncio.Event()
-    interactive = asyncio.create_task(_interactive(server.url, stop))
-    await asyncio.sleep(0.5)
-    started = time.monotonic()
-    try:
-        deliveries = await asyncio.wait_for(_deliver_all(server.url), BURST_DEADLINE_SECONDS)
-        await asyncio.sleep(3)  # the extractions the burst started are still running
-    finally:
-        stop.set()
-    took = time.monotonic() - started
-    outcomes, timings = await asyncio.wait_for(interactive, 60)
-    timings.sort()
-    p95 = timings[int(len(timings) * 0.95)]
-    print(
-        f"{DELIVERIES} deliveries in {took:.1f} s: {dict(deliveries)}; "
-        f"interactive meanwhile {dict(outcomes)}, p95 {p95:.2f} s, max {timings[-1]:.2f} s"
-    )
-    refused = {key: count for key, count in outcomes.items() if key not in ("read 200", "login 200")}
-    assert not refused, f"interactive requests refused during the burst: {refused}"
+    await _alongside_interactive_traffic(server.url, _deliver_all(server.url), f"{DELIVERIES} deliveries")
 
 
 async def test_600_reprocess_requests_leave_rest_reads_and_logins_without_a_503(
@@ -171,25 +156,9 @@ async def test_600_reprocess_requests_leave_rest_reads_and_logins_without_a_503(
 ) -> None:
     call_ids = await _seed_completed_calls(clean_database, server.url, REPROCESSES)
     assert len(call_ids) == REPROCESSES
-    stop = asyncio.Event()
-    interactive = asyncio.create_task(_interactive(server.url, stop))
-    await asyncio.sleep(0.5)
-    started = time.monotonic()
-    try:
-        reprocessed = await asyncio.wait_for(_reprocess_all(server.url, call_ids), BURST_DEADLINE_SECONDS)
-        await asyncio.sleep(3)  # the extractions the requests started are still running
-    finally:
-        stop.set()
-    took = time.monotonic() - started
-    outcomes, timings = await asyncio.wait_for(interactive, 60)
-    timings.sort()
-    p95 = timings[int(len(timings) * 0.95)]
-    print(
-        f"{REPROCESSES} reprocess requests in {took:.1f} s: {dict(reprocessed)}; "
-        f"interactive meanwhile {dict(outcomes)}, p95 {p95:.2f} s, max {timings[-1]:.2f} s"
+    reprocessed = await _alongside_interactive_traffic(
+        server.url, _reprocess_all(server.url, call_ids), f"{REPROCESSES} reprocess requests"
     )
-    refused = {key: count for key, count in outcomes.items() if key not in ("read 200", "login 200")}
-    assert not refused, f"interactive requests refused during the reprocess burst: {refused}"
     # Each request was taken: its call waits in line, or in the database for the sweep, never refused.
     assert reprocessed == Counter({202: REPROCESSES}), f"reprocess requests not all accepted: {reprocessed}"
 
@@ -267,3 +236,27 @@ async def test_extractions_stuck_in_the_database_leave_the_routes_their_connecti
     print(f"{stuck} extractions stuck in their save; interactive meanwhile {dict(outcomes)}")
     refused = {key: count for key, count in outcomes.items() if key not in ("read 200", "login 200")}
     assert not refused, f"interactive requests refused while the extractions held connections: {refused}"
+
+
+async def _alongside_interactive_traffic(url: str, burst: Awaitable[Counted], what: str) -> Counted:
+    """Run `burst` while a dashboard reads and logs in; fail if any of those got anything but a 200."""
+    stop = asyncio.Event()
+    interactive = asyncio.create_task(_interactive(url, stop))
+    await asyncio.sleep(0.5)
+    started = time.monotonic()
+    try:
+        outcome = await asyncio.wait_for(burst, BURST_DEADLINE_SECONDS)
+        await asyncio.sleep(3)  # the extractions the burst started are still running
+    finally:
+        stop.set()
+    took = time.monotonic() - started
+    outcomes, timings = await asyncio.wait_for(interactive, 60)
+    timings.sort()
+    p95 = timings[int(len(timings) * 0.95)]
+    print(
+        f"{what} in {took:.1f} s: {dict(outcome)}; "
+        f"interactive meanwhile {dict(outcomes)}, p95 {p95:.2f} s, max {timings[-1]:.2f} s"
+    )
+    refused = {key: count for key, count in outcomes.items() if key not in ("read 200", "login 200")}
+    assert not refused, f"interactive requests refused during {what}: {refused}"
+    return outcome

@@ -426,6 +426,20 @@ async def first_chunk_phase(
     return phase_report(results, calls, problem)
 
 
+def run_ping_phase(base: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Phase (b) with the command line's sizes (`make bench` and this script's own main)."""
+    return asyncio.run(
+        ping_phase(
+            base,
+            args.engine_calls,
+            PING_PHASE_REQUESTS,
+            args.engine_turns,
+            args.engine_think,
+            args.engine_ping_every,
+        )
+    )
+
+
 async def ping_phase(
     base: str,
     calls: int,
@@ -592,16 +606,7 @@ def run(ctx: Context) -> dict[str, Any]:
                     f"engine latency (b): {args.engine_calls} calls pinging every {args.engine_ping_every:g} s "
                     f"while the LLM reader waits {SLOW_LLM_S:g} s a turn"
                 )
-                report["ping"] = asyncio.run(
-                    ping_phase(
-                        base,
-                        args.engine_calls,
-                        PING_PHASE_REQUESTS,
-                        args.engine_turns,
-                        args.engine_think,
-                        args.engine_ping_every,
-                    )
-                )
+                report["ping"] = run_ping_phase(base, args)
                 report["ping"]["slow_llm_s"] = SLOW_LLM_S
                 report["ping"]["llm_budget_ms"] = LLM_BUDGET_MS
                 progress(f"engine latency (b): {report['ping']}")
@@ -698,16 +703,7 @@ def main() -> None:
                 )
             )
         if "b" in args.phase:
-            report["ping"] = asyncio.run(
-                ping_phase(
-                    base,
-                    args.engine_calls,
-                    PING_PHASE_REQUESTS,
-                    args.engine_turns,
-                    args.engine_think,
-                    args.engine_ping_every,
-                )
-            )
+            report["ping"] = run_ping_phase(base, args)
     except RouteMissing as exc:
         print(
             f"skipped: {exc}. The engine's route is not there (issue 18), or the secret is wrong.",

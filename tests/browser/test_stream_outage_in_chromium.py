@@ -17,13 +17,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from alembic import command
 from app.config import Settings
 from tests.browser.chromium import CHROMIUM, HERE, require_chromium
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.app import servers_in_threads
-from tests.support.database import alembic_config, run_in_thread
-from tests.support.private_postgres import PrivateCluster, can_run_private_postgres
+from tests.support.private_postgres import PrivateCluster, can_run_private_postgres, migrated_cluster
 
 require_chromium()
 if not can_run_private_postgres():
@@ -36,11 +34,8 @@ ANSWERED_WITHIN_SECONDS = 30.0
 
 @pytest.fixture
 def cluster() -> Iterator[PrivateCluster]:
-    cluster = PrivateCluster().init()
-    cluster.start()
-    run_in_thread(lambda: command.upgrade(alembic_config(cluster.url), "head"))
-    yield cluster
-    cluster.destroy()
+    with migrated_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

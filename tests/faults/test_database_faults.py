@@ -12,12 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from alembic import command
 from app.main import create_app
 from tests.faults.conftest import call_ended_delivery, call_state, deliver_call_ended, server_settings
 from tests.support.app import login
-from tests.support.database import alembic_config, run_in_thread
-from tests.support.private_postgres import PrivateCluster, can_run_private_postgres
+from tests.support.private_postgres import PrivateCluster, can_run_private_postgres, migrated_cluster
 from tests.support.slow_llm import SlowLLM
 
 pytestmark = pytest.mark.skipif(
@@ -30,11 +28,8 @@ READY_DEADLINE_SECONDS = 2.0
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PrivateCluster]:
-    cluster = PrivateCluster().init()
-    cluster.start()
-    run_in_thread(lambda: command.upgrade(alembic_config(cluster.url), "head"))
-    yield cluster
-    cluster.destroy()
+    with migrated_cluster() as cluster:
+        yield cluster
 
 
 @dataclass

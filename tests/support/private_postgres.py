@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.app import free_port
@@ -109,3 +110,18 @@ class PrivateCluster:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def migrated_cluster() -> Iterator[PrivateCluster]:
+    """A private cluster, started and migrated to head; destroyed afterwards (stopped or not)."""
+    from alembic import command
+    from tests.support.database import alembic_config, run_in_thread
+
+    cluster = PrivateCluster().init()
+    cluster.start()
+    run_in_thread(lambda: command.upgrade(alembic_config(cluster.url), "head"))
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -12,6 +12,7 @@ import pytest
 from app.config import Settings
 from app.core import security
 from app.core.security import create_access_token, create_stream_token
+from tests.support import execute_sql
 from tests.support.app import login, running_app
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -147,3 +148,32 @@ async def test_the_api_docs_describe_both_streams(app_client: httpx.AsyncClient)
     assert "transcript" not in components["CallLive"]["properties"]
     parameters = schema["paths"]["/api/events"]["get"]["parameters"]
     assert {p["name"] for p in parameters} >= {"token", "agent_config_id"}
+
+
+GONE = "gone@example.com"
+
+
+@pytest.mark.parametrize("kind", ["access", "stream"])
+async def test_a_deactivated_user_is_refused_even_with_a_token_of_their_current_version(
+    app_client: httpx.AsyncClient, clean_database: str, kind: str
+) -> None:
+    """Deactivation also bumps the version, but a token minted under the new one still names an inactive
+    account: neither the API nor the streams may take it."""
+    admin = await login(app_client)
+    created = (
+        await app_client.post(
+            "/api/users", json={"email": "gone@example.com", "role": "viewer"}, headers=admin
+        )
+    ).json()
+    await app_client.patch(f"/api/users/{created['id']}", json={"is_active": False}, headers=admin)
+    version = await execute_sql(
+        clean_database, "SELECT token_version FROM users WHERE email = 'gone@example.com'"
+    )
+    user_id = uuid.UUID(created["id"])
+    if kind == "access":
+        token = create_access_token(user_id, version, secret_key=SECRET, expires_minutes=60)
+        response = await app_client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    else:
+        token = create_stream_token(user_id, version, secret_key=SECRET, expires_seconds=60)
+        response = await asyncio.wait_for(app_client.get(MISSING_CALL, params={"token": token}), timeout=10)
+    assert response.status_code == 401, response.text

@@ -66,41 +66,40 @@ class Transition:
     guard: Guard | None = None
 
 
-def _moves(
-    actor: Actor, sources: tuple[CallStatus | None, ...], target: CallStatus, guard: Guard | None = None
-) -> tuple[Transition, ...]:
-    return tuple(Transition(actor, source, target, guard) for source in sources)
-
-
 _S = CallStatus
-# Every status change any writer makes. `tests/models/test_call_lifecycle.py` drives each writer from every
-# status and checks that what it does is exactly this table.
-TRANSITIONS: tuple[Transition, ...] = (
-    *_moves(Actor.TRIGGER, (None,), _S.QUEUED),
-    *_moves(Actor.TRIGGER, (_S.QUEUED,), _S.REGISTERED),
+_Moves = tuple[Actor, tuple[CallStatus | None, ...], CallStatus, Guard | None]
+# Every status change any writer makes, a row per (actor, sources, target, guard); each source is one
+# transition. `tests/models/test_call_lifecycle.py` drives each writer from every status and checks that
+# what it does is exactly this table. Plain data expanded at import (no function of ours builds it).
+_MOVES: tuple[_Moves, ...] = (
+    (Actor.TRIGGER, (None,), _S.QUEUED, None),
+    (Actor.TRIGGER, (_S.QUEUED,), _S.REGISTERED, None),
     # Only a call nobody has heard of since: if Retell dialled anyway, its webhooks know better.
-    *_moves(Actor.TRIGGER, (_S.QUEUED,), _S.FAILED),
+    (Actor.TRIGGER, (_S.QUEUED,), _S.FAILED, None),
     # A delivery for a call this backend did not start (placed from Retell's dashboard, say) creates it.
-    *_moves(Actor.WEBHOOK, (None,), _S.REGISTERED),
-    *_moves(Actor.WEBHOOK, (None, _S.QUEUED, _S.REGISTERED), _S.ONGOING),
-    *_moves(Actor.WEBHOOK, (_S.FAILED,), _S.ONGOING, Guard.REVIVED),
-    *_moves(Actor.WEBHOOK, (None, _S.QUEUED, _S.REGISTERED, _S.ONGOING), _S.ENDED),
-    *_moves(Actor.WEBHOOK, (_S.FAILED,), _S.ENDED, Guard.REVIVED),
+    (Actor.WEBHOOK, (None,), _S.REGISTERED, None),
+    (Actor.WEBHOOK, (None, _S.QUEUED, _S.REGISTERED), _S.ONGOING, None),
+    (Actor.WEBHOOK, (_S.FAILED,), _S.ONGOING, Guard.REVIVED),
+    (Actor.WEBHOOK, (None, _S.QUEUED, _S.REGISTERED, _S.ONGOING), _S.ENDED, None),
+    (Actor.WEBHOOK, (_S.FAILED,), _S.ENDED, Guard.REVIVED),
     # A thin early delivery must not pin the call as never connected once words turn up.
-    *_moves(Actor.WEBHOOK, (_S.NOT_CONNECTED,), _S.ENDED, Guard.SPOKEN),
-    *_moves(Actor.WEBHOOK, (None, _S.QUEUED, _S.REGISTERED, _S.ONGOING), _S.NOT_CONNECTED),
-    *_moves(Actor.WEBHOOK, (_S.FAILED,), _S.NOT_CONNECTED, Guard.REVIVED),
+    (Actor.WEBHOOK, (_S.NOT_CONNECTED,), _S.ENDED, Guard.SPOKEN),
+    (Actor.WEBHOOK, (None, _S.QUEUED, _S.REGISTERED, _S.ONGOING), _S.NOT_CONNECTED, None),
+    (Actor.WEBHOOK, (_S.FAILED,), _S.NOT_CONNECTED, Guard.REVIVED),
     # The claim: `ended` is waiting for its extraction; a lapsed lease is taken over.
-    *_moves(Actor.EXTRACTION, (_S.ENDED,), _S.PROCESSING),
-    *_moves(Actor.EXTRACTION, (_S.PROCESSING,), _S.PROCESSING, Guard.LEASE_LAPSED),
-    *_moves(Actor.EXTRACTION, (_S.PROCESSING,), _S.COMPLETED, Guard.LEASE_HELD),
-    *_moves(Actor.EXTRACTION, (_S.PROCESSING,), _S.FAILED, Guard.LEASE_HELD),
+    (Actor.EXTRACTION, (_S.ENDED,), _S.PROCESSING, None),
+    (Actor.EXTRACTION, (_S.PROCESSING,), _S.PROCESSING, Guard.LEASE_LAPSED),
+    (Actor.EXTRACTION, (_S.PROCESSING,), _S.COMPLETED, Guard.LEASE_HELD),
+    (Actor.EXTRACTION, (_S.PROCESSING,), _S.FAILED, Guard.LEASE_HELD),
     # Shutting down: hand the call back at once rather than when the lease lapses.
-    *_moves(Actor.EXTRACTION, (_S.PROCESSING,), _S.ENDED, Guard.LEASE_HELD),
+    (Actor.EXTRACTION, (_S.PROCESSING,), _S.ENDED, Guard.LEASE_HELD),
     # `ended` is the claim itself, so it is not a state to reprocess from.
-    *_moves(Actor.REPROCESS, tuple(sorted(FINAL_STATUSES)), _S.ENDED),
-    *_moves(Actor.REPROCESS, (_S.PROCESSING,), _S.ENDED, Guard.LEASE_LAPSED),
+    (Actor.REPROCESS, tuple(sorted(FINAL_STATUSES)), _S.ENDED, None),
+    (Actor.REPROCESS, (_S.PROCESSING,), _S.ENDED, Guard.LEASE_LAPSED),
     # The engine moves no status (the webhooks do): it writes the call's live fields while it is ongoing.
+)
+TRANSITIONS: tuple[Transition, ...] = tuple(
+    Transition(actor, source, target, guard) for actor, sources, target, guard in _MOVES for source in sources
 )
 
 # Where the engine may write what it hears while the call runs.

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.models import CallStatus
+from app.services import call_reports
 from tests.support.seed import CHECK_IN, EMERGENCY, seed_call
 from tests.support.webhooks import deliver
 
@@ -166,7 +167,6 @@ async def test_export_streams_one_csv_row_per_call_with_flat_result_fields(
 async def test_export_reads_past_one_batch(
     client: httpx.AsyncClient, auth: dict[str, str], clean_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import call_reports
 
     monkeypatch.setattr(call_reports, "EXPORT_BATCH", 2)
     made = [await seed_call(clean_database, created_at=NOW - timedelta(hours=n)) for n in range(1, 6)]
@@ -197,6 +197,40 @@ async def test_webhook_events_list_deliveries_with_payloads_on_request(
     assert len((await client.get(f"/api/call/{other}/webhook-events", headers=auth)).json()["items"]) == 1
     missing = await client.get(f"/api/call/{uuid.uuid4()}/webhook-events", headers=auth)
     assert missing.status_code == 404 and missing.json()["error"] == "CallNotFound"
+
+
+async def test_deliveries_come_oldest_received_first_ties_by_id_and_at_most_the_cap(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    clean_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Stored in another order than they were received (a backfill, a slow worker): the list follows
+    # `received_at`, and two received in the same instant always come in the same order (by id).
+    first, second = uuid.UUID(int=1), uuid.UUID(int=2)
+    events = ["call_analyzed", "call_ended", "call_started", "transcript_updated"]
+    call_id = await seed_call(
+        clean_database,
+        created_at=NOW,
+        deliveries=[(event, {"event": event}) for event in events],
+        delivery_fields=[
+            {"received_at": NOW + timedelta(seconds=3)},
+            {"received_at": NOW + timedelta(seconds=2), "id": second},
+            {"received_at": NOW},
+            {"received_at": NOW + timedelta(seconds=2), "id": first},
+        ],
+    )
+    response = await client.get(f"/api/call/{call_id}/webhook-events", headers=auth)
+    assert [item["event"] for item in response.json()["items"]] == [
+        "call_started",
+        "transcript_updated",
+        "call_ended",
+        "call_analyzed",
+    ]
+    # A call with more deliveries than the cap shows its oldest, never an unbounded list.
+    monkeypatch.setattr(call_reports, "MAX_DELIVERIES", 2)
+    capped = await client.get(f"/api/call/{call_id}/webhook-events", headers=auth)
+    assert [item["event"] for item in capped.json()["items"]] == ["call_started", "transcript_updated"]
 
 
 async def test_agent_configs_are_paged_like_calls(client: httpx.AsyncClient, auth: dict[str, str]) -> None:

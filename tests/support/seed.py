@@ -39,8 +39,11 @@ async def seed_call(
     driver_name: str = "Mike Johnson",
     agent_config_id: uuid.UUID | None = None,
     deliveries: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+    delivery_fields: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> uuid.UUID:
-    """One call (and its result and deliveries), created at `created_at`; returns its id."""
+    """One call (and its result and deliveries), created at `created_at`; returns its id.
+
+    `delivery_fields[i]` sets more of the i-th delivery's columns (its `received_at` or `id`, say)."""
     engine = create_async_engine(database_url, poolclass=NullPool)
     call = Call(
         created_at=created_at,
@@ -70,13 +73,19 @@ async def seed_call(
                     extractor="rules",
                 )
             )
-        for event, payload in deliveries:
+        for number, (event, payload) in enumerate(deliveries):
             assert call.retell_call_id is not None
+            fields = delivery_fields[number] if number < len(delivery_fields) else {}
             session.add(
                 WebhookEvent(
-                    retell_call_id=call.retell_call_id, event=event, call_id=call.id, payload=payload
+                    retell_call_id=call.retell_call_id,
+                    event=event,
+                    call_id=call.id,
+                    payload=payload,
+                    **fields,
                 )
             )
+            await session.flush()  # stored in this order
         call_id = call.id
         await session.commit()
     await engine.dispose()

@@ -703,6 +703,26 @@ async def test_a_reprocessed_call_whose_extraction_fails_loses_its_old_result_an
     assert [result.data["driver_status"] for result in kept_results] == ["Driving"]
 
 
+async def test_reprocessing_a_failed_call_clears_the_reason_it_failed(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # The dashboard shows `status_detail` beside the status: once the call waits for its extraction
+    # again, the old failure's reason would read as if the new attempt had failed too.
+    call_id = await add_call(maker, CallStatus.ENDED)
+
+    class DownExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            raise RuntimeError("LLM down")
+
+    await run_extraction(call_id, session_maker=maker, extractor=DownExtractor(), settings=settings)
+    failed, _ = await load(maker, call_id)
+    assert failed.status == "failed" and failed.status_detail, failed.status_detail
+    async with session_scope(maker) as session:
+        await reset_for_reprocessing(session, call_id=call_id)
+    waiting, _ = await load(maker, call_id)
+    assert (waiting.status, waiting.status_detail) == ("ended", None)
+
+
 async def test_a_worker_stops_retrying_a_save_once_the_database_has_been_away_for_the_retry_window(
     make_settings: Callable[..., Settings], clean_database: str
 ) -> None:

@@ -58,14 +58,16 @@ class Keyset(Generic[V]):
             raise InvalidCursor("cursor is not one this API returned") from None
 
 
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
 def newest_first(created_at: Any, id_: Any) -> Keyset[datetime]:
-    return Keyset(
-        created_at,
-        id_,
-        descending=True,
-        dump=datetime.isoformat,
-        load=lambda text: datetime.fromisoformat(text).astimezone(UTC),
-    )
+    return Keyset(created_at, id_, descending=True, dump=datetime.isoformat, load=_utc)
+
+
+def oldest_first(created_at: Any, id_: Any) -> Keyset[datetime]:
+    return Keyset(created_at, id_, descending=False, dump=datetime.isoformat, load=_utc)
 
 
 def by_name(name: Any, id_: Any) -> Keyset[str]:

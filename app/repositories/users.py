@@ -8,13 +8,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import dialect
+from app.core import dialect, keyset
 from app.models import Role, User
 from app.repositories.base import insert_unless_taken
+
+OLDEST_FIRST = keyset.oldest_first(col(User.created_at), col(User.id))
 
 
 async def any_exists(session: AsyncSession) -> bool:
@@ -49,15 +50,9 @@ async def page_oldest_first(
     session: AsyncSession, *, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[User]:
     """Users by (created_at, id), after the key `after`; at most `limit`."""
-    query = select(User).order_by(col(User.created_at), col(User.id)).limit(limit)
+    query = select(User).order_by(*OLDEST_FIRST.order_by()).limit(limit)
     if after is not None:
-        created_at, last_id = after
-        query = query.where(
-            or_(
-                col(User.created_at) > created_at,
-                and_(col(User.created_at) == created_at, col(User.id) > last_id),
-            )
-        )
+        query = query.where(OLDEST_FIRST.after(after))
     return list((await session.exec(query)).all())
 
 

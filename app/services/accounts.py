@@ -1,12 +1,10 @@
 """Team accounts: admins create, invite, change and deactivate users; users set and change passwords."""
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from loguru import logger
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +16,7 @@ from app.core.security import hash_password, verify_password
 from app.models import Role, User
 from app.models.base import utcnow
 from app.repositories import users as user_repository
+from app.repositories.users import OLDEST_FIRST
 from app.schemas.auth import UserPublic
 from app.schemas.users import UserCreate, UserCreated, UserPage, UserUpdate
 from app.services import audit
@@ -46,10 +45,6 @@ class WrongPassword(BadRequest):
     pass
 
 
-class InvalidUserCursor(BadRequest):
-    pass
-
-
 def _public(user: User) -> UserPublic:
     return UserPublic.model_validate(user, from_attributes=True)
 
@@ -61,11 +56,12 @@ def _token_hash(token: str) -> str:
 
 async def list_users(session: AsyncSession, *, limit: int, cursor: str | None) -> UserPage:
     """Oldest first, keyset-paginated on (created_at, id) like the other lists."""
-    after = _decode_cursor(cursor) if cursor else None
+    after = OLDEST_FIRST.decode(cursor) if cursor else None
     rows = await user_repository.page_oldest_first(session, after=after, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     return UserPage(
-        items=[_public(user) for user in page], next_cursor=_encode_cursor(page[-1]) if more else None
+        items=[_public(user) for user in page],
+        next_cursor=OLDEST_FIRST.encode(page[-1].created_at, page[-1].id) if more else None,
     )
 
 
@@ -167,17 +163,3 @@ async def change_own_password(
     await user_repository.save(session, user)
     logger.info("user {} changed their password", user.email)
     return user
-
-
-def _encode_cursor(user: User) -> str:
-    raw = f"{user.created_at.isoformat()}|{user.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, user_id = raw.split("|", 1)
-        return datetime.fromisoformat(created_at).astimezone(UTC), uuid.UUID(user_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
-        raise InvalidUserCursor("cursor is not one this API returned") from None

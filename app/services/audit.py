@@ -1,27 +1,21 @@
 """The audit log of admin actions: recorded in the action's own transaction, read newest first."""
 
-import base64
-import binascii
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.errors import BadRequest
+from app.core import keyset
 from app.models import AuditEntry, User
 from app.schemas.audit import AuditEntryPublic, AuditPage
 
 # Never written to the log, whatever changed: hashes and one-time tokens.
 SECRET_FIELDS = frozenset({"hashed_password", "password", "password_token_hash", "password_token_expires_at"})
-
-
-class InvalidAuditCursor(BadRequest):
-    pass
+NEWEST_FIRST = keyset.newest_first(col(AuditEntry.at), col(AuditEntry.id))
 
 
 def _plain(value: Any) -> Any:
@@ -76,27 +70,12 @@ async def record(
 
 async def list_entries(session: AsyncSession, *, limit: int, cursor: str | None) -> AuditPage:
     """Newest first, keyset-paginated on (at, id)."""
-    query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit + 1)
+    query = select(AuditEntry).order_by(*NEWEST_FIRST.order_by()).limit(limit + 1)
     if cursor:
-        at, last_id = _decode_cursor(cursor)
-        query = query.where(tuple_(col(AuditEntry.at), col(AuditEntry.id)) < tuple_(at, last_id))
+        query = query.where(NEWEST_FIRST.after(NEWEST_FIRST.decode(cursor)))
     rows = list((await session.exec(query)).all())
     page, more = rows[:limit], len(rows) > limit
     return AuditPage(
         items=[AuditEntryPublic.model_validate(entry) for entry in page],
-        next_cursor=_encode_cursor(page[-1]) if more else None,
+        next_cursor=NEWEST_FIRST.encode(page[-1].at, page[-1].id) if more else None,
     )
-
-
-def _encode_cursor(entry: AuditEntry) -> str:
-    raw = f"{entry.at.isoformat()}|{entry.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, entry_id = raw.split("|", 1)
-        return datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(entry_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
-        raise InvalidAuditCursor("cursor is not one this API returned") from None

@@ -103,11 +103,13 @@ async def test_stats_count_by_status_and_outcome_over_the_window(
     await seed_call(clean_database, created_at=NOW - timedelta(days=2), result=CHECK_IN)
     await seed_call(clean_database, created_at=NOW - timedelta(days=1), result=EMERGENCY)
     await seed_call(clean_database, created_at=NOW - timedelta(hours=2), status=CallStatus.NOT_CONNECTED)
+    # No outcome and no follow-up either, like the call above: still counted under its own status.
+    await seed_call(clean_database, created_at=NOW - timedelta(hours=1), status=CallStatus.FAILED)
 
     response = await client.get("/api/call/stats", headers=auth)
     assert response.status_code == 200, response.text
     stats = response.json()
-    assert stats["total"] == 4
+    assert stats["total"] == 5
     assert stats["by_status"] == {
         "queued": 0,
         "registered": 0,
@@ -115,7 +117,7 @@ async def test_stats_count_by_status_and_outcome_over_the_window(
         "ended": 0,
         "processing": 0,
         "completed": 3,
-        "failed": 0,
+        "failed": 1,
         "not_connected": 1,
     }
     assert stats["by_outcome"] == [
@@ -127,7 +129,7 @@ async def test_stats_count_by_status_and_outcome_over_the_window(
     assert window == timedelta(days=30)
 
     wide = {"created_after": (NOW - timedelta(days=60)).isoformat()}
-    assert (await client.get("/api/call/stats", params=wide, headers=auth)).json()["total"] == 5
+    assert (await client.get("/api/call/stats", params=wide, headers=auth)).json()["total"] == 6
     narrow = {"created_after": (NOW - timedelta(days=60)).isoformat(), "agent_config_id": str(config)}
     assert (await client.get("/api/call/stats", params=narrow, headers=auth)).json()["total"] == 1
 
@@ -284,6 +286,10 @@ async def test_stats_show_retells_measured_latency_kept_from_the_webhooks(
         {"metric": "llm", "calls": 3, "p50": 500.0, "p90": 1200.0},
         {"metric": "llm_websocket_network_rtt", "calls": 3, "p50": 50.0, "p90": 150.0},
     ]
+    # The window applies to the latency figures as to the counts: these calls are all newer than it.
+    earlier = {"created_before": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+    before = (await client.get("/api/call/stats", params=earlier, headers=auth)).json()
+    assert (before["total"], before["latency"]) == (0, []), before
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])

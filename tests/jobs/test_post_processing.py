@@ -723,6 +723,22 @@ async def test_reprocessing_a_failed_call_clears_the_reason_it_failed(
     assert (waiting.status, waiting.status_detail) == ("ended", None)
 
 
+async def test_an_extraction_that_fails_shows_failed_and_why_on_the_dashboard_stream(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    call_id = await add_call(maker, CallStatus.ENDED)
+
+    class DownExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            raise RuntimeError("LLM down")
+
+    async with dashboard_feed(settings, maker) as feed:
+        await run_extraction(call_id, session_maker=maker, extractor=DownExtractor(), settings=settings)
+        processing, failed = await next_change(feed), await next_change(feed)
+    assert (processing.live.status, failed.call_id, failed.live.status) == ("processing", call_id, "failed")
+    assert failed.live.status_detail and "LLM down" in failed.live.status_detail, failed.live.status_detail
+
+
 async def test_a_worker_stops_retrying_a_save_once_the_database_has_been_away_for_the_retry_window(
     make_settings: Callable[..., Settings], clean_database: str
 ) -> None:

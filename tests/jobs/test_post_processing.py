@@ -739,6 +739,37 @@ async def test_an_extraction_that_fails_shows_failed_and_why_on_the_dashboard_st
     assert failed.live.status_detail and "LLM down" in failed.live.status_detail, failed.live.status_detail
 
 
+async def test_an_extraction_that_fails_drops_the_outcome_the_engine_guessed_during_the_call(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # The engine writes a live outcome while the call runs; only a finished extraction may keep one. A
+    # failed call showing the live guess would read as an extracted result on the dashboard and in CSV.
+    call_id = await add_call(maker, CallStatus.ENDED)
+    async with session_scope(maker) as session:
+        await session.exec(
+            update(Call)
+            .where(col(Call.id) == call_id)
+            .values(
+                call_outcome="Emergency Escalation",
+                follow_up_reason="escalation_pending",
+                location_conflict=True,
+            )
+        )
+
+    class DownExtractor(FixedExtractor):
+        async def extract(self, transcript: str) -> CallExtraction:
+            raise RuntimeError("LLM down")
+
+    await run_extraction(call_id, session_maker=maker, extractor=DownExtractor(), settings=settings)
+    call, _ = await load(maker, call_id)
+    assert (call.status, call.call_outcome, call.follow_up_reason, call.location_conflict) == (
+        "failed",
+        None,
+        None,
+        False,
+    )
+
+
 async def test_a_worker_stops_retrying_a_save_once_the_database_has_been_away_for_the_retry_window(
     make_settings: Callable[..., Settings], clean_database: str
 ) -> None:

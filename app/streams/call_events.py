@@ -228,7 +228,7 @@ async def resolve_change(payload: str, *, session_maker: SessionMaker) -> CallCh
         return replace(current, version=notice.version)
     passed = current.live.model_copy(
         update={
-            "status": notice.status,
+            "status": CallStatus(notice.status),  # the enum, as validation would have made it
             "status_detail": None,
             "call_outcome": None,
             "follow_up_reason": None,

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy.dialects import postgresql
 from sqlmodel import col
 
-from app.core.keyset import InvalidCursor, Keyset, by_name, newest_first
-from app.models import AgentConfig, Call
+from app.core.keyset import InvalidCursor, Keyset, by_name, newest_first, oldest_first
+from app.models import AgentConfig, Call, User
 
 
 # Built in each test, not at import: a list's keyset is made where the list is defined, and a mutation run
@@ -21,6 +21,10 @@ def names() -> Keyset[str]:
     return by_name(col(AgentConfig.name), col(AgentConfig.id))
 
 
+def oldest() -> Keyset[datetime]:
+    return oldest_first(col(User.created_at), col(User.id))
+
+
 def sql(condition: object) -> str:
     return str(condition.compile(dialect=postgresql.dialect()))  # type: ignore[attr-defined]
 
@@ -31,7 +35,9 @@ def test_resuming_is_one_row_value_comparison_in_the_lists_direction() -> None:
     assert sql(names().after(("a", key))).startswith(
         "(agent_configurations.name, agent_configurations.id) > ("
     )
+    assert sql(oldest().after((datetime.now(UTC), key))).startswith("(users.created_at, users.id) > (")
     assert " OR " not in sql(newest().after((datetime.now(UTC), key)))
+    assert [sql(column) for column in oldest().order_by()] == ["users.created_at", "users.id"]
 
 
 @pytest.mark.parametrize("name", ["Dispatch", "with|bar", "", "ünï|cödé|"])
@@ -43,8 +49,9 @@ def test_a_name_cursor_round_trips_whatever_the_name_holds(name: str) -> None:
 @pytest.mark.usefixtures("host_clock_not_on_utc")
 def test_a_time_cursor_round_trips_in_utc_whatever_the_hosts_zone() -> None:
     row_id, moment = uuid.uuid4(), datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=timezone(timedelta(hours=-5)))
-    decoded, decoded_id = newest().decode(newest().encode(moment, row_id))
-    assert (decoded, decoded.tzinfo, decoded_id) == (moment, UTC, row_id)
+    for keyset in (newest(), oldest()):
+        decoded, decoded_id = keyset.decode(keyset.encode(moment, row_id))
+        assert (decoded, decoded.tzinfo, decoded_id) == (moment, UTC, row_id)
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "", "bm8tYmFy", "fHt9"])

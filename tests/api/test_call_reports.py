@@ -286,6 +286,12 @@ async def test_stats_show_retells_measured_latency_kept_from_the_webhooks(
         {"metric": "llm", "calls": 3, "p50": 500.0, "p90": 1200.0},
         {"metric": "llm_websocket_network_rtt", "calls": 3, "p50": 50.0, "p90": 150.0},
     ]
+    # Until its call_analyzed arrives, a call counts with the figures its call_ended carried.
+    ended_only = {"llm": measured(700.0, 1300.0)}
+    for event, sent in (("call_started", None), ("call_ended", ended_only)):
+        await deliver(client, event, None, retell_call_id="call_lat_ended_only", latency=sent)
+    llm = (await client.get("/api/call/stats", headers=auth)).json()["latency"][0]
+    assert (llm["metric"], llm["calls"], llm["p90"]) == ("llm", 4, 1300.0), llm
     # The window applies to the latency figures as to the counts: these calls are all newer than it.
     earlier = {"created_before": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
     before = (await client.get("/api/call/stats", params=earlier, headers=auth)).json()

@@ -27,6 +27,7 @@ from app.models.call_lifecycle import (
     Actor,
     creates,
     engine_may_write,
+    has_lapsed,
     is_final,
     may,
     sources,
@@ -180,6 +181,43 @@ async def test_the_extraction_makes_exactly_the_tables_moves(maker: SessionMaker
                 if (after := await status_of(maker, call_id)) != status:
                     seen.add((status, after))
     assert seen == table(Actor.EXTRACTION)
+
+
+def lease_states() -> dict[str, dict[str, Any]]:
+    """A call's lease fields, by what they say of its worker (a call with no lease has 1 min of grace)."""
+    now = datetime.now(UTC)
+    return {
+        "held": {"lease_expires_at": now + LONG_AGO},
+        "held, quiet": {"lease_expires_at": now + LONG_AGO, "updated_at": now - LONG_AGO},
+        "lapsed": {"lease_expires_at": now - LONG_AGO},
+        "no lease, fresh": {},
+        "no lease, quiet": {"updated_at": now - LONG_AGO},
+    }
+
+
+LAPSED = {"lapsed", "no lease, quiet"}
+
+
+async def test_a_call_is_claimed_only_when_ended_with_words_or_its_processing_lease_lapsed(
+    maker: SessionMaker, settings: Settings
+) -> None:
+    # Case by case, not as a set of moves: two lapsed cases make the same move, so a broken one of them
+    # would hide behind the other. Every status meets every lease state, as leftovers of old runs do.
+    wrong: list[tuple[CallStatus, str, bool | None, bool]] = []
+    for status in CallStatus:
+        for state, fields in lease_states().items():
+            for transcript in (FIXTURE["transcript"], None):
+                call_id = await call_in(maker, status, transcript=transcript, extraction_attempts=1, **fields)
+                async with session_scope(maker) as session:
+                    call = await session.get(Call, call_id)
+                    assert call is not None
+                    lapsed = has_lapsed(call, datetime.now(UTC))
+                expected_lapse = status == S.PROCESSING and state in LAPSED
+                claimed = await _claim(maker, call_id, settings=settings) is not None
+                expected_claim = transcript is not None and (status == S.ENDED or expected_lapse)
+                if (lapsed, claimed) != (expected_lapse, expected_claim):
+                    wrong.append((status, state, transcript and "words", claimed))
+    assert wrong == []
 
 
 def test_the_webhook_and_the_trigger_only_ever_move_a_call_forward() -> None:

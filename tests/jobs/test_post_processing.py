@@ -59,6 +59,13 @@ class FixedExtractor:
         return None
 
 
+class DownExtractor(FixedExtractor):
+    """An LLM that is down: every attempt fails."""
+
+    async def extract(self, transcript: str) -> CallExtraction:
+        raise RuntimeError("LLM down")
+
+
 class FailingOnceExtractor(FixedExtractor):
     """Fails its first attempt, then waits for the test before answering."""
 
@@ -692,10 +699,6 @@ async def test_a_reprocessed_call_whose_extraction_fails_loses_its_old_result_an
     async with session_scope(maker) as session:
         await reset_for_reprocessing(session, call_id=reprocessed)
 
-    class DownExtractor(FixedExtractor):
-        async def extract(self, transcript: str) -> CallExtraction:
-            raise RuntimeError("LLM down")
-
     await run_extraction(reprocessed, session_maker=maker, extractor=DownExtractor(), settings=settings)
     (failed, failed_results), (kept, kept_results) = await load(maker, reprocessed), await load(maker, other)
     assert (failed.status, failed.call_outcome, failed_results) == ("failed", None, [])
@@ -710,10 +713,6 @@ async def test_reprocessing_a_failed_call_clears_the_reason_it_failed(
     # again, the old failure's reason would read as if the new attempt had failed too.
     call_id = await add_call(maker, CallStatus.ENDED)
 
-    class DownExtractor(FixedExtractor):
-        async def extract(self, transcript: str) -> CallExtraction:
-            raise RuntimeError("LLM down")
-
     await run_extraction(call_id, session_maker=maker, extractor=DownExtractor(), settings=settings)
     failed, _ = await load(maker, call_id)
     assert failed.status == "failed" and failed.status_detail, failed.status_detail
@@ -727,10 +726,6 @@ async def test_an_extraction_that_fails_shows_failed_and_why_on_the_dashboard_st
     settings: Settings, maker: SessionMaker
 ) -> None:
     call_id = await add_call(maker, CallStatus.ENDED)
-
-    class DownExtractor(FixedExtractor):
-        async def extract(self, transcript: str) -> CallExtraction:
-            raise RuntimeError("LLM down")
 
     async with dashboard_feed(settings, maker) as feed:
         await run_extraction(call_id, session_maker=maker, extractor=DownExtractor(), settings=settings)
@@ -755,10 +750,6 @@ async def test_an_extraction_that_fails_drops_the_outcome_the_engine_guessed_dur
                 location_conflict=True,
             )
         )
-
-    class DownExtractor(FixedExtractor):
-        async def extract(self, transcript: str) -> CallExtraction:
-            raise RuntimeError("LLM down")
 
     await run_extraction(call_id, session_maker=maker, extractor=DownExtractor(), settings=settings)
     call, _ = await load(maker, call_id)

@@ -22,9 +22,12 @@ from app.changes.publisher import CHANNEL
 from app.config import Settings
 from app.conversation import policy
 from app.conversation.policy import DialogueState
+from app.conversation.protocol import CallDetails, CallInfo
 from app.core.database import IngestPool, SessionMaker, create_ingest_pool, session_scope
 from app.models import Call, CallStatus
+from app.retell.webhook import METADATA_CALL_ID_KEYS
 from app.schemas.extraction import CheckInResult
+from app.services import agent_configs
 from app.services.conversations import DatabaseCallStore
 from tests.support.seed import seed_call
 
@@ -181,3 +184,33 @@ async def test_a_late_turn_never_overwrites_the_follow_up_fields_extraction_owns
     listed = await client.get("/api/call", params={"follow_up": "true"}, headers=auth)
     assert [item["id"] for item in listed.json()["items"]] == [str(call_id)]
     assert (await client.get("/api/call/stats", headers=auth)).json()["location_conflicts"] == 1
+
+
+def call_details(retell_call_id: str, our_id: uuid.UUID) -> CallDetails:
+    metadata = {METADATA_CALL_ID_KEYS[0]: str(our_id)}
+    raw = {"call_id": retell_call_id, "metadata": metadata}
+    return CallDetails(
+        interaction_type="call_details",
+        call=CallInfo(call_id=retell_call_id, metadata=metadata),
+        raw_call=raw,
+    )
+
+
+async def test_a_reconnecting_socket_finds_the_call_its_metadata_names_before_retells_id(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # Retell reconnects the socket mid-call: the second open is a replay, and must find the same call.
+    async with session_scope(maker) as session:
+        await agent_configs.seed_default_config(session)
+    store = DatabaseCallStore(maker, settings)
+    # Retell's id is already held by another call, so ours never records it: only the metadata finds ours.
+    await a_call(maker, status=CallStatus.ONGOING, retell_call_id="call_shared")
+    ours = await a_call(maker, status=CallStatus.REGISTERED)
+    first = await store.open("call_shared", call_details("call_shared", ours))
+    again = await store.open("call_shared", call_details("call_shared", ours))
+    assert (first.call_id, again.call_id) == (ours, ours)
+    # Metadata naming no call here (placed by another deployment): Retell's id finds the call made for it.
+    foreign = uuid.uuid4()
+    first = await store.open("call_foreign", call_details("call_foreign", foreign))
+    again = await store.open("call_foreign", call_details("call_foreign", foreign))
+    assert again.call_id == first.call_id

@@ -162,13 +162,14 @@ async def _save(
 ) -> None:
     """Flush the configuration in a savepoint: a duplicate name is a 409; losing a race to become the
     default (the partial unique index refuses a second one) is retried, so the latest request wins."""
-    name = str((changes or {}).get("name", config.name))  # read now: a refused flush expires the object
+    # Read now: a refused flush expires the object, and reading an expired attribute here would be I/O.
+    name, config_id = str((changes or {}).get("name", config.name)), config.id
     for round_ in range(DEFAULT_RACE_ROUNDS):
         try:
             # All in a savepoint: a refused flush undoes only this round, and the request goes on.
             async with session.begin_nested():
                 if make_default:
-                    await config_repository.clear_default(session, keep=config.id)
+                    await config_repository.clear_default(session, keep=config_id)
                 if changes is not None:
                     if round_:  # a rolled-back round expired the stored row's attributes: reload them
                         await config_repository.reload(session, config)

@@ -24,7 +24,7 @@ from app.conversation import policy
 from app.conversation.policy import DialogueState
 from app.conversation.protocol import CallDetails, CallInfo
 from app.core.database import IngestPool, SessionMaker, create_ingest_pool, session_scope
-from app.models import Call, CallStatus
+from app.models import AgentConfig, Call, CallStatus
 from app.retell.webhook import METADATA_CALL_ID_KEYS
 from app.schemas.extraction import CheckInResult
 from app.services import agent_configs
@@ -214,3 +214,18 @@ async def test_a_reconnecting_socket_finds_the_call_its_metadata_names_before_re
     first = await store.open("call_foreign", call_details("call_foreign", foreign))
     again = await store.open("call_foreign", call_details("call_foreign", foreign))
     assert again.call_id == first.call_id
+
+
+async def test_a_call_stored_before_its_agent_was_synced_talks_with_that_agents_configuration(
+    settings: Settings, maker: SessionMaker
+) -> None:
+    # A delivery stored the call (Retell's agent id, no configuration yet); the configuration was then
+    # synced with that agent. The socket must speak with it, not with the default.
+    async with session_scope(maker) as session:
+        await agent_configs.seed_default_config(session)
+        session.add(
+            AgentConfig(name="Night shift", general_prompt="Night prompt", retell_agent_id="agent_night")
+        )
+    await a_call(maker, status=CallStatus.ONGOING, retell_call_id="call_night", retell_agent_id="agent_night")
+    opened = await DatabaseCallStore(maker, settings).open("call_night", None)
+    assert opened.instructions == "Night prompt"

@@ -292,10 +292,15 @@ async def test_stats_show_retells_measured_latency_kept_from_the_webhooks(
         await deliver(client, event, None, retell_call_id="call_lat_ended_only", latency=sent)
     llm = (await client.get("/api/call/stats", headers=auth)).json()["latency"][0]
     assert (llm["metric"], llm["calls"], llm["p90"]) == ("llm", 4, 1300.0), llm
+    # A call whose first delivery is its call_ended (the socket and call_started never reached us) keeps
+    # that delivery's figures too: 700/1300 again, so the figures above stay as they are.
+    await deliver(client, "call_ended", None, retell_call_id="call_lat_first_ended", latency=ended_only)
+    llm = (await client.get("/api/call/stats", headers=auth)).json()["latency"][0]
+    assert (llm["calls"], llm["p90"]) == (5, 1300.0), llm
     # A later delivery that measured nothing (an empty latency) never blanks what an earlier one carried.
     await deliver(client, "call_analyzed", None, retell_call_id="call_lat_ended_only", latency={})
     kept = (await client.get("/api/call/stats", headers=auth)).json()["latency"][0]
-    assert (kept["calls"], kept["p90"]) == (4, 1300.0), kept
+    assert (kept["calls"], kept["p90"]) == (5, 1300.0), kept
     # The window applies to the latency figures as to the counts: these calls are all newer than it.
     earlier = {"created_before": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
     before = (await client.get("/api/call/stats", params=earlier, headers=auth)).json()

@@ -108,3 +108,34 @@ async def test_a_lost_announcement_loses_no_delivery_and_the_next_change_shows_t
                 assert change.live.status == "ended"
     finally:
         logger.remove(sink)
+
+
+async def test_a_delivery_recorded_through_a_session_on_postgresql_is_announced_at_its_commit(
+    settings: Settings, maker: Any
+) -> None:
+    # The session path (the engine's socket opening a call, or a transaction pooler with DB_NULL_POOL)
+    # announces inside its one statement: pg_notify, delivered when that statement's transaction commits.
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite announces through the in-process broadcaster, tested with the webhook")
+    import asyncpg
+
+    from app.changes.publisher import CHANNEL
+    from app.core.database import session_scope
+    from app.retell.webhook import parse_delivery
+
+    heard: list[str] = []
+    listener = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        await listener.add_listener(CHANNEL, lambda *args: heard.append(args[-1]))
+        delivery = parse_delivery(
+            retell_event("call_started", retell_call_id="call_session", our_call_id=None)
+        )
+        async with session_scope(maker) as session:
+            outcome = await deliveries.record_delivery(session, delivery)
+        for _ in range(int(HEARD_WITHIN / 0.05)):  # bounded
+            if heard:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await listener.close()
+    assert len(heard) == 1 and str(outcome.call_id) in heard[0] and '"ongoing"' in heard[0], heard

@@ -161,14 +161,10 @@ async def test_a_deactivated_user_is_refused_even_with_a_token_of_their_current_
     account: neither the API nor the streams may take it."""
     admin = await login(app_client)
     created = (
-        await app_client.post(
-            "/api/users", json={"email": "gone@example.com", "role": "viewer"}, headers=admin
-        )
+        await app_client.post("/api/users", json={"email": GONE, "role": "viewer"}, headers=admin)
     ).json()
     await app_client.patch(f"/api/users/{created['id']}", json={"is_active": False}, headers=admin)
-    version = await execute_sql(
-        clean_database, "SELECT token_version FROM users WHERE email = 'gone@example.com'"
-    )
+    version = await execute_sql(clean_database, f"SELECT token_version FROM users WHERE email = '{GONE}'")
     user_id = uuid.UUID(created["id"])
     if kind == "access":
         token = create_access_token(user_id, version, secret_key=SECRET, expires_minutes=60)

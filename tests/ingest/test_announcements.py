@@ -8,15 +8,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from loguru import logger
 
 from app.api.dependencies import AppContext
+from app.changes.publisher import CHANNEL
 from app.config import Settings
+from app.core.database import SessionMaker, session_scope
 from app.ingest import deliveries
 from app.main import create_app
+from app.retell.webhook import parse_delivery
 from app.streams.call_events import CallChange
 from tests.support import execute_sql, retell_event, signed_delivery
 from tests.support.webhooks import FIXTURE
@@ -111,18 +115,12 @@ async def test_a_lost_announcement_loses_no_delivery_and_the_next_change_shows_t
 
 
 async def test_a_delivery_recorded_through_a_session_on_postgresql_is_announced_at_its_commit(
-    settings: Settings, maker: Any
+    settings: Settings, maker: SessionMaker
 ) -> None:
     # The session path (the engine's socket opening a call, or a transaction pooler with DB_NULL_POOL)
     # announces inside its one statement: pg_notify, delivered when that statement's transaction commits.
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("SQLite announces through the in-process broadcaster, tested with the webhook")
-    import asyncpg
-
-    from app.changes.publisher import CHANNEL
-    from app.core.database import session_scope
-    from app.retell.webhook import parse_delivery
-
     heard: list[str] = []
     listener = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
     try:

@@ -119,9 +119,9 @@ def migrated_cluster() -> Iterator[PrivateCluster]:
     from tests.support.database import alembic_config, run_in_thread
 
     cluster = PrivateCluster().init()
-    cluster.start()
-    run_in_thread(lambda: command.upgrade(alembic_config(cluster.url), "head"))
     try:
+        cluster.start()
+        run_in_thread(lambda: command.upgrade(alembic_config(cluster.url), "head"))
         yield cluster
     finally:
         cluster.destroy()

@@ -104,6 +104,9 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
 
 # Where the engine may write what it hears while the call runs.
 ENGINE_WRITES_WHILE = frozenset((CallStatus.ONGOING,))
+# Once post-call extraction has started it owns a call's outcome (and the follow-up columns beside it): a
+# late engine turn never overwrites its result.
+EXTRACTION_OWNS_OUTCOME = [CallStatus.PROCESSING.value, CallStatus.COMPLETED.value, CallStatus.FAILED.value]
 
 
 def sources(actor: Actor, target: CallStatus, guard: Guard | None = None) -> list[str]:

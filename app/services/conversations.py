@@ -25,7 +25,8 @@ from app.conversation.session import OpenedCall
 from app.core import dialect
 from app.core.database import IngestPool, SessionMaker, session_scope
 from app.ingest.deliveries import record_delivery
-from app.models import AgentConfig, Call, CallStatus
+from app.models import AgentConfig, Call
+from app.models import call_lifecycle as lifecycle
 from app.models.base import utcnow
 from app.repositories import agent_configs as config_repository
 from app.repositories import calls as call_repository
@@ -34,10 +35,7 @@ from app.schemas.extraction import CheckInResult, EmergencyResult
 from app.services import agent_configs
 
 SOCKET_EVENT = "llm_websocket_opened"
-# Post-call extraction owns `call_outcome` (and the follow-up columns beside it) once it has started: a
-# late turn never overwrites its result.
-_EXTRACTION_STATUSES = [CallStatus.PROCESSING.value, CallStatus.COMPLETED.value, CallStatus.FAILED.value]
-_EXTRACTION_OWNS = col(Call.status).in_(_EXTRACTION_STATUSES)
+_EXTRACTION_OWNS = col(Call.status).in_(lifecycle.EXTRACTION_OWNS_OUTCOME)
 
 _SAVE_TURN = (
     update(Call)
@@ -62,7 +60,7 @@ _SAVE_TURN = (
 # raw connection. Profiled under 50 concurrent calls (docs/BENCHMARKS.md), the session path spent more
 # than half the engine's CPU around the update: SQLAlchemy's checkout (a pre-ping round trip, and new
 # connections past the pool's size), BEGIN, the NOTIFY as a second statement, COMMIT.
-_OWNED_BY_EXTRACTION_SQL = "status IN (" + ", ".join(f"'{s}'" for s in _EXTRACTION_STATUSES) + ")"
+_OWNED_BY_EXTRACTION_SQL = lifecycle.sql_status_in(lifecycle.EXTRACTION_OWNS_OUTCOME, column="status")
 _SAVE_TURN_PG = f"""
 WITH saved AS (
     UPDATE calls SET dialogue_state = $2::json, last_response_id = $3::integer, live_result = $4::json,
